@@ -1,0 +1,1 @@
+"""Real instrument drivers (asyncio), built on the transports of ``labctl.core``."""

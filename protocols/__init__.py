@@ -1,0 +1,1 @@
+"""Programming and characterisation protocols, typed only against ``labctl.core`` capabilities."""

@@ -1,0 +1,1 @@
+"""Simulators: the RRAM crossbar physics and the simulated instruments that face it."""
