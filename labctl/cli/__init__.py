@@ -8,6 +8,7 @@ stays fast and a missing optional piece does not break the others.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 from typing import Any
 

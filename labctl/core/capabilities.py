@@ -25,7 +25,9 @@ class Instrument(Protocol):
         """Outputs off / relays open. Must not raise on a healthy link."""
         ...
 
-    async def close(self) -> None: ...
+    async def disconnect(self) -> None:
+        """Release the transport (the instrument keeps its state)."""
+        ...
 
 
 @runtime_checkable

@@ -12,7 +12,7 @@ from labctl.core.errors import ConfigError
 def test_limits_reject_out_of_range_program_pulse() -> None:
     lim = SafetyLimits(max_program_voltage=2.0, read_clamp=0.2)
     lim.check_program(-2.0, 1e-6)
-    with pytest.raises(LimitError, match="volts = 2.1 V exceeds max_program_voltage"):
+    with pytest.raises(LimitError, match=r"volts = 2\.1 V exceeds max_program_voltage"):
         lim.check_program(2.1, 1e-6)
     with pytest.raises(LimitError, match=r"width = 100 s is out of range"):
         lim.check_program(1.0, 100.0)
@@ -28,7 +28,8 @@ def test_limits_model_rejects_inverted_widths() -> None:
 def test_config_error_names_field_and_range() -> None:
     err = ConfigError.out_of_range("width", -1.0, 0, 1, "s")
     assert err.field == "width"
-    assert "width = -1.0" in str(err) and "[0, 1] s" in str(err)
+    assert "width = -1.0" in str(err)
+    assert "[0, 1] s" in str(err)
 
 
 async def test_virtual_clock_advances_on_sleep() -> None:
@@ -40,6 +41,9 @@ async def test_virtual_clock_advances_on_sleep() -> None:
 
 
 def test_package_import_is_light() -> None:
-    code = "import sys, labctl, labctl.core, labctl.cli; bad=[m for m in ('torch','matplotlib','scipy') if m in sys.modules]; print(bad)"
+    code = (
+        "import sys, labctl, labctl.core, labctl.cli;"
+        "print([m for m in ('torch', 'matplotlib', 'scipy') if m in sys.modules])"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -1,0 +1,1 @@
+"""Pure NumPy analysis of records and maps."""

@@ -1,0 +1,1 @@
+"""The data path, written out once: bench config -> protocols -> journal -> trainer -> report."""

@@ -1,0 +1,1 @@
+"""Measured-vs-trained reports (HTML + JSON)."""

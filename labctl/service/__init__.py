@@ -1,0 +1,1 @@
+"""The asyncio HTTP service next to the bench (issue 6)."""

@@ -1,0 +1,1 @@
+"""The run journal: SQLite (WAL) in a run directory."""

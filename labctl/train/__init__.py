@@ -1,0 +1,1 @@
+"""Hardware-aware training: the only package that imports torch."""
