@@ -1,1 +1,0 @@
-"""The data path, written out once: bench config -> protocols -> journal -> trainer -> report."""
