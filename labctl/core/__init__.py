@@ -15,7 +15,16 @@ from labctl.core.errors import (
     TransportError,
 )
 from labctl.core.limits import SafetyLimits
-from labctl.core.records import CellOutcome, CellStatus, Progress, PulseRecord, ReadRecord
+from labctl.core.records import (
+    CellOutcome,
+    CellStatus,
+    InferenceRecord,
+    MapRecord,
+    Progress,
+    PulseRecord,
+    ReadRecord,
+    ResultRecord,
+)
 
 __all__ = [
     "BiasScheme",
@@ -24,16 +33,19 @@ __all__ = [
     "Clock",
     "ConfigError",
     "CrossbarAccess",
+    "InferenceRecord",
     "Instrument",
     "InstrumentError",
     "InstrumentReportedError",
     "JobError",
     "LabctlError",
     "LimitError",
+    "MapRecord",
     "Progress",
     "ProtocolError",
     "PulseRecord",
     "ReadRecord",
+    "ResultRecord",
     "SafetyLimits",
     "SourceMeasureUnit",
     "StoreError",

@@ -83,3 +83,43 @@ class Progress:
     @property
     def fraction(self) -> float:
         return self.done / self.total if self.total else 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class InferenceRecord:
+    """One inference step: every row driven at its voltage (within the read clamp), column currents measured."""
+
+    row_volts: tuple[float, ...]
+    cols: tuple[int, ...]
+    currents: tuple[float, ...]
+    t: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class MapRecord:
+    """A conductance map of a crossbar (rows x cols arrays; NaN where a cell was not measured).
+
+    ``conductance`` in siemens at ``read_voltage`` volts; ``targets`` (S) and ``status`` (CellStatus
+    strings) where the map comes from programming; ``extra`` holds other per-cell arrays (e.g. spread).
+    """
+
+    name: str
+    conductance: Any  # numpy array (rows, cols), float64
+    read_voltage: float
+    targets: Any = None  # numpy array (rows, cols) or None
+    status: Any = None  # numpy array (rows, cols) of str or None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ResultRecord:
+    """A named result of a protocol (an I-V curve, retention or endurance traces, inference outputs).
+
+    ``data`` maps names to JSON-able values or numpy arrays.
+    """
+
+    name: str
+    data: dict[str, Any] = field(default_factory=dict)
