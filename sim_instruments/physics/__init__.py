@@ -1,0 +1,8 @@
+"""The crossbar physics: Stanford/PKU v1.0.0 RRAM cells, a vectorised array, and a crossbar with KCL."""
+
+from sim_instruments.physics.array import RRAMArray
+from sim_instruments.physics.crossbar import Crossbar
+from sim_instruments.physics.nonideal import NonIdealities
+from sim_instruments.physics.params import StanfordParams
+
+__all__ = ["Crossbar", "NonIdealities", "RRAMArray", "StanfordParams"]

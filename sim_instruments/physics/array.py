@@ -1,0 +1,219 @@
+"""``RRAMArray``: a vectorised array of Stanford/PKU cells with per-cell state and per-cell parameter spread."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from labctl.core.errors import ConfigError
+from sim_instruments.physics._backend import Array, make_backend
+from sim_instruments.physics._cells import CellParams, noise_sigmoid, temperature
+from sim_instruments.physics._integrate import advance
+from sim_instruments.physics.nonideal import NonIdealities
+from sim_instruments.physics.params import StanfordParams
+
+_MAX_NOISE_CHUNKS = 8
+
+
+class RRAMArray:
+    """An array of RRAM cells (Stanford/PKU v1.0.0 model) with state ``gap`` (m) per cell.
+
+    ``backend`` is "numpy" or "torch" (``device`` "cpu"/"cuda"); arrays returned are of that backend.
+    ``dg_max`` is the substep bound of the Δg-limited integrator, m (reference §3: 1e-12 for tests).
+    Cell voltages are V(TE) − V(BE): positive SETs (gap shrinks), negative RESETs.
+    """
+
+    def __init__(
+        self,
+        shape: int | tuple[int, ...],
+        params: StanfordParams,
+        *,
+        seed: int | None = None,
+        backend: str = "numpy",
+        nonideal: NonIdealities | None = None,
+        device: str = "cpu",
+        dg_max: float = 1e-12,
+    ) -> None:
+        shp = (shape,) if isinstance(shape, int) else tuple(int(s) for s in shape)
+        if not shp or any(s < 1 for s in shp):
+            raise ConfigError.invalid("shape", shape, "positive integers, e.g. (64, 64)")
+        if not isinstance(params, StanfordParams):
+            raise ConfigError.invalid("params", type(params).__name__, "a StanfordParams")
+        if not 1e-15 <= dg_max <= 1e-10:
+            raise ConfigError.out_of_range("dg_max", dg_max, 1e-15, 1e-10, "m")
+        self.shape: tuple[int, ...] = shp
+        self.size = math.prod(shp)
+        self.params = params
+        self.nonideal = nonideal or NonIdealities()
+        self.xp = make_backend(backend, device)
+        self.backend = self.xp.name
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        self.dg_max = dg_max
+        self.time = 0.0
+        ni = self.nonideal
+        per_cell: dict[str, Any] = {}
+        if ni.d2d > 0:
+            for f in ni.d2d_fields:
+                factor = np.exp(ni.d2d * self.rng.standard_normal(self.size))
+                base = 16.0 if (f == "gamma0_reset" and params.strict_v1) else getattr(params, f)
+                per_cell[f] = self.xp.asarray(base * factor)
+        self.cells = CellParams.from_params(params, T0=ni.ambient_T, **per_cell)
+        u = self.rng.random(self.size) if (ni.stuck_on or ni.stuck_off) else np.ones(self.size)
+        self.stuck_on: np.ndarray[Any, np.dtype[np.bool_]] = (u < ni.stuck_on).reshape(shp)
+        self.stuck_off: np.ndarray[Any, np.dtype[np.bool_]] = ((u >= ni.stuck_on) & (u < ni.stuck_on + ni.stuck_off)
+                                                               ).reshape(shp)
+        self._son = self.xp.index(np.flatnonzero(self.stuck_on))
+        self._soff = self.xp.index(np.flatnonzero(self.stuck_off))
+        self._x = self.xp.full(self.size, params.gap_min)
+        self._age = np.zeros(self.size)  # time since each cell's gap last changed by a pulse, s
+        self._pref: Array | None = None
+        self._pin()
+
+    # --- state ---------------------------------------------------------------------------------------
+    @property
+    def gap(self) -> Array:
+        """Tunnelling gap per cell, m (the clamped output; a copy)."""
+        return self.xp.clip(self._x, self.params.gap_min, self.params.gap_max).reshape(self.shape)
+
+    @gap.setter
+    def gap(self, value: Any) -> None:
+        g = self._flat(value)
+        lo, hi = float(self.xp.to_numpy(g).min()), float(self.xp.to_numpy(g).max())
+        p = self.params
+        ok = (lo > 0) if p.strict_v1 else (lo >= p.gap_min * (1 - 1e-9) and hi <= p.gap_max * (1 + 1e-9))
+        if not ok or not math.isfinite(hi):
+            bounds = (0.0, math.inf) if p.strict_v1 else (p.gap_min, p.gap_max)
+            raise ConfigError.out_of_range("gap", f"[{lo:g}, {hi:g}]", bounds[0], bounds[1], "m")
+        self._x = g if p.strict_v1 else self.xp.clip(g, p.gap_min, p.gap_max)
+        self._pref = None
+        self._pin()
+
+    @property
+    def state(self) -> Array:
+        """Hidden integrator state, m (differs from ``gap`` only with windup in ``strict_v1`` mode)."""
+        return (self._x + 0.0).reshape(self.shape)
+
+    @property
+    def age(self) -> np.ndarray[Any, Any]:
+        """Time since each cell's gap was last changed by a pulse, s."""
+        return self._age.reshape(self.shape).copy()
+
+    def _flat(self, v: Any) -> Array:
+        xp = self.xp
+        a = xp.asarray(v)
+        if a.shape == self.shape:
+            return a.reshape(self.size)
+        try:
+            return (a + xp.zeros(self.size).reshape(self.shape)).reshape(self.size)
+        except (ValueError, RuntimeError) as exc:
+            raise ConfigError.invalid("v", f"shape {tuple(a.shape)}", f"broadcastable to {self.shape}") from exc
+
+    def _pin(self) -> None:
+        if self._son.shape[0]:
+            self._x[self._son] = self.params.gap_min
+        if self._soff.shape[0]:
+            self._x[self._soff] = self.params.gap_max
+
+    # --- measurements (no state change) -------------------------------------------------------------
+    def current(self, v: Any) -> Array:
+        """Cell currents I(g, V) for cell voltages ``v`` (broadcast to the shape), A. Noiseless, no state change."""
+        return (self.prefactor() * self.xp.sinh(self._flat(v) / self.cells.V0)).reshape(self.shape)
+
+    def conductance(self, v_read: float = 0.1) -> Array:
+        """Chord conductance I(g, Vr)/Vr per cell, S (with read noise if enabled)."""
+        if v_read == 0:
+            raise ConfigError.invalid("v_read", v_read, "a nonzero read voltage")
+        g = self.current(v_read) / v_read
+        return self._read_noise(g)
+
+    def temperature(self, v: Any) -> Array:
+        """Cell temperatures T0 + |V·I|·Rth under cell voltages ``v``, K."""
+        return temperature(self.cells, self.xp, self.gap.reshape(self.size), self._flat(v)).reshape(self.shape)
+
+    def _read_noise(self, a: Array) -> Array:
+        s = self.nonideal.read_noise
+        if s == 0:
+            return a
+        return a * (1.0 + s * self.xp.normal(self.rng, a.numel() if hasattr(a, "numel") else a.size).reshape(
+            a.shape))
+
+    # --- dynamics -----------------------------------------------------------------------------------
+    def apply(self, v: Any, duration: float) -> None:
+        """Integrate every cell under constant cell voltages ``v`` (V, broadcast) for ``duration`` seconds."""
+        self._apply_flat(self._flat(v), duration)
+
+    def _apply_flat(self, v: Array, duration: float) -> None:
+        if not (isinstance(duration, float | int) and math.isfinite(duration) and duration >= 0):
+            raise ConfigError.out_of_range("duration", duration, 0.0, None, "s")
+        if duration == 0:
+            return
+        self._age += duration
+        if self.nonideal.c2c:
+            nch = int(min(max(math.ceil(duration / self.cells.noise_step), 1), _MAX_NOISE_CHUNKS))
+            for _ in range(nch):
+                self._deterministic(v, duration / nch)
+                self._noise(v, duration / nch)
+        else:
+            self._deterministic(v, duration)
+        self.time += duration
+
+    def _store(self, idx: Array, x: Array) -> None:
+        """Write new states of cells ``idx``; cells whose gap changed restart their relaxation clock."""
+        xp = self.xp
+        changed = xp.to_numpy(x != self._x[idx])
+        self._x[idx] = x
+        self._pref = None
+        self._age[xp.to_numpy(idx)[changed]] = 0.0
+        self._pin()
+
+    def _deterministic(self, v: Array, tau: float) -> None:
+        xp, cp = self.xp, self.cells
+        # exact global gate bound: gamma <= gamma0_max, so |V| < F_min*tox/gamma0_max can never open the gate
+        cand = xp.flatnonzero(xp.abs(v) >= cp.Fmin_tox / cp.gamma0_max)
+        if cand.shape[0] == 0:
+            return
+        x = advance(cp.take(cand), xp, self._x[cand], v[cand], xp.full(cand.shape[0], tau), self.dg_max)
+        self._store(cand, x)
+
+    def _noise(self, v: Array, tau: float) -> None:
+        xp, cp = self.xp, self.cells
+        if cp.dg0 == 0:
+            return
+        sel = xp.iarange(self.size) if self.nonideal.c2c_at_zero_bias else xp.flatnonzero(v != 0)
+        if sel.shape[0] == 0:
+            return
+        g = xp.clip(self._x[sel], cp.gmin, cp.gmax)
+        temp = temperature(cp.take(sel), xp, g, v[sel])
+        sigma = cp.dg0 * noise_sigmoid(cp, xp, temp) * math.sqrt(min(cp.noise_step, tau) * tau)
+        x = self._x[sel] + sigma * xp.normal(self.rng, sel.shape[0])
+        self._store(sel, x if cp.windup else xp.clip(x, cp.gmin, cp.gmax))
+
+    def prefactor(self) -> Array:
+        """I0·exp(−g/g0) per cell (flat, cached until the state changes), A."""
+        if self._pref is None:
+            self._pref = self.cells.I0 * self.xp.exp(-self.gap.reshape(self.size) / self.cells.g0)
+        return self._pref
+
+    def idle(self, seconds: float) -> None:
+        """Let ``seconds`` pass with no bias: relaxation (and c2c noise if it acts at zero bias) only."""
+        if not (isinstance(seconds, float | int) and math.isfinite(seconds) and seconds >= 0):
+            raise ConfigError.out_of_range("seconds", seconds, 0.0, None, "s")
+        ni, xp = self.nonideal, self.xp
+        if ni.relaxation and seconds > 0:
+            tau = ni.relaxation_tau
+            d = np.log1p((self._age + seconds) / tau) - np.log1p(self._age / tau)
+            amp = ni.relaxation * (1.0 + ni.relaxation_spread * self.rng.standard_normal(self.size)) \
+                if ni.relaxation_spread else ni.relaxation
+            x = self._x + xp.asarray(amp * d)
+            self._x = x if self.params.strict_v1 else xp.clip(x, self.params.gap_min, self.params.gap_max)
+            self._pref = None
+            self._pin()
+        self._age += seconds
+        if ni.c2c and ni.c2c_at_zero_bias and seconds > 0:
+            nch = int(min(max(math.ceil(seconds / self.cells.noise_step), 1), _MAX_NOISE_CHUNKS))
+            for _ in range(nch):
+                self._noise(xp.zeros(self.size), seconds / nch)
+        self.time += seconds
