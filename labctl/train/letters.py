@@ -1,0 +1,299 @@
+"""Soft-binarized crossbar network for the 4x4 letters (seeds 000/001) and its training recipes.
+
+Forward pass (physical units): inputs ``{0,1} -> {-V_READ, +V_READ}`` (seed 001: "Input 1s and 0s were mapped to
++V_READ and -V_READ"); each layer ``I = V G`` with ``G = soft_binarize(w)`` (training) or the binarized
+``G_ON/G_OFF`` (crossbar); activation ``-V_RAIL tanh(I R_fb / V_RAIL)`` (inverting amplifier). With
+``differential=True`` every output uses a column pair of binary cells (``I+ - I-``), i.e. ternary weights.
+``v_clamp`` clamps hidden voltages entering the next crossbar to the read clamp (non-destructive limit).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from labctl.core.errors import ConfigError
+from labctl.train.base import CrossbarModel, accuracy
+from labctl.train.crossbar import network_forward
+from labctl.train.datasets import Dataset, letters_test160, load_letters
+from labctl.train.layers import hard_binarize_ste, inv_amp, soft_binarize
+from labctl.train.mapping import SEED_WINDOW, ConductanceWindow
+from labctl.train.targets import TargetMap
+
+
+class SoftBinaryNet(CrossbarModel):
+    """Seeds 000/001 network: soft-binarized conductances, inverting-amplifier activations."""
+
+    kind = "soft-binary"
+
+    def __init__(
+        self,
+        sizes: tuple[int, ...] | list[int] = (16, 8, 4),
+        g_off: float = SEED_WINDOW.g_off,
+        g_on: float = SEED_WINDOW.g_on,
+        zeta: float = 500.0,
+        v_rail: float = 1.2,
+        r_fb: float = 2e3,
+        v_read: float = 0.1,
+        v_clamp: float | None = None,
+        differential: bool = False,
+        init_factor: float = 0.25,
+    ) -> None:
+        super().__init__()
+        if len(sizes) < 2:
+            raise ConfigError.invalid("sizes", sizes, "at least (inputs, outputs)")
+        self.sizes = [int(s) for s in sizes]
+        self._window = ConductanceWindow(g_off, g_on, v_read)
+        self.zeta, self.v_rail, self.r_fb, self.v_read = float(zeta), float(v_rail), float(r_fb), float(v_read)
+        self.v_clamp = None if v_clamp is None else float(v_clamp)
+        self.differential, self.init_factor = bool(differential), float(init_factor)
+        self.weights = nn.ParameterList()
+        for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:], strict=True):
+            shape = (2, n_out, n_in) if differential else (n_out, n_in)
+            w = torch.empty(shape)
+            for m in w.view(-1, n_out, n_in):
+                nn.init.xavier_uniform_(m)
+            self.weights.append(nn.Parameter(init_factor * w))
+        self.hard = False  # True: binarized conductances forward, soft gradient backward (STE fine-tuning)
+        self.g_noise = 0.0  # relative conductance noise injected while training
+
+    def config(self) -> dict[str, Any]:
+        return {"sizes": self.sizes, "g_off": self._window.g_off, "g_on": self._window.g_on, "zeta": self.zeta,
+                "v_rail": self.v_rail, "r_fb": self.r_fb, "v_read": self.v_read, "v_clamp": self.v_clamp,
+                "differential": self.differential, "init_factor": self.init_factor}
+
+    @property
+    def window(self) -> ConductanceWindow:
+        return self._window
+
+    def layer_names(self) -> list[str]:
+        return [f"fc{i + 1}" for i in range(len(self.weights))]
+
+    # --- conductances -----------------------------------------------------------------------------------
+    def _g(self, w: Tensor, hard: bool) -> Tensor:
+        wd = self._window
+        if hard:
+            return torch.where(w > 0, torch.full_like(w, wd.g_on), torch.full_like(w, wd.g_off))
+        if self.hard:
+            return hard_binarize_ste(w, self.zeta, wd.g_off, wd.g_on)
+        return soft_binarize(w, self.zeta, wd.g_off, wd.g_on)
+
+    @staticmethod
+    def _effective(g: Tensor) -> Tensor:
+        """(out, in) signed conductance: the map itself, or ``G+ - G-`` of a pair."""
+        return g[0] - g[1] if g.dim() == 3 else g
+
+    def _to_map(self, g: Tensor) -> npt.NDArray[np.float64]:
+        """torch (out, in) or (2, out, in) -> crossbar map (in, out) or (in, 2 out) interleaved."""
+        a = g.detach().double().cpu().numpy()
+        if a.ndim == 2:
+            return np.ascontiguousarray(a.T)
+        m = np.empty((a.shape[2], 2 * a.shape[1]))
+        m[:, 0::2], m[:, 1::2] = a[0].T, a[1].T
+        return m
+
+    def _from_map(self, m: npt.NDArray[np.float64], like: Tensor) -> Tensor:
+        t = torch.as_tensor(np.asarray(m), dtype=like.dtype)
+        if like.dim() == 2:
+            return t.T.contiguous()
+        return torch.stack([t[:, 0::2].T, t[:, 1::2].T])
+
+    # --- forward ------------------------------------------------------------------------------------------
+    def encode(self, x: Tensor) -> Tensor:
+        return self.v_read * (2.0 * x.reshape(x.shape[0], -1) - 1.0)
+
+    def _run(self, x: Tensor, gs: list[Tensor], keep: bool = False) -> tuple[Tensor, list[Tensor]]:
+        v = self.encode(x)
+        outs: list[Tensor] = []
+        for k, g in enumerate(gs):
+            if self.v_clamp is not None:
+                v = torch.clamp(v, -self.v_clamp, self.v_clamp)
+            if self.training and self.g_noise > 0:
+                g = g * (1.0 + self.g_noise * torch.randn_like(g))
+            v = inv_amp(F.linear(v, self._effective(g)), self.v_rail, self.r_fb)
+            if keep:
+                outs.append(v)
+            del k
+        return v, outs
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self._run(x, [self._g(w, hard=False) for w in self.weights])[0]
+
+    def forward_hw(self, x: Tensor, conductances: dict[str, npt.NDArray[np.float64]] | None = None) -> Tensor:
+        gs = []
+        for name, w in zip(self.layer_names(), self.weights, strict=True):
+            if conductances is not None and name in conductances:
+                gs.append(self._from_map(conductances[name], w))
+            else:
+                gs.append(self._g(w.detach(), hard=True))
+        return self._run(x, gs)[0]
+
+    def layer_outputs(self, x: Tensor) -> list[Tensor]:
+        return self._run(x, [self._g(w.detach(), hard=True) for w in self.weights], keep=True)[1]
+
+    # --- export ---------------------------------------------------------------------------------------------
+    def periphery(self, layer: int) -> dict[str, Any]:
+        first = layer == 0
+        return {
+            "columns": "interleaved_pairs" if self.differential else "single",
+            "input": {"v_per_unit": 2 * self.v_read if first else 1.0, "offset": -self.v_read if first else 0.0,
+                      "clamp": self.v_clamp},
+            "output": {"kind": "inv_amp", "v_rail": self.v_rail, "r_fb": self.r_fb, "inverting": True},
+        }
+
+    def target_maps(self, window: ConductanceWindow | None = None) -> dict[str, TargetMap]:
+        if window is not None and (window.g_on, window.g_off) != (self._window.g_on, self._window.g_off):
+            raise ConfigError.invalid(
+                "window", window.to_dict(),
+                f"the training window {self._window.to_dict()} (binary weights are physical; retrain with "
+                "train_letters(window=...))")
+        return {
+            name: TargetMap(name, self._to_map(self._g(w.detach(), hard=True)), "binary", self._window,
+                            columns="interleaved_pairs" if self.differential else "single",
+                            periphery=self.periphery(k))
+            for k, (name, w) in enumerate(zip(self.layer_names(), self.weights, strict=True))
+        }
+
+    def numpy_forward(self, x: npt.ArrayLike) -> list[npt.NDArray[np.float64]]:
+        """The same ideal-crossbar forward through :mod:`labctl.train.crossbar` (float64, physical units)."""
+        maps = self.target_maps()
+        return network_forward(x, [(m.targets, m.periphery) for m in maps.values()])
+
+
+# --- training -----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class LettersResult:
+    """Accuracies (0..1) of a trained letters network."""
+
+    model: SoftBinaryNet
+    train_acc: float
+    software_acc: float  # soft-binarized forward, 160-image test subset
+    crossbar_acc: float  # binarized G_ON/G_OFF forward, same subset
+    software_acc_640: float
+    crossbar_acc_640: float
+    max_hidden_v: float
+    train_loss: float = math.nan
+
+    @property
+    def drop(self) -> float:
+        return self.software_acc - self.crossbar_acc
+
+    def summary(self) -> dict[str, float]:
+        return {k: float(v) for k, v in self.__dict__.items() if k != "model"} | {"drop": self.drop}
+
+
+Progress = Callable[[int, int, dict[str, float]], None]
+
+#: Seed 001 table: zeta 500, V_RAIL 1.2 V, R_fb 2 kOhm, V_READ 0.1 V; seed 000: 500 epochs, batch 10,
+#: lr warm-up 1/1024 doubling for 10 epochs then halving every third of the run, input noise 0.1, plain SGD,
+#: lowest-loss epoch kept. Not pinned by the seeds (chosen here): init spread 0.05 and peak lr 10, because
+#: zeta = 500 saturates the sigmoid at the notebook's 0.25 spread and gradients vanish.
+SEED_RECIPE: dict[str, Any] = {"sizes": (16, 8, 4), "zeta": 500.0, "v_rail": 1.2, "r_fb": 2e3, "v_read": 0.1,
+                               "differential": False, "v_clamp": None, "epochs": 500, "lr": 10.0,
+                               "optimizer": "sgd", "noise_std": 0.1, "logit_scale": 1.0, "g_noise": 0.0,
+                               "hard_epochs": 0, "init_factor": 0.05,
+                               "keep_best": True}
+#: Beating it: differential pairs of binary cells, 16-32-4, R_fb 10 kOhm, hidden voltages clamped to the
+#: 0.15 V small-signal limit, Adam, a software-only logit temperature (argmax-invariant), conductance noise,
+#: then binarized (STE) fine-tuning so software and crossbar run the same conductances.
+IMPROVED_RECIPE: dict[str, Any] = {"sizes": (16, 32, 4), "zeta": 500.0, "v_rail": 1.2, "r_fb": 1e4, "v_read": 0.1,
+                                   "differential": True, "v_clamp": 0.15, "epochs": 300, "lr": 1e-3,
+                                   "optimizer": "adam", "noise_std": 0.25, "logit_scale": 5.0, "g_noise": 0.05,
+                                   "hard_epochs": 100, "init_factor": 0.002,
+                                   "keep_best": False}
+
+
+def _lr_seed(epoch: int, base: float, epochs: int) -> float:
+    """Seed 000's schedule: start at base/1024, double for 10 epochs, halve at every third of the run."""
+    lr = base / 1024 * 2 ** min(epoch, 10)
+    third = max(epochs // 3, 1)
+    return float(lr / 2 ** ((epoch - 1) // third if epoch > 0 else 0))
+
+
+def train_letters(
+    recipe: str | dict[str, Any] = "seed",
+    *,
+    window: ConductanceWindow = SEED_WINDOW,
+    seed: int = 0,
+    epochs: int | None = None,
+    data: Dataset | None = None,
+    progress: Progress | None = None,
+) -> LettersResult:
+    """Train the letters network with ``recipe`` (``"seed"``, ``"improved"`` or a dict like :data:`SEED_RECIPE`).
+
+    Software accuracy = soft-binarized forward; crossbar accuracy = binarized ``G_ON/G_OFF`` forward; both on the
+    seeded 160-image subset of the flipped-pixel test set (seed 001's table), plus all 640 images.
+    """
+    r = dict(SEED_RECIPE if recipe == "seed" else IMPROVED_RECIPE if recipe == "improved" else {})
+    if isinstance(recipe, dict):
+        r = SEED_RECIPE | recipe
+    elif recipe not in ("seed", "improved"):
+        raise ConfigError.invalid("recipe", recipe, "seed, improved or a dict")
+    n_epochs = int(epochs if epochs is not None else r["epochs"])
+    torch.manual_seed(seed)
+    ds = data or load_letters()
+    model = SoftBinaryNet(r["sizes"], window.g_off, window.g_on, r["zeta"], r["v_rail"], r["r_fb"], r["v_read"],
+                          r["v_clamp"], r["differential"], r["init_factor"])
+    model.g_noise = float(r["g_noise"])
+    x, y = torch.as_tensor(ds.x_train), torch.as_tensor(ds.y_train)
+    opt = torch.optim.Adam(model.parameters(), lr=r["lr"]) if r["optimizer"] == "adam" else None
+    hard_from = n_epochs - int(r["hard_epochs"] * n_epochs / max(int(r["epochs"]), 1))
+    gen = torch.Generator().manual_seed(seed)
+    best_loss, best_state = math.inf, None
+    for epoch in range(n_epochs):
+        model.train()
+        model.hard = epoch >= hard_from and r["hard_epochs"] > 0
+        lr = _lr_seed(epoch, r["lr"], n_epochs) if opt is None else r["lr"]
+        perm = torch.randperm(len(x), generator=gen)
+        total = 0.0
+        for b in range(0, len(x), 10):
+            idx = perm[b:b + 10]
+            xb = x[idx] + torch.randn(x[idx].shape, generator=gen) * r["noise_std"]
+            loss = F.cross_entropy(model(xb) * r["logit_scale"], y[idx])
+            model.zero_grad()
+            loss.backward()  # type: ignore[no-untyped-call]
+            if opt is None:
+                with torch.no_grad():
+                    for p in model.parameters():
+                        if p.grad is not None:
+                            p.sub_(lr * p.grad)
+            else:
+                opt.step()
+            total += float(loss.detach()) * len(idx)
+        if r["keep_best"] and total / len(x) < best_loss:  # seed 000 keeps the lowest-loss epoch
+            best_loss, best_state = total / len(x), {k: v.clone() for k, v in model.state_dict().items()}
+        if progress is not None:
+            progress(epoch + 1, n_epochs, {"loss": total / len(x)})
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    result = evaluate_letters(model, ds)
+    result.train_loss = best_loss if best_state is not None else total / len(x)
+    return result
+
+
+def evaluate_letters(model: SoftBinaryNet, ds: Dataset | None = None) -> LettersResult:
+    """Software (soft) and crossbar (binarized) accuracies of a letters model."""
+    ds = ds or load_letters()
+    model.eval()
+    model.hard = False
+    x160, y160 = letters_test160(ds)
+    with torch.no_grad():
+        xt, yt = torch.as_tensor(ds.x_test), torch.as_tensor(ds.y_test)
+        a, b = torch.as_tensor(x160), torch.as_tensor(y160)
+        hidden = model.layer_outputs(xt)
+        max_v = max(float(h.abs().max()) for h in hidden[:-1]) if len(hidden) > 1 else math.nan
+        return LettersResult(
+            model,
+            accuracy(model(torch.as_tensor(ds.x_train)), torch.as_tensor(ds.y_train)),
+            accuracy(model(a), b), accuracy(model.forward_hw(a), b),
+            accuracy(model(xt), yt), accuracy(model.forward_hw(xt), yt), max_v)
