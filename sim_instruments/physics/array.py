@@ -80,7 +80,7 @@ class RRAMArray:
 
     @gap.setter
     def gap(self, value: Any) -> None:
-        g = self._flat(value)
+        g = self._flat(value) + 0.0  # own copy: the state is updated in place
         lo, hi = float(self.xp.to_numpy(g).min()), float(self.xp.to_numpy(g).max())
         p = self.params
         ok = (lo > 0) if p.strict_v1 else (lo >= p.gap_min * (1 - 1e-9) and hi <= p.gap_max * (1 + 1e-9))
