@@ -31,7 +31,7 @@ def dc_sweep(array: RRAMArray, volts: NDArray, dt: float) -> tuple[NDArray, NDAr
     return gaps, cur
 
 
-def pulse_train(array: RRAMArray, volts: float, width: float, count: int, v_read: float = 0.1,
+def pulse_train(array: RRAMArray, volts: Any, width: float, count: int, v_read: float = 0.1,
                 gap_between: float = 0.0) -> NDArray:
     """``count`` identical pulses; the chord conductance at ``v_read`` after each, one row per pulse."""
     out = np.empty((count, array.size))
