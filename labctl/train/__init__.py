@@ -45,8 +45,10 @@ from labctl.train.targets import TargetMap, load_target_map, load_target_maps
 if TYPE_CHECKING:
     from labctl.train.base import load_model, save_model
     from labctl.train.export import export_targets, sync_measured
+    from labctl.train.hrat import HRATMLP, train_hrat
     from labctl.train.letters import LettersResult, SoftBinaryNet, train_letters
     from labctl.train.loop import chip_in_the_loop, evaluate, fit_noise_model
+    from labctl.train.lut import DeviceLUT, build_luts_from_csv, train_lut
     from labctl.train.mlp import CrossbarMLP, fit_mlp
 
 _LAZY = {

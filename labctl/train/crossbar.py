@@ -19,6 +19,7 @@ Specs are plain JSON dicts (stored in each target map's metadata under ``periphe
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,7 +100,7 @@ def outputs_from_currents(measured_currents: npt.ArrayLike, periphery: dict[str,
     return periphery_output(i, periphery["output"])
 
 
-def network_forward(x: npt.ArrayLike, maps: list[tuple[npt.ArrayLike, dict[str, Any]]]) -> list[FloatArray]:
+def network_forward(x: npt.ArrayLike, maps: Sequence[tuple[npt.ArrayLike, dict[str, Any]]]) -> list[FloatArray]:
     """Chain :func:`layer_forward` through ``[(g, periphery), ...]``; returns every layer's outputs."""
     outs: list[FloatArray] = []
     h: npt.ArrayLike = x
