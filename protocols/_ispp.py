@@ -1,0 +1,138 @@
+"""The per-cell write-verify state machine (incremental step pulse programming), free of I/O.
+
+One ``CellProgram`` per cell. Feed it each verify reading with :meth:`CellProgram.observe`; it answers
+either a final status or the next pulse (signed volts, width). Rules:
+
+* in band ``|G - target| <= abs_tol + rel_tol * target``: converged;
+* G below the band: SET pulses (positive), G above: RESET pulses (negative);
+* within one polarity the amplitude grows by its step up to its cap, then further pulses stay at the
+  cap with the width growing by ``width_growth`` per pulse, at most ``max_at_cap`` of them;
+* a change of polarity is a reversal (at most ``max_reversals``). Each polarity remembers the largest
+  amplitude that left the cell short of the band and the smallest that overshot it; re-entering a
+  polarity (and stepping within it) bisects between the two instead of ramping from the start. This
+  suits filamentary cells whose RESET self-limits at a gap set by the amplitude (g*(V)): the
+  amplitude that lands in band is found in a few halvings, each costing one SET back;
+* out of pulses, reversals or cap pulses: stuck when G never moved by more than ``stuck_rel``
+  (relative), failed otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from labctl.core.records import CellStatus
+
+
+@dataclass(frozen=True)
+class IsppSettings:
+    """Amplitudes in volts (magnitudes), widths in seconds, tolerances in siemens / fraction."""
+
+    set_start: float
+    set_step: float
+    set_cap: float
+    reset_start: float
+    reset_step: float
+    reset_cap: float
+    width: float
+    width_growth: float
+    width_max: float
+    max_at_cap: int
+    max_pulses: int
+    max_reversals: int
+    min_step: float
+    bisect_set: bool
+    bisect_reset: bool
+    abs_tol: float
+    rel_tol: float
+    stuck_rel: float
+
+
+class CellProgram:
+    """Write-verify of one cell to ``target`` siemens."""
+
+    def __init__(self, row: int, col: int, target: float, s: IsppSettings) -> None:
+        self.row, self.col, self.target, self.s = row, col, target, s
+        tol = s.abs_tol + s.rel_tol * target
+        self.lo, self.hi = target - tol, target + tol
+        self.pol = 0
+        self.amp = 0.0
+        self.width = s.width
+        self.at_cap = 0
+        self.reversals = 0
+        self.pulses = 0
+        self.g = float("nan")
+        self.g_lo = float("inf")
+        self.g_hi = float("-inf")
+        self.step = {1: s.set_step, -1: s.reset_step}
+        self.short: dict[int, float | None] = {1: None, -1: None}  # largest amplitude that fell short
+        self.over: dict[int, float | None] = {1: None, -1: None}  # smallest amplitude that overshot
+        self.descents = {1: 0, -1: 0}  # restarts below an overshoot with no lower bound yet
+        self.status: CellStatus = CellStatus.PENDING
+
+    def in_band(self, g: float) -> bool:
+        return self.lo <= g <= self.hi
+
+    def observe(self, g: float) -> tuple[float, float] | None:
+        """Take a verify reading (S). Return the next pulse (signed volts, width) or None when final."""
+        self.g = g
+        if g == g:  # not NaN
+            self.g_lo, self.g_hi = min(self.g_lo, g), max(self.g_hi, g)
+        if self.in_band(g):
+            self.status = CellStatus.CONVERGED
+            return None
+        if self.pulses >= self.s.max_pulses:
+            self._give_up()
+            return None
+        want = 1 if g < self.lo else -1
+        start, cap = (self.s.set_start, self.s.set_cap) if want == 1 else (self.s.reset_start, self.s.reset_cap)
+        if want != self.pol:
+            if self.pol != 0:  # the last pulse overshot
+                self._bound(self.over, self.pol, self.amp, min)
+                self.reversals += 1
+                if self.reversals > self.s.max_reversals:
+                    self._give_up()
+                    return None
+            self.pol = want
+            self.width = self.s.width
+            self.at_cap = 0
+            lo, hi = self.short[want], self.over[want]
+            bisect = self.s.bisect_set if want == 1 else self.s.bisect_reset
+            if hi is None:
+                self.amp = start if lo is None else min(cap, lo + self.step[want])
+            elif not bisect:
+                self.amp = hi  # repeat the amplitude that switched (abrupt SET)
+            elif lo is None:
+                self.amp = max(0.5 * start, hi - self.step[want] * 2 ** self.descents[want])
+                self.descents[want] += 1
+            else:
+                self.amp = 0.5 * (lo + hi)
+        else:  # the last pulse fell short
+            self._bound(self.short, want, self.amp, max)
+            hi = self.over[want] if (self.s.bisect_set if want == 1 else self.s.bisect_reset) else None
+            nxt = min(self.amp + self.step[want], cap)
+            if hi is not None:
+                nxt = min(nxt, 0.5 * (self.amp + hi)) if hi - self.amp >= self.s.min_step else self.amp
+            if nxt - self.amp < 0.5 * self.s.min_step:  # at the cap or against a known overshoot
+                self.at_cap += 1
+                if self.at_cap > self.s.max_at_cap:
+                    self._give_up()
+                    return None
+                self.width = min(self.width * self.s.width_growth, self.s.width_max)
+            self.amp = nxt
+        self.pulses += 1
+        return (want * self.amp, self.width)
+
+    def _bound(self, table: dict[int, float | None], pol: int, amp: float, pick: object) -> None:
+        old = table[pol]
+        table[pol] = amp if old is None else (min(old, amp) if pick is min else max(old, amp))
+        lo, hi = self.short[pol], self.over[pol]
+        if lo is not None and hi is not None and lo >= hi:  # contradicting history (noise): forget the stale side
+            if pick is min:
+                self.short[pol] = None
+            else:
+                self.over[pol] = None
+
+    def _give_up(self) -> None:
+        moved = self.g_hi / self.g_lo - 1.0 if self.g_lo > 0 else float("inf")
+        self.status = CellStatus.STUCK if moved <= self.s.stuck_rel else CellStatus.FAILED
+        return None

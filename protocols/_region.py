@@ -1,0 +1,38 @@
+"""Rectangular regions of an array and a bench-time wait that protocols share."""
+
+from __future__ import annotations
+
+import asyncio
+
+from labctl.core.access import CrossbarAccess
+from labctl.core.errors import ConfigError
+
+
+def region_bounds(region: tuple[int, int, int, int] | None, access: CrossbarAccess) -> tuple[int, int, int, int]:
+    """(row0, row1, col0, col1), half-open, checked against the array; the whole array when None."""
+    if region is None:
+        return 0, access.rows, 0, access.cols
+    r0, r1, c0, c1 = region
+    if not (0 <= r0 < r1 <= access.rows and 0 <= c0 < c1 <= access.cols):
+        raise ConfigError.invalid(
+            "region", region, f"(row0, row1, col0, col1) with 0 <= row0 < row1 <= {access.rows}, "
+            f"0 <= col0 < col1 <= {access.cols}"
+        )
+    return r0, r1, c0, c1
+
+
+def check_cell(access: CrossbarAccess, row: int, col: int) -> None:
+    if not 0 <= row < access.rows:
+        raise ConfigError.out_of_range("row", row, 0, access.rows - 1)
+    if not 0 <= col < access.cols:
+        raise ConfigError.out_of_range("col", col, 0, access.cols - 1)
+
+
+async def wait(access: CrossbarAccess, seconds: float) -> None:
+    """Let bench time pass: ``access.wait`` where the bench has one (virtual time on a simulated bench,
+    with the physics relaxing), wall-clock sleep otherwise."""
+    fn = getattr(access, "wait", None)
+    if fn is not None:
+        await fn(seconds)
+    else:
+        await asyncio.sleep(seconds)

@@ -1,0 +1,88 @@
+"""``forming``: electroforming by a pulsed voltage ramp until a cell's conductance passes ``g_formed``.
+
+Per cell (row by row in ``region``): read; while below ``g_formed`` pulse at v_start, v_start + v_step, ...
+up to v_max (``pulses_per_step`` each, width growing by ``width_growth`` per step up to ``width_max``),
+reading after each pulse. Outcome: converged (formed), failed (ramp exhausted, the cell moved) or stuck.
+Current compliance is the bench's (``SafetyLimits.compliance``, enforced by the SMU driver). A cell
+already above ``g_formed`` is formed with 0 pulses. Resumable: cells with an outcome are skipped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from labctl.core.access import BiasScheme, CrossbarAccess
+from labctl.core.records import CellOutcome, CellStatus, MapRecord, Progress
+from protocols._base import Params, RecordSink, Resume, check_read_volts
+from protocols._region import region_bounds
+
+
+class FormingParams(Params):
+    region: tuple[int, int, int, int] | None = Field(None, description="(row0, row1, col0, col1), half-open")
+    g_formed: float = Field(100e-6, gt=0, le=1, description="Conductance that counts as formed, S")
+    v_start: float = Field(0.5, gt=0, le=20, description="First ramp amplitude, V")
+    v_step: float = Field(0.1, gt=0, le=5, description="Ramp step, V")
+    v_max: float = Field(3.0, gt=0, le=20, description="Last ramp amplitude, V")
+    width: float = Field(1e-4, gt=0, le=10, description="First pulse width, s")
+    width_growth: float = Field(1.0, ge=1, le=10, description="Width factor per ramp step")
+    width_max: float = Field(1e-3, gt=0, le=10, description="Longest pulse, s")
+    pulses_per_step: int = Field(1, ge=1, le=100, description="Pulses per ramp amplitude")
+    read_voltage: float = Field(0.1, gt=0, le=1, description="Read voltage, V")
+    stuck_rel: float = Field(0.05, ge=0, description="A cell that never moved more than this is stuck")
+    scheme: BiasScheme = Field(BiasScheme.HALF, description="Bias of unselected lines")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> FormingParams:
+        if self.v_start > self.v_max:
+            raise ValueError(f"v_start = {self.v_start:g} V must not exceed v_max = {self.v_max:g} V")
+        return self
+
+
+async def run(
+    access: CrossbarAccess, params: FormingParams, sink: RecordSink, *, resume: Resume | None = None
+) -> dict[str, Any]:
+    check_read_volts(access, "read_voltage", params.read_voltage)
+    access.limits.check_program(params.v_max, min(max(params.width, access.limits.min_pulse_width),
+                                                  access.limits.max_pulse_width))
+    r0, r1, c0, c1 = region_bounds(params.region, access)
+    done = dict(resume or {})
+    todo = [(r, c) for r in range(r0, r1) for c in range(c0, c1) if (r, c) not in done]
+    total, finished = (r1 - r0) * (c1 - c0), (r1 - r0) * (c1 - c0) - len(todo)
+    g_map = np.full((access.rows, access.cols), np.nan)
+    status = np.full(g_map.shape, "", dtype="<U9")
+    for (r, c), o in done.items():
+        if r0 <= r < r1 and c0 <= c < c1:
+            g_map[r, c], status[r, c] = o.conductance, str(o.status)
+    amps = np.arange(params.v_start, params.v_max + params.v_step / 2, params.v_step)
+    for r, c in todo:
+        (rd,) = await access.read(r, [c], params.read_voltage)
+        sink.emit(rd)
+        g = g0 = rd.conductance
+        pulses, width = 0, params.width
+        for v in amps:
+            if g >= params.g_formed:
+                break
+            for _ in range(params.pulses_per_step):
+                for rec in await access.pulse(r, [c], float(v), width, params.scheme):
+                    sink.emit(rec)
+                pulses += 1
+                (rd,) = await access.read(r, [c], params.read_voltage)
+                sink.emit(rd)
+                g = rd.conductance
+                if g >= params.g_formed:
+                    break
+            width = min(width * params.width_growth, params.width_max)
+        if g >= params.g_formed:
+            st = CellStatus.CONVERGED
+        else:
+            st = CellStatus.STUCK if abs(g / g0 - 1) <= params.stuck_rel else CellStatus.FAILED
+        sink.emit(CellOutcome(r, c, st, params.g_formed, g, pulses))
+        g_map[r, c], status[r, c] = g, str(st)
+        finished += 1
+        sink.emit(Progress(finished, total, f"forming: ({r}, {c}) {st}"))
+    targets = np.where(status != "", params.g_formed, np.nan)
+    sink.emit(MapRecord("forming", g_map, params.read_voltage, targets=targets, status=status))
+    return {"cells": total, "formed": int((status == "converged").sum())}

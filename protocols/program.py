@@ -1,0 +1,159 @@
+"""``program``: write-verify (ISPP) of a whole array, or any masked part of it, to a target map.
+
+Cells are programmed row by row; up to ``parallel`` cells of a row are in flight together (cells
+wanting the same pulse share one pulse: the selected row at V, their columns at 0, the other lines
+per ``scheme``), and verified with one clamped read of those cells. The per-cell rules are in
+:mod:`protocols._ispp`. Every pulse and read is emitted as it happens, then a ``CellOutcome`` per cell
+(the journal commits there), then the final ``MapRecord`` named "program".
+
+Resume: cells present in ``resume`` (the journal's outcomes) are never pulsed or read again.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from labctl.core.access import BiasScheme, CrossbarAccess
+from labctl.core.errors import ConfigError
+from labctl.core.records import CellOutcome, CellStatus, MapRecord, Progress
+from protocols._base import Params, RecordSink, Resume, check_read_volts
+from protocols._ispp import CellProgram, IsppSettings
+from protocols._targets import load_target_file, place, random_level_targets
+
+
+class ProgramParams(Params):
+    """Parameters of ``program``. Defaults suit the STANFORD_V1 device (gradual, self-limiting RESET whose
+    end state is set by the amplitude: 1 µs at -1.10 / -1.15 / -1.20 / -1.30 V leaves about 85 / 34 / 18 /
+    7.8 µS at 0.1 V; abrupt SET above 1.1-1.4 V)."""
+
+    targets: str | None = Field(None, description="Target map file: NPZ (targets [S], optional bool mask) or CSV (S)")
+    random_levels: int | None = Field(None, ge=2, le=64, description="Instead of a file: random targets at N levels")
+    level_min: float = Field(10e-6, gt=0, le=1, description="Lowest random level, S")
+    level_max: float = Field(100e-6, gt=0, le=1, description="Highest random level, S")
+    shape: tuple[int, int] | None = Field(None, description="Random-target block (rows, cols); whole array if unset")
+    origin: tuple[int, int] = Field((0, 0), description="Array cell (row, col) where the map's [0, 0] goes")
+    seed: int = Field(0, ge=0, description="Seed of the random targets")
+    read_voltage: float = Field(0.1, gt=0, le=1.0, description="Verify read voltage, V (within the read clamp)")
+    verify_reads: int = Field(1, ge=1, le=64, description="Reads averaged per verify")
+    abs_tol: float = Field(1e-6, ge=0, le=1e-2, description="Absolute tolerance, S")
+    rel_tol: float = Field(0.03, ge=0, le=0.5, description="Relative tolerance (fraction of the target)")
+    set_start: float = Field(1.1, gt=0, le=20, description="First SET amplitude, V")
+    set_step: float = Field(0.05, gt=0, le=2, description="SET amplitude step, V")
+    set_cap: float = Field(1.8, gt=0, le=20, description="Largest SET amplitude, V")
+    reset_start: float = Field(1.1, gt=0, le=20, description="First RESET amplitude (magnitude), V")
+    reset_step: float = Field(0.02, gt=0, le=2, description="RESET amplitude step, V")
+    reset_cap: float = Field(1.8, gt=0, le=20, description="Largest RESET amplitude (magnitude), V")
+    width: float = Field(1e-5, gt=0, le=10, description="Pulse width, s")
+    width_growth: float = Field(2.0, ge=1, le=10, description="Width factor per pulse at the cap")
+    width_max: float = Field(1e-4, gt=0, le=10, description="Longest pulse, s")
+    max_at_cap: int = Field(10, ge=0, le=1000, description="Pulses allowed at the cap per polarity phase")
+    max_pulses: int = Field(200, ge=1, le=100000, description="Pulses allowed per cell")
+    max_reversals: int = Field(16, ge=0, le=1000, description="Polarity reversals allowed per cell")
+    min_step: float = Field(0.002, gt=0, le=1, description="Smallest amplitude step of the bisection, V")
+    bisect_set: bool = Field(False, description="Bisect SET amplitudes (off: abrupt SET repeats what switched)")
+    bisect_reset: bool = Field(True, description="Bisect RESET amplitudes between short and overshoot")
+    stuck_rel: float = Field(0.05, ge=0, le=10, description="A cell that never moved more than this is stuck")
+    scheme: BiasScheme = Field(BiasScheme.HALF, description="Bias of unselected lines: v/2, v/3, floating, grounded")
+    parallel: int = Field(8, ge=1, le=4096, description="Cells of one row programmed together")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ProgramParams:
+        if (self.targets is None) == (self.random_levels is None):
+            raise ValueError("give exactly one of 'targets' (a file) or 'random_levels'")
+        if self.level_min >= self.level_max:
+            raise ValueError(f"level_min = {self.level_min:g} S must be below level_max = {self.level_max:g} S")
+        for name in ("set", "reset"):
+            if getattr(self, f"{name}_start") > getattr(self, f"{name}_cap"):
+                raise ValueError(f"{name}_start must not exceed {name}_cap")
+        if self.width > self.width_max:
+            raise ValueError(f"width = {self.width:g} s must not exceed width_max = {self.width_max:g} s")
+        return self
+
+    def settings(self) -> IsppSettings:
+        return IsppSettings(
+            self.set_start, self.set_step, self.set_cap, self.reset_start, self.reset_step, self.reset_cap,
+            self.width, self.width_growth, self.width_max, self.max_at_cap, self.max_pulses, self.max_reversals,
+            self.min_step, self.bisect_set, self.bisect_reset, self.abs_tol, self.rel_tol, self.stuck_rel,
+        )
+
+
+def build_targets(p: ProgramParams, rows: int, cols: int) -> tuple[np.ndarray, np.ndarray]:
+    """Full-array (targets S with NaN outside the mask, mask) for these parameters."""
+    if p.targets is not None:
+        t, m = load_target_file(p.targets)
+    else:
+        shape = p.shape or (rows - p.origin[0], cols - p.origin[1])
+        if shape[0] < 1 or shape[1] < 1:
+            raise ConfigError.invalid("shape", shape, "positive (rows, cols)")
+        t, m = random_level_targets(int(p.random_levels or 0), p.level_min, p.level_max, shape, p.seed)
+    return place(t, m, p.origin, rows, cols)
+
+
+def check_against_bench(p: ProgramParams, access: CrossbarAccess) -> None:
+    """Parameters that the bench's limits would refuse are refused before anything is sent."""
+    lim = access.limits
+    check_read_volts(access, "read_voltage", p.read_voltage)
+    for f in ("set_cap", "reset_cap"):
+        if getattr(p, f) > lim.max_program_voltage:
+            raise ConfigError.out_of_range(f, getattr(p, f), 0, lim.max_program_voltage, "V (bench limit)")
+    for f in ("width", "width_max"):
+        if not lim.min_pulse_width <= getattr(p, f) <= lim.max_pulse_width:
+            raise ConfigError.out_of_range(f, getattr(p, f), lim.min_pulse_width, lim.max_pulse_width, "s")
+
+
+async def run(
+    access: CrossbarAccess, params: ProgramParams, sink: RecordSink, *, resume: Resume | None = None
+) -> dict[str, Any]:
+    """Program the target map; return a summary (counts by status, pulses)."""
+    check_against_bench(params, access)
+    targets, mask = build_targets(params, access.rows, access.cols)
+    settings = params.settings()
+    done = dict(resume or {})
+    g_map = np.full(targets.shape, np.nan)
+    status = np.full(targets.shape, "", dtype="<U9")
+    status[mask] = str(CellStatus.PENDING)
+    for (r, c), o in done.items():
+        if 0 <= r < access.rows and 0 <= c < access.cols and mask[r, c]:
+            g_map[r, c], status[r, c] = o.conductance, str(o.status)
+    total = int(mask.sum())
+    finished = int(sum(1 for (r, c) in done if 0 <= r < access.rows and 0 <= c < access.cols and mask[r, c]))
+    sink.emit(Progress(finished, total, "program: start"))
+    vr = params.read_voltage
+    for row in range(access.rows):
+        queue = deque(int(c) for c in np.flatnonzero(mask[row]) if (row, int(c)) not in done)
+        active: list[CellProgram] = []
+        while queue or active:
+            while queue and len(active) < params.parallel:
+                c = queue.popleft()
+                active.append(CellProgram(row, c, float(targets[row, c]), settings))
+            cols = [cp.col for cp in active]
+            g = np.zeros(len(cols))
+            for _ in range(params.verify_reads):
+                for k, rec in enumerate(await access.read(row, cols, vr)):
+                    sink.emit(rec)
+                    g[k] += rec.current / rec.volts
+            g /= params.verify_reads
+            groups: dict[tuple[float, float], list[int]] = {}
+            still: list[CellProgram] = []
+            for cp, gk in zip(active, g, strict=True):
+                nxt = cp.observe(float(gk))
+                if nxt is None:
+                    sink.emit(CellOutcome(row, cp.col, cp.status, cp.target, float(gk), cp.pulses))
+                    g_map[row, cp.col], status[row, cp.col] = gk, str(cp.status)
+                    finished += 1
+                    sink.emit(Progress(finished, total, f"program: row {row} col {cp.col} {cp.status}"))
+                else:
+                    groups.setdefault(nxt, []).append(cp.col)
+                    still.append(cp)
+            active = still
+            for (volts, width), gcols in groups.items():
+                for prec in await access.pulse(row, gcols, volts, width, params.scheme):
+                    sink.emit(prec)
+    sink.emit(MapRecord("program", g_map, vr, targets=targets, status=status))
+    counts = {s.value: int((status == s.value).sum()) for s in CellStatus}
+    sink.emit(Progress(total, total, "program: done"))
+    return {"cells": total, **counts}
