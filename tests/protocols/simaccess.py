@@ -5,6 +5,7 @@ Only for unit tests of protocols; the integration tests go through ``labctl.benc
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -51,6 +52,7 @@ class SimAccess:
     async def pulse(self, row: int, cols: Sequence[int], volts: float, width: float,
                     scheme: BiasScheme = BiasScheme.HALF) -> list[PulseRecord]:
         self.limits.check_program(volts, width)
+        await asyncio.sleep(0)  # a real bench yields to the loop on I/O
         rl, cl = self._lines(row, cols, volts, scheme)
         self.xbar.pulse(rl, cl, width)
         self.calls["pulse"] += 1
@@ -63,6 +65,7 @@ class SimAccess:
 
     async def read(self, row: int, cols: Sequence[int], volts: float) -> list[ReadRecord]:
         self.limits.check_read(volts)
+        await asyncio.sleep(0)
         rl = [0.0] * self.rows
         rl[row] = volts
         _, ci = self.xbar.read(rl, [0.0] * self.cols, self.read_time)

@@ -1,0 +1,83 @@
+"""``labctl runs list | show RUN | export RUN``: the run store from the command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from labctl.cli.run import DEFAULT_STORE
+
+if TYPE_CHECKING:
+    from labctl.store import RunStore
+
+_store_opt = click.option(
+    "--store", "store", default=None, type=click.Path(file_okay=False, path_type=Path),
+    help=f"Run store directory (default $LABCTL_STORE or ./{DEFAULT_STORE}).",
+)
+
+
+def _store(store: Path | None) -> RunStore:
+    from labctl.store import RunStore
+
+    return RunStore(store or Path(os.environ.get("LABCTL_STORE", DEFAULT_STORE)))
+
+
+@click.group(name="runs")
+def command() -> None:
+    """List, show and export stored runs."""
+
+
+@command.command(name="list")
+@_store_opt
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def list_(store: Path | None, as_json: bool) -> None:
+    """Every run in the store, oldest first."""
+    runs = _store(store).list_runs()
+    if as_json:
+        click.echo(json.dumps([r.to_dict() for r in runs], default=str))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("run", "protocol", "crossbar", "status", "progress", "created")
+    for r in runs:
+        created = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.created))
+        table.add_row(r.id, r.protocol, r.crossbar, r.status, f"{r.progress_done}/{r.progress_total}", created)
+    Console().print(table)
+
+
+@command.command(name="show")
+@click.argument("run")
+@_store_opt
+def show(run: str, store: Path | None) -> None:
+    """A run's parameters, status, results and (for programming runs) statistics from the journal."""
+    from labctl.analysis import max_read_volts, program_stats
+
+    st = _store(store)
+    info = st.get_run(run)
+    out = info.to_dict()
+    ev = st.event_arrays(run)
+    out["events"] = {"pulses": int((ev["type"] == "pulse").sum()), "reads": int((ev["type"] == "read").sum())}
+    out["max_read_volts"] = max_read_volts(ev, st.inferences(run))
+    outcomes = st.outcomes(run)
+    if outcomes:
+        out["program"] = program_stats(ev, outcomes.values()).to_dict()
+    out["results"] = {name: data for name, data in st.results(run) if name == "summary"}
+    out["maps"] = [f"{xb}/{name}" for xb, name in st.map_names(run)]
+    click.echo(json.dumps(out, indent=2, default=str))
+
+
+@command.command(name="export")
+@click.argument("run")
+@_store_opt
+@click.option("--format", "fmt", type=click.Choice(["hdf5", "csv", "npz"]), default="hdf5", show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Output file (directory for csv).")
+def export(run: str, store: Path | None, fmt: str, out: Path | None) -> None:
+    """Export a run (hdf5: everything; csv: a directory; npz: the latest conductance map)."""
+    path = _store(store).export(run, fmt, out)
+    click.echo(str(path))
