@@ -81,6 +81,10 @@ class SimAccess:
         sel = range(self.cols) if cols is None else cols
         return [float(-ci[c]) for c in sel]
 
+    async def wait(self, seconds: float) -> None:
+        """Virtual bench time passes (the physics idles: relaxation acts)."""
+        self.xbar.idle(max(0.0, seconds))
+
     async def safe_state(self) -> None:
         return None
 
