@@ -1,0 +1,67 @@
+"""Keithley 2400 SMU over RS-232 (pyserial). Compliance is ``:SENS:CURR:PROT``; readings are trimmed to the
+current with ``:FORM:ELEM CURR``. A pulse is output on, ``*OPC?`` round trip, output off (ms-class, honest)."""
+
+from __future__ import annotations
+
+from instruments._smu import SmuBase
+
+
+def _num(v: float) -> str:
+    return f"{v:.6g}"
+
+
+class Keithley2400(SmuBase):
+    channels = 1
+
+    async def configure(self) -> None:
+        await self.identify()
+        await self._write(f"*CLS;:OUTP OFF;:SOUR:FUNC VOLT;:SENS:FUNC \"CURR\";:SOUR:VOLT 0;"
+                          f":SENS:CURR:PROT {_num(self.limits.compliance)};:FORM:ELEM CURR;:SENS:CURR:NPLC 0.01")
+        self._mark([1], False)
+        self.compliance = {1: self.limits.compliance}
+        await self.check_errors()
+
+    async def set_compliance(self, amps: float, channel: int = 1) -> None:
+        self._check_channel(channel)
+        self.limits.check_compliance(amps)
+        await self._write(f":SENS:CURR:PROT {_num(amps)}")
+        self.compliance[1] = amps
+
+    async def set_voltage(self, volts: float, channel: int = 1) -> None:
+        self._check_channel(channel)
+        self.limits.check_level(volts)
+        await self._write(f":SOUR:VOLT {_num(volts)}")
+
+    async def output(self, on: bool, channel: int = 1) -> None:
+        self._check_channel(channel)
+        if on:
+            self._mark([1], True)
+        await self._write(f":OUTP {'ON' if on else 'OFF'}")
+        if not on:
+            self._mark([1], False)
+
+    async def measure_current(self, channel: int = 1) -> float:
+        self._check_channel(channel)
+        return (await self._query_floats(":READ?", 1))[0]
+
+    async def read(self, volts: float, channel: int = 1) -> float:
+        self._check_channel(channel)
+        self.limits.check_read(volts)
+        self._mark([1], True)
+        value = (await self._query_floats(f":SOUR:VOLT {_num(volts)};:OUTP ON;:READ?;:OUTP OFF;:SOUR:VOLT 0",
+                                          1))[0]
+        self._mark([1], False)
+        return value
+
+    async def pulse(self, volts: float, width: float, channel: int = 1) -> float:
+        self._check_channel(channel)
+        self.limits.check_pulse(volts, width)
+        self._mark([1], True)
+        value = (await self._query_floats(f":SOUR:VOLT {_num(volts)};:OUTP ON;:READ?;:OUTP OFF;:SOUR:VOLT 0", 1,
+                                          safe=False))[0]
+        self._mark([1], False)
+        return value
+
+    async def safe_state(self) -> None:
+        await self._query(":OUTP OFF;:SOUR:VOLT 0;*OPC?")
+        self._mark([1], False)

@@ -1,0 +1,64 @@
+"""Keithley 707B switching matrix (TSP). Channels ``<slot><row A-H><col 2 digits>``; the row letter is the
+instrument-side input, the column the DUT-side output on that slot. Routing is ``channel.open("...")``
+``channel.close("...")`` then ``print(channel.getclose("allslots"))`` in one message."""
+
+from __future__ import annotations
+
+from instruments.matrix import MatrixDriver, Point
+from labctl.core.errors import InstrumentReportedError
+
+
+class Keithley707B(MatrixDriver):
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("inputs", 8)
+        super().__init__(*args, **kwargs)
+        self.inputs = min(self.inputs, 8)
+
+    def spec(self, p: Point) -> str:
+        slot, col = divmod(p[1] - 1, self.per_card)
+        return f"{slot + 1}{chr(64 + p[0])}{col + 1:02d}"
+
+    def channel_list(self, points: list[Point]) -> str:
+        return ",".join(self.spec(p) for p in sorted(points, key=lambda p: (p[1], p[0])))
+
+    def _route_message(self, opens: list[Point], closes: list[Point], verify: list[Point]) -> str:
+        parts = []
+        if opens:
+            parts.append(f'channel.open("{self.channel_list(opens)}")')
+        if closes:
+            parts.append(f'channel.close("{self.channel_list(closes)}")')
+        parts.append('print(channel.getclose("allslots"))')
+        return " ".join(parts)
+
+    def parse_closed(self, reply: str) -> set[Point]:
+        text = reply.strip()
+        if text == "nil":
+            return set()
+        out = set()
+        for item in text.split(";"):
+            item = item.strip()
+            if len(item) != 4 or not item[0].isdigit() or not item[1].isalpha() or not item[2:].isdigit():
+                raise ValueError(f"bad channel {item!r}")
+            out.add((ord(item[1].upper()) - 64, (int(item[0]) - 1) * self.per_card + int(item[2:])))
+        return out
+
+    def _parse_verify(self, reply: str, verify: list[Point]) -> set[Point]:
+        return self.parse_closed(reply) & set(verify)
+
+    def _open_all_message(self) -> str:
+        return 'channel.open("allslots") print(channel.getclose("allslots"))'
+
+    async def closed(self) -> frozenset[Point]:
+        return frozenset(self.parse_closed(await self._query('print(channel.getclose("allslots"))')))
+
+    async def errors(self) -> list[str]:
+        out = []
+        count = int(float((await self._query("print(errorqueue.count)")).strip() or 0))
+        for _ in range(min(count, 20)):
+            out.append((await self._query("print(errorqueue.next())")).replace("\t", " "))
+        return out
+
+    async def check_errors(self) -> None:
+        errs = await self.errors()
+        if errs:
+            raise InstrumentReportedError(f"{self.name} reported: {'; '.join(errs)}")

@@ -1,0 +1,214 @@
+"""``BenchCrossbar``: :class:`labctl.core.CrossbarAccess` routed through the SMU and switch-matrix drivers.
+
+The same code drives a real bench and the simulated one. Per operation:
+
+* pulse (V/2, grounded, floating): route (one round trip, relays verified) + one pulse message on the drive SMU
+  that fires the drive and bias channels together (B2902 pulse mode, both channels on one ``:INIT``). V/3 with
+  the column bias on a second instrument: that instrument is armed on the trigger bus first and switched off
+  after (two more round trips).
+* read: per column, the equipotential scheme: selected row on drive at the read voltage, selected column
+  grounded, every other line on the bias channel at the read voltage; the drive current is the cell's current
+  alone. Same relays as a V/2 pulse on that cell, so a verify read moves no relay: one round trip. (Benches
+  whose bias is not on the drive instrument read through the sense input instead.)
+* infer: superposition over distinct row voltages: per level and column, route + read. Exact for any cell I-V
+  because every row is driven (level or ground) and the sensed column is held at 0 V.
+
+Any error or cancellation puts the bench in its safe state (outputs off, relays open) and logs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from labctl.bench._wiring import Point, Source, Wiring
+from labctl.core.access import BiasScheme
+from labctl.core.errors import ConfigError
+from labctl.core.limits import SafetyLimits
+from labctl.core.records import PulseRecord, ReadRecord
+
+if TYPE_CHECKING:
+    from labctl.bench._bench import Bench
+
+log = logging.getLogger("labctl.bench")
+T = TypeVar("T")
+
+
+class BenchCrossbar:
+    """Cell-level access to one crossbar of a bench."""
+
+    def __init__(self, bench: Bench, wiring: Wiring, limits: SafetyLimits) -> None:
+        self._bench = bench
+        self.wiring = wiring
+        self.name = wiring.name
+        self.rows = wiring.rows
+        self.cols = wiring.cols
+        self.limits = limits
+        self._lock = asyncio.Lock()
+        self._outputs = {wiring.row_out(i) for i in range(self.rows)} | {wiring.col_out(j) for j in range(self.cols)}
+        self.counts = {"pulse": 0, "read": 0, "route": 0}
+
+    def now(self) -> float:
+        return self._bench.now()
+
+    # --- helpers ------------------------------------------------------------------------------------------
+    async def _guarded(self, op: str, fn: Callable[[], Awaitable[T]]) -> T:
+        async with self._lock:
+            try:
+                return await fn()
+            except BaseException as exc:
+                await self._bench.safe_state(reason=f"{self.name}.{op} failed: {type(exc).__name__}: {exc}")
+                raise
+
+    def _check_cells(self, row: int, cols: Sequence[int]) -> None:
+        if not 0 <= row < self.rows:
+            raise ConfigError.out_of_range("row", row, 0, self.rows - 1)
+        if not cols:
+            raise ConfigError.invalid("cols", list(cols), "at least one column")
+        for c in cols:
+            if not 0 <= c < self.cols:
+                raise ConfigError.out_of_range("col", c, 0, self.cols - 1)
+        if len(set(cols)) != len(cols):
+            raise ConfigError.invalid("cols", list(cols), "distinct columns")
+
+    async def _route(self, target: set[Point]) -> None:
+        matrix = self._bench.matrix(self.wiring.matrix)
+        others = {p for p in matrix.state if p[1] not in self._outputs}
+        if await matrix.route(target | others):
+            self.counts["route"] += 1
+
+    def _smu(self, source: Source) -> Any:
+        return self._bench.smu(source[0])
+
+    # --- CrossbarAccess -------------------------------------------------------------------------------------
+    async def pulse(self, row: int, cols: Sequence[int], volts: float, width: float,
+                    scheme: BiasScheme = BiasScheme.HALF) -> list[PulseRecord]:
+        cols = list(cols)
+        self._check_cells(row, cols)
+        self.limits.check_program(volts, width)
+        scheme = BiasScheme(scheme)
+        target, levels = self.wiring.pulse_plan(row, cols, volts, scheme)
+        drive = self.wiring.drive.source
+        if drive is None:
+            raise ConfigError.invalid(f"crossbars.{self.name}.wiring", "drive on ground", "an SMU channel")
+        master = drive[0]
+        for (inst, _), v in levels.items():  # every level is checked before anything is sent
+            self._bench.smu(inst).limits.check_pulse(v, width) if v else None
+
+        async def run() -> list[PulseRecord]:
+            await self._route(target)
+            slaves: dict[str, dict[int, float]] = {}
+            local: dict[int, float] = {}
+            for (inst, ch), v in levels.items():
+                (local if inst == master else slaves.setdefault(inst, {}))[ch] = v
+            for inst, peaks in slaves.items():
+                smu = self._bench.smu(inst)
+                if not hasattr(smu, "arm"):
+                    raise ConfigError.invalid(f"instruments.{inst}.driver", type(smu).__name__,
+                                              "keysight_b2902 (a bias source on another instrument must be "
+                                              "triggered with the drive pulse)")
+                await smu.arm(peaks, width)
+            smu = self._bench.smu(master)
+            if hasattr(smu, "pulse_channels"):
+                current = await smu.pulse_channels(local, width, measure=drive[1])
+            elif len(local) == 1 and not slaves:
+                current = await smu.pulse(volts, width, drive[1])
+            else:
+                raise ConfigError.invalid(f"instruments.{master}.driver", type(smu).__name__,
+                                          "keysight_b2902 for pulses with biased lines on the same instrument")
+            for inst, peaks in slaves.items():
+                await self._bench.smu(inst).outputs_off(sorted(peaks))
+            self.counts["pulse"] += 1
+            t = self.now()
+            cur = current if len(cols) == 1 else math.nan
+            return [PulseRecord(row, c, volts, width, t, cur, str(scheme)) for c in cols]
+
+        return await self._guarded("pulse", run)
+
+    async def _sense(self, rows: Sequence[int], col: int, volts: float) -> float:
+        """Current out of column ``col`` with ``rows`` at ``volts`` and every other line grounded, A."""
+        await self._route(self.wiring.sense_plan(rows, col))
+        drive, sense = self.wiring.drive.source, self.wiring.sense.source
+        if drive is None or sense is None:
+            raise ConfigError.invalid(f"crossbars.{self.name}.wiring", "drive/sense on ground", "SMU channels")
+        if drive[0] == sense[0] and hasattr(self._smu(drive), "read_pair"):
+            into_sense = await self._smu(drive).read_pair(drive[1], volts, sense[1])
+        else:
+            d, s = self._smu(drive), self._smu(sense)
+            d.limits.check_read(volts)
+            await s.set_voltage(0.0, sense[1])
+            await s.output(True, sense[1])
+            await d.set_voltage(volts, drive[1])
+            await d.output(True, drive[1])
+            await d.sync()
+            into_sense = await s.measure_current(sense[1])
+            await d.output(False, drive[1])
+            await s.output(False, sense[1])
+            await d.sync()
+            await s.sync()
+        self.counts["read"] += 1
+        return float(-into_sense)
+
+    async def _read_equipotential(self, row: int, col: int, volts: float) -> float | None:
+        plan = self.wiring.equipotential_plan(row, col)
+        drive = self.wiring.drive.source
+        if plan is None or drive is None:
+            return None
+        smu = self._smu(drive)
+        if not hasattr(smu, "read_with_bias"):
+            return None
+        await self._route(plan)
+        biases = sorted({s[1] for s in (self.wiring.bias_row.source, self.wiring.bias_col_half.source) if s})
+        self.counts["read"] += 1
+        return float(await smu.read_with_bias(drive[1], volts, biases))
+
+    async def read(self, row: int, cols: Sequence[int], volts: float) -> list[ReadRecord]:
+        cols = list(cols)
+        self._check_cells(row, cols)
+        self.limits.check_read(volts)
+
+        async def run() -> list[ReadRecord]:
+            out = []
+            for c in cols:
+                current = await self._read_equipotential(row, c, volts)
+                if current is None:
+                    current = await self._sense([row], c, volts)
+                out.append(ReadRecord(row, c, volts, current, self.now()))
+            return out
+
+        return await self._guarded("read", run)
+
+    async def infer(self, row_volts: Sequence[float], cols: Sequence[int] | None = None) -> list[float]:
+        volts = [float(v) for v in row_volts]
+        if len(volts) != self.rows:
+            raise ConfigError.invalid("row_volts", f"{len(volts)} values", f"exactly {self.rows} (one per row)")
+        for v in volts:
+            self.limits.check_read(v)
+        sel = list(range(self.cols)) if cols is None else list(cols)
+        for c in sel:
+            if not 0 <= c < self.cols:
+                raise ConfigError.out_of_range("col", c, 0, self.cols - 1)
+        groups: dict[float, list[int]] = {}
+        for i, v in enumerate(volts):
+            if v != 0.0:
+                groups.setdefault(v, []).append(i)
+
+        async def run() -> list[float]:
+            totals = [0.0] * len(sel)
+            for level, rows in groups.items():
+                for k, c in enumerate(sel):
+                    totals[k] += await self._sense(rows, c, level)
+            return totals
+
+        return await self._guarded("infer", run)
+
+    async def safe_state(self) -> None:
+        await self._bench.safe_state(reason=f"{self.name}.safe_state requested")
+
+    async def snapshot(self) -> dict[str, Any]:
+        snap = await self._bench.snapshot()
+        snap["crossbar"] = {"name": self.name, "rows": self.rows, "cols": self.cols}
+        return snap

@@ -1,0 +1,116 @@
+"""Resolved wiring of one crossbar and the relay states for each operation (pure functions, no I/O)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from labctl.core.access import BiasScheme
+from labctl.core.config import CrossbarConfig, InputWiring, Role
+from labctl.core.errors import ConfigError
+
+Point = tuple[int, int]
+Source = tuple[str, int]  # (instrument, channel)
+
+
+@dataclass(frozen=True)
+class Feed:
+    """A matrix input and what feeds it (None: ground)."""
+
+    input: int
+    source: Source | None
+
+
+def _pick(inputs: Sequence[InputWiring], *roles: Role) -> Feed | None:
+    for role in roles:
+        for w in inputs:
+            if role in w.roles:
+                return Feed(w.input, None if role == Role.GROUND or w.source is None else (w.source, w.channel))
+    return None
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """Where each crossbar line lands on the matrix, and which input serves each role."""
+
+    name: str
+    rows: int
+    cols: int
+    matrix: str
+    first_row: int
+    first_col: int
+    drive: Feed
+    sense: Feed
+    ground: Feed
+    bias_row: Feed
+    bias_col_half: Feed
+    bias_col_third: Feed | None
+
+    @classmethod
+    def of(cls, name: str, xb: CrossbarConfig) -> Wiring:
+        w = xb.wiring
+        drive, sense, ground = _pick(w.inputs, Role.DRIVE), _pick(w.inputs, Role.SENSE), _pick(w.inputs, Role.GROUND)
+        bias_row = _pick(w.inputs, Role.BIAS_ROW, Role.BIAS)
+        if drive is None or sense is None or ground is None or bias_row is None:
+            raise ConfigError.invalid(f"crossbars.{name}.wiring.inputs", "roles", "drive, sense, ground and bias")
+        bias_half = _pick(w.inputs, Role.BIAS, Role.BIAS_COL, Role.BIAS_ROW)
+        third = _pick(w.inputs, Role.BIAS_COL)
+        if third is not None and third.input == bias_row.input:
+            third = None
+        return cls(name, xb.rows, xb.cols, w.matrix, w.rows.first_output, w.cols.first_output, drive, sense,
+                   ground, bias_row, bias_half or bias_row, third)
+
+    def row_out(self, i: int) -> int:
+        return self.first_row + i
+
+    def col_out(self, j: int) -> int:
+        return self.first_col + j
+
+    def sources(self) -> set[Source]:
+        feeds = [self.drive, self.sense, self.bias_row, self.bias_col_half, self.bias_col_third]
+        return {f.source for f in feeds if f is not None and f.source is not None}
+
+    # --- relay states ------------------------------------------------------------------------------------
+    def pulse_plan(self, row: int, cols: Sequence[int], volts: float, scheme: BiasScheme
+                   ) -> tuple[set[Point], dict[Source, float]]:
+        """Relays and source peaks for a pulse on ``cols`` of ``row``; selected columns grounded."""
+        sel = set(cols)
+        pts: set[Point] = {(self.drive.input, self.row_out(row))}
+        pts |= {(self.ground.input, self.col_out(j)) for j in sel}
+        levels: dict[Source, float] = {self.drive.source: volts} if self.drive.source else {}
+        if scheme == BiasScheme.FLOATING:
+            return pts, levels
+        if scheme == BiasScheme.GROUNDED:
+            row_feed, col_feed, vr, vc = self.ground, self.ground, 0.0, 0.0
+        elif scheme == BiasScheme.HALF:
+            row_feed, col_feed, vr, vc = self.bias_row, self.bias_col_half, volts / 2, volts / 2
+        else:
+            if self.bias_col_third is None:
+                raise ConfigError.invalid(f"crossbars.{self.name}.wiring", "no bias_col input",
+                                          "a 'bias_col' input on another source for the V/3 scheme")
+            row_feed, col_feed, vr, vc = self.bias_row, self.bias_col_third, volts / 3, 2 * volts / 3
+        pts |= {(row_feed.input, self.row_out(i)) for i in range(self.rows) if i != row}
+        pts |= {(col_feed.input, self.col_out(j)) for j in range(self.cols) if j not in sel}
+        for feed, v in ((row_feed, vr), (col_feed, vc)):
+            if feed.source is not None:
+                levels[feed.source] = v
+        return pts, levels
+
+    def equipotential_plan(self, row: int, col: int) -> set[Point] | None:
+        """Read relays: ``row`` on drive, ``col`` grounded, every other line on the bias input(s) at the read
+        voltage, so only the selected cell carries the drive current. The same relays as a V/2 pulse on that
+        cell: a verify read after a pulse moves no relay. None when drive and bias are not on one instrument."""
+        d, br, bc = self.drive.source, self.bias_row.source, self.bias_col_half.source
+        if d is None or br is None or bc is None or not d[0] == br[0] == bc[0]:
+            return None
+        pts = {(self.drive.input if i == row else self.bias_row.input, self.row_out(i)) for i in range(self.rows)}
+        pts |= {(self.ground.input if j == col else self.bias_col_half.input, self.col_out(j))
+                for j in range(self.cols)}
+        return pts
+
+    def sense_plan(self, rows: Sequence[int], col: int) -> set[Point]:
+        """``rows`` on the drive input, ``col`` on the sense input, every other line grounded."""
+        driven = set(rows)
+        pts = {(self.drive.input if i in driven else self.ground.input, self.row_out(i)) for i in range(self.rows)}
+        pts |= {(self.sense.input if j == col else self.ground.input, self.col_out(j)) for j in range(self.cols)}
+        return pts

@@ -1,0 +1,91 @@
+"""The transport interface and the shared message log used by safety tests and transcripts."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from typing import Protocol, runtime_checkable
+
+TransportLog = Callable[[str, str], None]
+"""``log(resource, message)``: called with every message just before it is sent."""
+
+
+@runtime_checkable
+class Transport(Protocol):
+    """A message-based link to one instrument. ``query`` sends and reads one reply line."""
+
+    resource: str
+    timeout: float
+
+    async def write(self, message: str) -> None: ...
+
+    async def query(self, message: str) -> str: ...
+
+    async def clear(self) -> None:
+        """Discard any reply still in flight (after a timeout)."""
+        ...
+
+    async def reconnect(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class BlockingTransport:
+    """Base of transports over a blocking library: calls run in a worker thread, one at a time."""
+
+    def __init__(self, resource: str, timeout: float, log: TransportLog | None = None) -> None:
+        self.resource = resource
+        self.timeout = timeout
+        self.log = log
+        self._lock = asyncio.Lock()
+
+    # blocking primitives, implemented by subclasses ------------------------------------------------
+    def _open(self) -> None:
+        raise NotImplementedError
+
+    def _close(self) -> None:
+        raise NotImplementedError
+
+    def _write(self, message: str) -> None:
+        raise NotImplementedError
+
+    def _read(self) -> str:
+        raise NotImplementedError
+
+    def _clear(self) -> None:
+        raise NotImplementedError
+
+    def _query(self, message: str) -> str:
+        self._write(message)
+        return self._read()
+
+    # asyncio face --------------------------------------------------------------------------------------
+    async def write(self, message: str) -> None:
+        async with self._lock:
+            if self.log is not None:
+                self.log(self.resource, message)
+            await asyncio.to_thread(self._write, message)
+
+    async def query(self, message: str) -> str:
+        async with self._lock:
+            if self.log is not None:
+                self.log(self.resource, message)
+            return await asyncio.to_thread(self._query, message)
+
+    async def clear(self) -> None:
+        async with self._lock:
+            await asyncio.to_thread(self._clear)
+
+    async def reconnect(self) -> None:
+        async with self._lock:
+            await asyncio.to_thread(self._reopen)
+
+    def _reopen(self) -> None:
+        with contextlib.suppress(Exception):
+            self._close()
+        self._open()
+
+    async def close(self) -> None:
+        async with self._lock:
+            await asyncio.to_thread(self._close)

@@ -1,0 +1,86 @@
+"""Simulated Keithley 2400 (SCPI over RS-232): compliance is ``:SENS:CURR:PROT``; readings per ``:FORM:ELEM``."""
+
+from __future__ import annotations
+
+from sim_instruments.bench import SimBench
+from sim_instruments.scpi import ScpiDevice, ScpiError, parse_bool, parse_number
+
+_ELEMS = ("VOLT", "CURR", "RES", "TIME", "STAT")
+
+
+class Sim2400(ScpiDevice):
+    idn = "KEITHLEY INSTRUMENTS INC.,MODEL 2400,1234567,C32   Oct  4 2010 14:20:11/A02  /S/K"
+    max_volts = 210.0
+    max_amps = 1.05
+
+    def __init__(self, bench: SimBench, name: str) -> None:
+        self.bench, self.name = bench, name
+        self.key = (name, 1)
+        self.elements: tuple[str, ...] = _ELEMS
+        self.nplc = 1.0
+        super().__init__()
+        self.on_message = lambda: bench.advance(bench.timing.command)
+
+    def reset(self) -> None:
+        src = self.bench.sources[self.key]
+        src.on, src.level, src.limit, src.tripped = False, 0.0, 1.05e-4, False
+        self.elements = _ELEMS
+
+    def commands(self) -> list[tuple[str, object]]:  # type: ignore[override]
+        src = self.bench.sources[self.key]
+
+        def func(a: list[str], s: tuple[str, ...]) -> None:
+            if (a[0] if a else "").upper().strip('"') not in ("VOLT", "VOLTAGE"):
+                raise ScpiError(-224, "only VOLT sourcing is simulated")
+
+        def level(a: list[str], s: tuple[str, ...]) -> None:
+            src.level = parse_number(a[0] if a else None, low=-self.max_volts, high=self.max_volts, default=0.0)
+
+        def prot(a: list[str], s: tuple[str, ...]) -> None:
+            src.limit = parse_number(a[0] if a else None, low=1e-9, high=self.max_amps, default=1.05e-4)
+
+        def outp(a: list[str], s: tuple[str, ...]) -> None:
+            src.on = parse_bool(a[0] if a else None)
+            if not src.on:
+                src.tripped = False
+
+        def elems(a: list[str], s: tuple[str, ...]) -> None:
+            words = tuple(w.upper()[:4] for w in a)
+            if not words or any(w not in _ELEMS for w in words):
+                raise ScpiError(-224, ",".join(a))
+            self.elements = words
+
+        def read(a: list[str], s: tuple[str, ...]) -> str:
+            if not src.on:
+                raise ScpiError(-221, "output off")
+            i = self.bench.measure(self.key, max(self.nplc / 60.0, self.bench.timing.read_duration))
+            v = src.level
+            vals = {"VOLT": v, "CURR": i, "RES": 9.91e37 if i == 0 else v / i, "TIME": self.bench.now(),
+                    "STAT": 8.0 + (32.0 if src.tripped else 0.0)}
+            return ",".join(f"{vals[e]:+.6E}" for e in self.elements)
+
+        def nplc(a: list[str], s: tuple[str, ...]) -> None:
+            self.nplc = parse_number(a[0] if a else None, low=0.01, high=10.0, default=1.0)
+
+        def noop(a: list[str], s: tuple[str, ...]) -> None:
+            return None
+
+        return [
+            ("[:SOURce]:FUNCtion[:MODE]", func),
+            ("[:SOURce]:VOLTage[:LEVel][:IMMediate][:AMPLitude]", level),
+            ("[:SOURce]:VOLTage[:LEVel][:IMMediate][:AMPLitude]?", lambda a, s: f"{src.level:+.6E}"),
+            ("[:SOURce]:VOLTage:MODE", noop),
+            ("[:SOURce]:VOLTage:RANGe", noop),
+            ("[:SOURce]:VOLTage:RANGe:AUTO", noop),
+            (":SENSe:FUNCtion[:ON]", noop),
+            (":SENSe:CURRent[:DC]:PROTection[:LEVel]", prot),
+            (":SENSe:CURRent[:DC]:PROTection[:LEVel]?", lambda a, s: f"{src.limit:+.6E}"),
+            (":SENSe:CURRent[:DC]:PROTection:TRIPped?", lambda a, s: "1" if src.tripped else "0"),
+            (":SENSe:CURRent[:DC]:NPLCycles", nplc),
+            (":SENSe:CURRent[:DC]:RANGe[:UPPer]", noop),
+            (":OUTPut[:STATe]", outp),
+            (":OUTPut[:STATe]?", lambda a, s: "1" if src.on else "0"),
+            (":FORMat:ELEMents[:SENSe]", elems),
+            (":MEASure[:CURRent][:DC]?", read),
+            (":READ?", read),
+        ]

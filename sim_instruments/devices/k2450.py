@@ -1,0 +1,95 @@
+"""Simulated Keithley 2450 (SCPI command set): compliance is the source limit ``:SOUR:VOLT:ILIM``."""
+
+from __future__ import annotations
+
+from sim_instruments.bench import SimBench
+from sim_instruments.scpi import ScpiDevice, ScpiError, parse_bool, parse_number
+
+
+class Sim2450(ScpiDevice):
+    idn = "KEITHLEY INSTRUMENTS INC.,MODEL 2450,04400001,1.7.3b"
+    max_volts = 210.0
+    max_amps = 1.05
+    channel = 1
+
+    def __init__(self, bench: SimBench, name: str) -> None:
+        self.bench, self.name = bench, name
+        self.key = (name, 1)
+        self.delay = 0.0
+        self.nplc = 1.0
+        self.func = "VOLT"
+        super().__init__()
+        self.on_message = lambda: bench.advance(bench.timing.command)
+
+    def reset(self) -> None:
+        src = self.bench.sources[self.key]
+        src.on, src.level, src.limit, src.tripped = False, 0.0, 1.05e-4, False
+        self.delay, self.nplc, self.func = 0.0, 1.0, "VOLT"
+
+    def _aperture(self) -> float:
+        return max(self.nplc / 50.0, self.bench.timing.read_duration)
+
+    def commands(self) -> list[tuple[str, object]]:  # type: ignore[override]
+        src = self.bench.sources[self.key]
+
+        def func(a: list[str], s: tuple[str, ...]) -> None:
+            word = (a[0] if a else "").upper().strip('"')
+            if word not in ("VOLT", "VOLTAGE"):
+                raise ScpiError(-224 if word else -109, "only VOLT sourcing is simulated")
+
+        def level(a: list[str], s: tuple[str, ...]) -> None:
+            src.level = parse_number(a[0] if a else None, low=-self.max_volts, high=self.max_volts, default=0.0)
+
+        def ilim(a: list[str], s: tuple[str, ...]) -> None:
+            src.limit = parse_number(a[0] if a else None, low=1e-9, high=self.max_amps, default=1.05e-4)
+
+        def delay(a: list[str], s: tuple[str, ...]) -> None:
+            self.delay = parse_number(a[0] if a else None, low=0.0, high=1e4, default=0.0)
+
+        def outp(a: list[str], s: tuple[str, ...]) -> None:
+            on = parse_bool(a[0] if a else None)
+            if on and not src.on:
+                src.on = True
+                self.bench.advance(self.delay)  # source delay: the level is held before anything else happens
+            elif not on:
+                src.on, src.tripped = False, False
+
+        def meas(a: list[str], s: tuple[str, ...]) -> str:
+            return f"{self.bench.measure(self.key, self._aperture()):+.6E}"
+
+        def nplc(a: list[str], s: tuple[str, ...]) -> None:
+            self.nplc = parse_number(a[0] if a else None, low=0.01, high=10.0, default=1.0)
+
+        def noop(a: list[str], s: tuple[str, ...]) -> None:
+            return None
+
+        return [
+            ("*LANG?", lambda a, s: "SCPI"),
+            ("[:SOURce#]:FUNCtion[:MODE]", func),
+            ("[:SOURce#]:FUNCtion[:MODE]?", lambda a, s: "VOLT"),
+            ("[:SOURce#]:VOLTage[:LEVel][:IMMediate][:AMPLitude]", level),
+            ("[:SOURce#]:VOLTage[:LEVel][:IMMediate][:AMPLitude]?", lambda a, s: f"{src.level:+.6E}"),
+            ("[:SOURce#]:VOLTage:ILIMit[:LEVel]", ilim),
+            ("[:SOURce#]:VOLTage:ILIMit[:LEVel]?", lambda a, s: f"{src.limit:+.6E}"),
+            ("[:SOURce#]:VOLTage:ILIMit[:LEVel]:TRIPped?", lambda a, s: "1" if src.tripped else "0"),
+            ("[:SOURce#]:VOLTage:DELay", delay),
+            ("[:SOURce#]:VOLTage:DELay?", lambda a, s: f"{self.delay:+.6E}"),
+            ("[:SOURce#]:VOLTage:DELay:AUTO", noop),
+            ("[:SOURce#]:VOLTage:RANGe", noop),
+            ("[:SOURce#]:VOLTage:RANGe:AUTO", noop),
+            ("[:SOURce#]:VOLTage:READ:BACK", noop),
+            (":SENSe#:FUNCtion[:ON]", noop),
+            (":SENSe#:CURRent[:DC]:NPLCycles", nplc),
+            (":SENSe#:CURRent[:DC]:RANGe[:UPPer]", noop),
+            (":SENSe#:CURRent[:DC]:RANGe:AUTO", noop),
+            (":SENSe#:CURRent[:DC]:RSENse", noop),
+            (":OUTPut#[:STATe]", outp),
+            (":OUTPut#[:STATe]?", lambda a, s: "1" if src.on else "0"),
+            (":OUTPut#:VOLTage:SMODe", noop),
+            (":MEASure[:CURRent][:DC]?", meas),
+            (":READ?", meas),
+            (":ABORt", noop),
+            (":STATus:PRESet", noop),
+            (":STATus:CLEar", lambda a, s: self._cls()),
+            (":SYSTem:CLEar", lambda a, s: self._cls()),
+        ]
