@@ -10,9 +10,8 @@ from labctl.core.errors import InstrumentReportedError
 
 class Keithley707B(MatrixDriver):
     def __init__(self, *args: object, **kwargs: object) -> None:
-        kwargs.setdefault("inputs", 8)
-        super().__init__(*args, **kwargs)
-        self.inputs = min(self.inputs, 8)
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.inputs = min(self.inputs, 8)  # rows A..H
 
     def spec(self, p: Point) -> str:
         slot, col = divmod(p[1] - 1, self.per_card)

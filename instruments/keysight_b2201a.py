@@ -18,7 +18,7 @@ class KeysightB2201A(MatrixDriver):
         """Compact channel list: consecutive outputs of one input on one card become a range."""
         items: list[str] = []
         keyed = sorted(points, key=lambda p: (p[0], p[1]))
-        for (inp, card), grp in groupby(keyed, key=lambda p: (p[0], (p[1] - 1) // self.per_card)):
+        for (inp, _card), grp in groupby(keyed, key=lambda p: (p[0], (p[1] - 1) // self.per_card)):
             outs = [p[1] for p in grp]
             start = prev = outs[0]
             for o in [*outs[1:], None]:
@@ -29,7 +29,6 @@ class KeysightB2201A(MatrixDriver):
                              else f"{self.spec((inp, start))}:{self.spec((inp, prev))}")
                 if o is not None:
                     start = prev = o
-        del card
         return "(@" + ",".join(items) + ")"
 
     def _verify_order(self, verify: list[Point]) -> list[Point]:

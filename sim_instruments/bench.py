@@ -183,7 +183,9 @@ class SimBench:
             return None
         return override[feed] if override is not None and feed in override else src.level
 
-    def lines(self, xname: str, override: dict[Key, float] | None = None) -> tuple[Lines, Lines, dict[Key, list]]:
+    def lines(
+        self, xname: str, override: dict[Key, float] | None = None
+    ) -> tuple[Lines, Lines, dict[Key, list[tuple[bool, int]]]]:
         """Line conditions of crossbar ``xname``: per-line volts (None = floating), and each live source's lines."""
         frows, fcols = self._feeds(xname)
         rows: Lines = [self._volts(f, override) for f in frows]

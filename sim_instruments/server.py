@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from labctl.core.config import FaultConfig
@@ -38,7 +38,7 @@ class SimServer:
         self._counters = {name: _Counters() for name in handlers}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._servers: list[asyncio.AbstractServer] = []
+        self._servers: list[asyncio.Server] = []
         self._writers: set[asyncio.StreamWriter] = set()
 
     def resource(self, name: str) -> str:
@@ -100,7 +100,7 @@ class SimServer:
         self.stop()
 
     # --- connections --------------------------------------------------------------------------------------
-    def _client_cb(self, name: str) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], object]:
+    def _client_cb(self, name: str) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
         async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             self._writers.add(writer)
             sock = writer.get_extra_info("socket")

@@ -55,7 +55,7 @@ class InstrumentConfig(_Strict):
     resource: str = Field(min_length=1, description="VISA/serial resource string, or 'sim' on a simulated bench")
     timeout: float = Field(2.0, gt=0, le=120, description="I/O timeout, s")
     retries: int = Field(2, ge=0, le=10, description="Retries of queries that are safe to repeat")
-    limits: InstrumentLimits = Field(default_factory=lambda: InstrumentLimits())
+    limits: InstrumentLimits = Field(default_factory=lambda: InstrumentLimits.model_validate({}))
     cards: int = Field(2, ge=1, le=6, description="Switch matrix: cards (B2201A) or slots (707B) fitted")
     outputs_per_card: int = Field(64, ge=1, le=99, description="Switch matrix: DUT-side outputs per card")
     inputs: int = Field(14, ge=1, le=14, description="Switch matrix: instrument-side inputs")
@@ -126,7 +126,7 @@ class SimConfig(_Strict):
     nonideal: dict[str, float | bool | None] = Field(
         default_factory=dict, description="Fields of sim_instruments.NonIdealities"
     )
-    timing: SimTiming = Field(default_factory=lambda: SimTiming())
+    timing: SimTiming = Field(default_factory=lambda: SimTiming.model_validate({}))
     faults: dict[str, FaultConfig] = Field(default_factory=dict, description="Faults per instrument name")
 
 
@@ -136,7 +136,7 @@ class BenchConfig(_Strict):
     name: str = "bench"
     instruments: dict[str, InstrumentConfig] = Field(min_length=1)
     crossbars: dict[str, CrossbarConfig] = Field(min_length=1)
-    limits: SafetyLimits = Field(default_factory=lambda: SafetyLimits())
+    limits: SafetyLimits = Field(default_factory=lambda: SafetyLimits.model_validate({}))
     sim: SimConfig | None = None
 
     @property

@@ -9,7 +9,7 @@ from sim_instruments.devices.k707b import Sim707B
 from sim_instruments.devices.k2400 import Sim2400
 from sim_instruments.devices.k2450 import Sim2450
 
-DEVICES = {
+DEVICES: dict[str, type[SimB2902 | Sim2450 | Sim2400 | SimB2201A | Sim707B]] = {
     "keithley_2450": Sim2450,
     "keysight_b2902": SimB2902,
     "keithley_2400": Sim2400,
@@ -20,8 +20,8 @@ DEVICES = {
 
 def make_device(bench: SimBench, name: str) -> SimB2902 | Sim2450 | Sim2400 | SimB2201A | Sim707B:
     """The simulated instrument ``name`` of the bench config."""
-    cls = DEVICES[bench.config.instruments[name].driver]
-    return cls(bench, name)  # type: ignore[abstract]
+    cls: type[SimB2902 | Sim2450 | Sim2400 | SimB2201A | Sim707B] = DEVICES[bench.config.instruments[name].driver]
+    return cls(bench, name)
 
 
 __all__ = ["DEVICES", "Sim707B", "Sim2400", "Sim2450", "SimB2201A", "SimB2902", "make_device"]

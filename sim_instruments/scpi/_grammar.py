@@ -84,7 +84,7 @@ def _split_commas(text: str) -> list[str]:
     out: list[str] = []
     depth = 0
     quote = ""
-    cur = []
+    cur: list[str] = []
     for ch in text:
         if quote:
             if ch == quote:

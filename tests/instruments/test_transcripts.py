@@ -1,0 +1,133 @@
+"""Transcript tests: the exact commands each driver sends, and what it makes of the replies."""
+
+from __future__ import annotations
+
+import pytest
+
+from instruments import Keithley707B, Keithley2400, Keithley2450, KeysightB2201A, KeysightB2902, SourceLimits
+from labctl.core import LimitError, SafetyLimits
+from tests.instruments.scripted import Scripted
+
+LIM = SourceLimits.of(SafetyLimits(max_program_voltage=3.0, read_clamp=0.2, compliance=1e-3,
+                                   min_pulse_width=5e-5, max_pulse_width=1e-2))
+
+
+async def test_b2902_configure_read_pulse() -> None:
+    t = Scripted([
+        ("*IDN?", "Keysight Technologies,B2902A,MY1,3.4"),
+        ("*CLS;:OUTP1 OFF;:OUTP2 OFF;:SOUR1:FUNC:MODE VOLT;:SOUR2:FUNC:MODE VOLT;:SENS1:CURR:PROT 0.001;"
+         ":SENS2:CURR:PROT 0.001;:SENS1:CURR:NPLC 0.01;:SENS2:CURR:NPLC 0.01;:SOUR1:VOLT 0;:SOUR2:VOLT 0;"
+         ":SOUR1:FUNC:SHAP DC;:SOUR2:FUNC:SHAP DC;:TRIG1:SOUR AINT;:TRIG2:SOUR AINT", None),
+        (":SYST:ERR?", '+0,"No error"'),
+        (":SOUR1:VOLT 0.1;:SOUR2:VOLT 0.1;:OUTP1 ON;:OUTP2 ON;:MEAS:CURR? (@1);:OUTP1 OFF;:SOUR1:VOLT 0;"
+         ":OUTP2 OFF;:SOUR2:VOLT 0", "+1.250000E-05"),
+        (":SOUR1:FUNC:SHAP PULS;:SOUR1:PULS:WIDT 0.0001;:SOUR1:VOLT 0;:SOUR1:VOLT:TRIG 1.5;:OUTP1 ON;"
+         ":SOUR2:FUNC:SHAP PULS;:SOUR2:PULS:WIDT 0.0001;:SOUR2:VOLT 0;:SOUR2:VOLT:TRIG 0.75;:OUTP2 ON;"
+         ":INIT (@1,2);:FETC:CURR? (@1);:OUTP1 OFF;:OUTP2 OFF", "+2.000000E-04"),
+        (":SOUR1:VOLT 0;:SOUR1:VOLT:TRIG 1.6;:OUTP1 ON;:SOUR2:VOLT 0;:SOUR2:VOLT:TRIG 0.8;:OUTP2 ON;"
+         ":INIT (@1,2);:FETC:CURR? (@1);:OUTP1 OFF;:OUTP2 OFF", "+2.100000E-04"),
+    ])
+    smu = KeysightB2902("smu", t, LIM)
+    await smu.configure()
+    assert await smu.read_with_bias(1, 0.1, [2]) == pytest.approx(1.25e-5)
+    assert await smu.pulse_channels({1: 1.5, 2: 0.75}, 1e-4, measure=1) == pytest.approx(2e-4)
+    # unchanged shape and width are not re-sent
+    assert await smu.pulse_channels({1: 1.6, 2: 0.8}, 1e-4, measure=1) == pytest.approx(2.1e-4)
+    assert not smu.is_live(1) and not smu.is_live(2)
+    t.done()
+
+
+async def test_b2902_limits_raise_before_sending() -> None:
+    t = Scripted([])
+    smu = KeysightB2902("smu", t, LIM)
+    with pytest.raises(LimitError, match="max_program_voltage|source maximum"):
+        await smu.pulse_channels({1: 3.5}, 1e-4, measure=1)
+    with pytest.raises(LimitError, match="width"):
+        await smu.pulse_channels({1: 1.0}, 1e-6, measure=1)
+    with pytest.raises(LimitError, match="read clamp"):
+        await smu.read(0.5)
+    with pytest.raises(LimitError, match="compliance"):
+        await smu.set_compliance(0.01)
+    assert t.sent == []
+
+
+async def test_2450_transcript() -> None:
+    t = Scripted([
+        ("*IDN?", "KEITHLEY INSTRUMENTS INC.,MODEL 2450,04400001,1.7.3b"),
+        ("*LANG?", "SCPI"),
+        (':*CLS;:OUTP OFF;:SOUR:FUNC VOLT;:SENS:FUNC "CURR";:SOUR:VOLT 0;:SOUR:VOLT:ILIM 0.001;'
+         ':SENS:CURR:NPLC 0.01'.lstrip(":"), None),
+        (":SYST:ERR?", '0,"No error"'),
+        (":SOUR:VOLT:DEL 0;:SOUR:VOLT 0.1;:OUTP ON;:MEAS:CURR?;:OUTP OFF;:SOUR:VOLT 0", "+1.000000E-06"),
+        (":SOUR:VOLT:ILIM 0.0005", None),
+        (":SOUR:VOLT:ILIM:TRIP?", "0"),
+    ])
+    smu = Keithley2450("k", t, LIM)
+    await smu.configure()
+    assert await smu.read(0.1) == pytest.approx(1e-6)
+    await smu.set_compliance(5e-4)
+    assert await smu.limit_tripped() is False
+    t.done()
+
+
+async def test_2450_wrong_language_is_refused() -> None:
+    t = Scripted([("*IDN?", "KEITHLEY INSTRUMENTS INC.,MODEL 2450,1,1"), ("*LANG?", "SCPI2400")])
+    with pytest.raises(Exception, match="LANG SCPI"):
+        await Keithley2450("k", t, LIM).configure()
+
+
+async def test_2400_transcript() -> None:
+    t = Scripted([
+        ("*IDN?", "KEITHLEY INSTRUMENTS INC.,MODEL 2400,1,C32"),
+        ('*CLS;:OUTP OFF;:SOUR:FUNC VOLT;:SENS:FUNC "CURR";:SOUR:VOLT 0;:SENS:CURR:PROT 0.001;:FORM:ELEM CURR;'
+         ":SENS:CURR:NPLC 0.01", None),
+        (":SYST:ERR?", '0,"No error"'),
+        (":SOUR:VOLT -0.2;:OUTP ON;:READ?;:OUTP OFF;:SOUR:VOLT 0", "-2.000000E-06"),
+    ])
+    smu = Keithley2400("k", t, LIM)
+    await smu.configure()
+    assert await smu.read(-0.2) == pytest.approx(-2e-6)
+    t.done()
+
+
+async def test_b2201a_routes_by_difference_with_ranges_and_verifies() -> None:
+    t = Scripted([
+        (":ROUT:CLOS (@10101:10104,20201);:ROUT:CLOS? (@10101:10104,20201)", "1,1,1,1,1"),
+        (":ROUT:OPEN (@10104);:ROUT:CLOS (@20104);:ROUT:CLOS? (@10104,20104)", "0,1"),
+        (":ROUT:CLOS (@10105);:ROUT:CLOS? (@10105)", "0"),
+    ])
+    m = KeysightB2201A("m", t, LIM, cards=2, outputs_per_card=64)
+    assert await m.route({(1, 1), (1, 2), (1, 3), (1, 4), (2, 65)}) == 5
+    assert await m.route({(1, 1), (1, 2), (1, 3), (1, 68), (2, 65)}) == 2
+    assert await m.route({(1, 1), (1, 2), (1, 3), (1, 68), (2, 65)}) == 0  # nothing to do: nothing sent
+    with pytest.raises(Exception, match="stuck relay"):
+        await m.route({(1, 1), (1, 2), (1, 3), (1, 68), (2, 65), (1, 5)})
+    t.done()
+
+
+async def test_matrix_forbidden_states_raise_before_sending() -> None:
+    t = Scripted([])
+    m = KeysightB2201A("m", t, LIM, cards=1, outputs_per_card=12)
+    with pytest.raises(LimitError, match="two sources"):
+        await m.route({(1, 3), (2, 3)})
+    m.live_inputs = lambda: {4}
+    with pytest.raises(LimitError, match="hot-switch"):
+        await m.route({(4, 1)})
+    with pytest.raises(LimitError, match="out of range"):
+        await m.route({(1, 13)})
+    assert t.sent == []
+
+
+async def test_707b_transcript() -> None:
+    t = Scripted([
+        ('channel.close("1A01,2B01") print(channel.getclose("allslots"))', "1A01;2B01"),
+        ('channel.open("2B01") channel.close("2C01") print(channel.getclose("allslots"))', "1A01;2C01"),
+        ('channel.open("allslots") print(channel.getclose("allslots"))', "nil"),
+    ])
+    m = Keithley707B("k7", t, LIM, cards=2, outputs_per_card=12, inputs=8)
+    await m.route({(1, 1), (2, 13)})
+    assert m.spec((2, 13)) == "2B01"
+    await m.route({(1, 1), (3, 13)})
+    await m.open_all()
+    assert m.state == set()
+    t.done()
