@@ -89,8 +89,12 @@ class ScpiInstrument:
                     raise ValueError(reply)
                 return values
             except ValueError:
-                if not safe or attempt >= self.retries:
-                    raise TransportError(f"{self.name}: garbled reply {reply!r} to {message!r}") from None
+                if not safe:
+                    raise TransportError(f"{self.name}: garbled reply {reply!r} to {message!r}; the command was "
+                                         "executed but its result is unknown and it is not repeated") from None
+                if attempt >= self.retries:
+                    raise TransportError(f"{self.name}: garbled reply {reply!r} to {message!r} "
+                                         f"(after {attempt} retries)") from None
                 attempt += 1
                 log.warning("%s: garbled reply %r; retrying", self.name, reply)
                 await self.transport.reconnect()

@@ -92,7 +92,8 @@ class SimBench:
         self.sources: dict[Key, SourceChannel] = {}
         self.matrices: dict[str, MatrixState] = {}
         self.armed: dict[Key, tuple[float, float]] = {}  # channels armed on the trigger bus: (peak V, width)
-        self.events: list[str] = []  # physically bad things that happened (two sources shorted, ...)
+        self.events: list[str] = []
+        self.pulses = 0  # pulses applied to the physics (synchronous pulse events)  # physically bad things that happened (two sources shorted, ...)
         for name, inst in config.instruments.items():
             if inst.is_matrix:
                 stuck = set(config.sim.faults[name].stuck_relays) if name in config.sim.faults else set()
@@ -280,6 +281,7 @@ class SimBench:
         """Step every listed channel to its peak for ``width`` s at once (other on-sources stay at their
         levels), then back. Returns each listed channel's current at the peak (A)."""
         with self.lock:
+            self.pulses += 1
             peaks = {**{k: p for k, (p, _) in self.armed.items()}, **peaks}
             self.armed.clear()
             live = [k for k in peaks if self.sources[k].on]
