@@ -116,6 +116,11 @@ class SimBench:
         self._synced = {name: 0.0 for name in self.crossbars}
         self._relay_version = 0
         self._feed_cache: dict[str, tuple[int, tuple[list[Any], list[Any]]]] = {}
+        self._code_cache: dict[str, tuple[int, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]]] = {}
+        self._lines_cache: dict[str, tuple[Any, Any]] = {}
+        self._keys: list[Key] = list(self.sources)
+        self._src_list = [self.sources[k] for k in self._keys]
+        self._index = {k: i for i, k in enumerate(self._keys)}
 
     # --- time -------------------------------------------------------------------------------------------
     def now(self) -> float:
@@ -184,22 +189,51 @@ class SimBench:
             return None
         return override[feed] if override is not None and feed in override else src.level
 
+    def _codes(self, xname: str) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+        """Per line: index of its source in ``self._keys``, or -1 floating, -2 ground, -3 several (a short)."""
+        cached = self._code_cache.get(xname)
+        if cached is not None and cached[0] == self._relay_version:
+            return cached[1]
+        out = []
+        for feeds in self._feeds(xname):
+            codes = np.empty(len(feeds), dtype=np.int64)
+            for i, f in enumerate(feeds):
+                codes[i] = -1 if f is None else -2 if f == "gnd" else -3 if isinstance(f, list) else self._index[f]
+            out.append(codes)
+        result = (out[0], out[1])
+        self._code_cache[xname] = (self._relay_version, result)
+        return result
+
     def lines(
         self, xname: str, override: dict[Key, float] | None = None
-    ) -> tuple[Lines, Lines, dict[Key, list[tuple[bool, int]]]]:
-        """Line conditions of crossbar ``xname``: per-line volts (None = floating), and each live source's lines."""
-        frows, fcols = self._feeds(xname)
-        rows: Lines = [self._volts(f, override) for f in frows]
-        cols: Lines = [self._volts(f, override) for f in fcols]
-        by_source: dict[Key, list[tuple[bool, int]]] = {}
-        for is_row, feeds, volts in ((True, frows, rows), (False, fcols, cols)):
-            for idx, f in enumerate(feeds):
-                if volts[idx] is None or f is None or f == "gnd":
-                    continue
-                for k in f if isinstance(f, list) else [f]:
-                    if k != "gnd" and self.sources[k].on:
-                        by_source.setdefault(k, []).append((is_row, idx))
-        return rows, cols, by_source
+    ) -> tuple[Lines, Lines, dict[Key, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]]]:
+        """Line conditions of crossbar ``xname``: per-line volts (None = floating), and for each live source the
+        indices of the rows and columns it drives."""
+        state = (self._relay_version, tuple((s.on, s.level) for s in self._src_list))
+        if override is None:
+            hit = self._lines_cache.get(xname)
+            if hit is not None and hit[0] == state:
+                return hit[1]
+        sv = np.array([(override[k] if override is not None and k in override else s.level) if s.on else np.nan
+                       for k, s in zip(self._keys, self._src_list, strict=True)] + [np.nan, 0.0, np.nan])
+        rc, cc = self._codes(xname)
+        out: list[Lines] = []
+        by_source: dict[Key, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]] = {}
+        for codes, feeds in ((rc, self._feeds(xname)[0]), (cc, self._feeds(xname)[1])):
+            v = sv[codes]  # -1 -> nan (floating), -2 -> 0 (ground), -3 -> resolved below
+            vals: Lines = [None if x != x else x for x in v.tolist()]
+            for i in np.flatnonzero(codes == -3):
+                vals[i] = self._volts(feeds[i], override)
+            out.append(vals)
+        for k, key in enumerate(self._keys):
+            if self._src_list[k].on:
+                r, c = np.flatnonzero(rc == k), np.flatnonzero(cc == k)
+                if r.size or c.size:
+                    by_source[key] = (r, c)
+        result = (out[0], out[1], by_source)
+        if override is None:
+            self._lines_cache[xname] = (state, result)
+        return result
 
     def _touched(self, keys: list[Key]) -> list[str]:
         out = []
@@ -242,8 +276,9 @@ class SimBench:
         v = xbar.cell_voltages(rows, cols)
         cur = np.asarray(xbar.array.current(v))
         total = 0.0
-        for is_row, idx in by_source.get(key, []):
-            total += float(cur[idx, :].sum()) if is_row else -float(cur[:, idx].sum())
+        if key in by_source:
+            r, c = by_source[key]
+            total = float(cur[r, :].sum()) - float(cur[:, c].sum())
         return total
 
     # --- operations the instruments ask for -------------------------------------------------------------
@@ -265,7 +300,9 @@ class SimBench:
                 rows, cols, by_source = self.lines(name, folded)
                 ri, ci = self.crossbars[name].read(rows, cols, hold)
                 self._synced[name] += hold
-                total += sum(float(ri[i]) if r else float(ci[i]) for r, i in by_source.get(key, []))
+                if key in by_source:
+                    r, c = by_source[key]
+                    total += float(np.asarray(ri)[r].sum()) + float(np.asarray(ci)[c].sum())
             for name in self.crossbars:
                 if name not in touched:
                     rows, cols, _ = self.lines(name)

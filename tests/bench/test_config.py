@@ -22,8 +22,11 @@ def test_shipped_configs_validate(name: str) -> None:
 def test_default_sim_bench_has_two_64x64_crossbars_with_noise_on() -> None:
     cfg = load_bench_config(DEFAULT_CONFIG)
     assert {n: (x.rows, x.cols) for n, x in cfg.crossbars.items()} == {"xbar0": (64, 64), "xbar1": (64, 64)}
-    assert cfg.sim is not None and cfg.sim.preset == "stanford_v1"
-    assert cfg.sim.nonideal["d2d"] > 0 and cfg.sim.nonideal["read_noise"] > 0 and cfg.sim.nonideal["c2c"]
+    assert cfg.sim is not None
+    assert cfg.sim.preset == "stanford_v1"
+    assert cfg.sim.nonideal["d2d"] > 0
+    assert cfg.sim.nonideal["read_noise"] > 0
+    assert cfg.sim.nonideal["c2c"]
 
 
 def test_every_error_is_listed_with_path_and_range(tmp_path: Path) -> None:
@@ -37,8 +40,10 @@ def test_every_error_is_listed_with_path_and_range(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as exc:
         load_bench_config(p)
     msg = str(exc.value)
-    assert "limits.read_clamp" in msg and "less than or equal to 1" in msg
-    assert "instruments.smu0.timeout" in msg and "greater than 0" in msg
+    assert "limits.read_clamp" in msg
+    assert "less than or equal to 1" in msg
+    assert "instruments.smu0.timeout" in msg
+    assert "greater than 0" in msg
     assert "instruments.smu0.colour" in msg
     # a semantic error reported only once the fields are valid
     data = yaml.safe_load(DEFAULT_CONFIG.read_text())
@@ -62,4 +67,5 @@ def test_wiring_must_provide_the_roles() -> None:
 
 def test_schema_is_exported() -> None:
     schema = BenchConfig.model_json_schema()
-    assert "instruments" in schema["properties"] and "SafetyLimits" in schema["$defs"]
+    assert "instruments" in schema["properties"]
+    assert "SafetyLimits" in schema["$defs"]

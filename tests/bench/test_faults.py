@@ -54,11 +54,12 @@ async def test_garbled_reply_read_retried_pulse_never_repeated() -> None:
         xbar, sim = bench.crossbars["xbar0"], bench.simulation
         await xbar.read(0, [0], 0.1)
         sim.set_fault("smu0", garble_every=1)
+        before = sim.bench.pulses
         with pytest.raises(TransportError, match="not repeated"):
-            before = sim.bench.pulses
             await xbar.pulse(0, [0], 1.0, 1e-4)
         assert sim.bench.pulses == before + 1  # executed once, not repeated blindly
-        assert bench.safe_events and "pulse failed" in bench.safe_events[-1]
+        assert bench.safe_events
+        assert "pulse failed" in bench.safe_events[-1]
         _assert_safe(bench)
         sim.set_fault("smu0", garble_every=2)
         assert (await xbar.read(0, [1], 0.1))[0].current > 0

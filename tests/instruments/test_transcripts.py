@@ -33,14 +33,15 @@ async def test_b2902_configure_read_pulse() -> None:
     assert await smu.pulse_channels({1: 1.5, 2: 0.75}, 1e-4, measure=1) == pytest.approx(2e-4)
     # unchanged shape and width are not re-sent
     assert await smu.pulse_channels({1: 1.6, 2: 0.8}, 1e-4, measure=1) == pytest.approx(2.1e-4)
-    assert not smu.is_live(1) and not smu.is_live(2)
+    assert not smu.is_live(1)
+    assert not smu.is_live(2)
     t.done()
 
 
 async def test_b2902_limits_raise_before_sending() -> None:
     t = Scripted([])
     smu = KeysightB2902("smu", t, LIM)
-    with pytest.raises(LimitError, match="max_program_voltage|source maximum"):
+    with pytest.raises(LimitError, match=r"max_program_voltage|source maximum"):
         await smu.pulse_channels({1: 3.5}, 1e-4, measure=1)
     with pytest.raises(LimitError, match="width"):
         await smu.pulse_channels({1: 1.0}, 1e-6, measure=1)

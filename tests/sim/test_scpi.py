@@ -42,7 +42,9 @@ def test_errors_go_to_the_queue(bench: SimBench) -> None:
         d.handle(":BOGUS")
     assert d.handle("*ESR?") == "32"
     errs = [d.handle(":SYST:ERR?") for _ in range(11)]
-    assert errs[9] is not None and errs[9].startswith("-350") and errs[10] == '0,"No error"'
+    assert errs[9] is not None
+    assert errs[9].startswith("-350")
+    assert errs[10] == '0,"No error"'
     d.handle("*CLS")
 
 
