@@ -92,8 +92,8 @@ class SimBench:
         self.sources: dict[Key, SourceChannel] = {}
         self.matrices: dict[str, MatrixState] = {}
         self.armed: dict[Key, tuple[float, float]] = {}  # channels armed on the trigger bus: (peak V, width)
-        self.events: list[str] = []
-        self.pulses = 0  # pulses applied to the physics (synchronous pulse events)  # physically bad things that happened (two sources shorted, ...)
+        self.events: list[str] = []  # physically bad things that happened (two sources shorted, ...)
+        self.pulses = 0  # pulses applied to the physics (synchronous pulse events)
         for name, inst in config.instruments.items():
             if inst.is_matrix:
                 stuck = set(config.sim.faults[name].stuck_relays) if name in config.sim.faults else set()
