@@ -22,6 +22,8 @@ from sim_instruments.physics import Crossbar, NonIdealities, RRAMArray
 
 Key = tuple[str, int]  # (instrument name, channel)
 Lines = list[float | None]
+IntArray = np.ndarray[Any, Any]
+LinesResult = tuple[Lines, Lines, dict[Key, tuple[IntArray, IntArray]]]
 
 
 @dataclass
@@ -117,7 +119,7 @@ class SimBench:
         self._relay_version = 0
         self._feed_cache: dict[str, tuple[int, tuple[list[Any], list[Any]]]] = {}
         self._code_cache: dict[str, tuple[int, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]]] = {}
-        self._lines_cache: dict[str, tuple[Any, Any]] = {}
+        self._lines_cache: dict[str, tuple[Any, LinesResult]] = {}
         self._keys: list[Key] = list(self.sources)
         self._src_list = [self.sources[k] for k in self._keys]
         self._index = {k: i for i, k in enumerate(self._keys)}
@@ -204,9 +206,7 @@ class SimBench:
         self._code_cache[xname] = (self._relay_version, result)
         return result
 
-    def lines(
-        self, xname: str, override: dict[Key, float] | None = None
-    ) -> tuple[Lines, Lines, dict[Key, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]]]:
+    def lines(self, xname: str, override: dict[Key, float] | None = None) -> LinesResult:
         """Line conditions of crossbar ``xname``: per-line volts (None = floating), and for each live source the
         indices of the rows and columns it drives."""
         state = (self._relay_version, tuple((s.on, s.level) for s in self._src_list))
@@ -230,7 +230,7 @@ class SimBench:
                 r, c = np.flatnonzero(rc == k), np.flatnonzero(cc == k)
                 if r.size or c.size:
                     by_source[key] = (r, c)
-        result = (out[0], out[1], by_source)
+        result: LinesResult = (out[0], out[1], by_source)
         if override is None:
             self._lines_cache[xname] = (state, result)
         return result
