@@ -16,7 +16,9 @@ class SafetyLimits(BaseModel):
     read_clamp: float = Field(
         0.3, gt=0, le=1.0, description="Largest |V| applied to any cell during a read or inference, V"
     )
-    compliance: float = Field(1e-3, gt=0, le=0.1, description="Current compliance of every source, A")
+    compliance: float = Field(
+        1e-3, gt=0, le=3.0, description="Current compliance of every source, A (B2902 DC maximum 3.03 A)"
+    )
     min_pulse_width: float = Field(1e-8, gt=0, description="Shortest programming pulse, s")
     max_pulse_width: float = Field(1e-2, gt=0, le=10, description="Longest programming pulse, s")
 

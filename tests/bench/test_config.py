@@ -48,12 +48,12 @@ def test_every_error_is_listed_with_path_and_range(tmp_path: Path) -> None:
     # a semantic error reported only once the fields are valid
     data = yaml.safe_load(DEFAULT_CONFIG.read_text())
     data["crossbars"]["xbar0"]["wiring"]["rows"]["first_output"] = 100
-    data["instruments"]["smu0_aux"]["limits"]["compliance"] = 0.5
+    data["instruments"]["smu0_aux"]["limits"]["compliance"] = 2.0
     with pytest.raises(ConfigError) as exc:
         parse_bench_config(data)
     msg = str(exc.value)
     assert "crossbars.xbar0.wiring.rows.first_output = 100 is out of range; allowed [1, 65]" in msg
-    assert "instruments.smu0_aux.limits.compliance = 0.5 A is out of range" in msg
+    assert "instruments.smu0_aux.limits.compliance = 2 A is out of range" in msg
 
 
 def test_wiring_must_provide_the_roles() -> None:
