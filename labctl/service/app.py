@@ -1,0 +1,88 @@
+"""``create_app``: the FastAPI application; its lifespan opens the benches and closes them on exit."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from starlette.types import ASGIApp
+
+from labctl.service import errors, routes_benches, routes_jobs, routes_results
+from labctl.service.backend import Backend, BenchHandle
+from labctl.service.config import ServiceConfig
+from labctl.service.hub import Hub
+from labctl.service.jobdb import JobDB
+from labctl.service.scheduler import Scheduler
+from labctl.service.security import BodyLimit, TokenGuard
+from labctl.service.state import ServiceState
+from labctl.service.submit import offloop_job_model, protocol_job_model
+
+
+def create_app(config: ServiceConfig, store: Path, *, token: str | None = None,
+               backend: Backend | None = None) -> ASGIApp:
+    """The service as an ASGI app (FastAPI inside a token guard and a body-size bound).
+
+    ``backend`` defaults to the real labctl stack (``labctl.service.stack.LabctlBackend``).
+    """
+    if backend is None:
+        from labctl.service.stack import LabctlBackend
+
+        backend = LabctlBackend(store)
+    be = backend
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            benches: dict[str, BenchHandle] = {}
+            for entry in config.benches:
+                benches[entry.name] = await stack.enter_async_context(be.open_bench(entry))
+            db = JobDB(store)
+            stack.callback(db.close)
+            hub = Hub()
+            scheduler = Scheduler(db, hub, be, benches, max_queued=config.max_queued_jobs,
+                                  persist_interval=config.progress_persist_interval)
+            await scheduler.start()
+            stack.push_async_callback(scheduler.stop)
+            app.state.service = ServiceState(config, be, benches, db, hub, scheduler)
+            yield
+
+    app = FastAPI(
+        title="labctl service",
+        summary="Protocol jobs, progress and results for the benches this process owns.",
+        version="1",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    offloop = be.off_loop_jobs()
+    app.include_router(routes_benches.router)
+    app.include_router(routes_jobs.build(
+        protocol_job_model(be.protocols(), [b.name for b in config.benches]),
+        offloop_job_model(offloop) if offloop else None,
+    ))
+    app.include_router(routes_results.build(be))
+    if token:
+        _declare_bearer(app)
+    guarded: ASGIApp = BodyLimit(app, config.max_request_bytes)
+    if token:
+        guarded = TokenGuard(guarded, token)
+    return guarded
+
+
+def _declare_bearer(app: FastAPI) -> None:
+    """Put the bearer requirement in the OpenAPI document, so the document says what the guard does."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
+            doc.setdefault("components", {})["securitySchemes"] = {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "The service token"}
+            }
+            doc["security"] = [{"bearer": []}]
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

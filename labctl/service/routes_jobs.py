@@ -1,0 +1,128 @@
+"""Job routes: submit, list, state, progress (server-sent events), cancel.
+
+No ``from __future__ import annotations`` here: the request body types are built at start-up and FastAPI
+must see them as objects, not as names to resolve.
+"""
+
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Path, Query
+from fastapi.responses import StreamingResponse
+
+from labctl.core.errors import ConfigError, JobError
+from labctl.service.config import NAME_PATTERN
+from labctl.service.errors import ERRORS, NotFound
+from labctl.service.models import JobKind, JobPage, JobState, JobView
+from labctl.service.scheduler import TRAINER_LANE, state_payload
+from labctl.service.state import ServiceState, service
+
+JobId = Annotated[str, Path(pattern=r"^[0-9a-f]{12}$", description="Job id (12 hex digits)")]
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+def build(protocol_body: Any, offloop_body: Any) -> APIRouter:
+    """The job routes for these request body types (built from the registries at start-up)."""
+    router = APIRouter(tags=["jobs"])
+
+    @router.post("/jobs", status_code=202, response_model=JobView, responses={k: ERRORS[k] for k in (409, 429)})
+    async def submit_protocol_job(
+        body: Annotated[protocol_body, Body()],
+        svc: Annotated[ServiceState, Depends(service)],
+    ) -> JobView:
+        """Queue a protocol job on a bench. It runs when the bench's earlier jobs are done (FIFO)."""
+        bench = svc.benches[body.bench]
+        crossbars = bench.crossbars()
+        if body.crossbar is not None and body.crossbar not in crossbars:
+            raise ConfigError.invalid("crossbar", body.crossbar, ", ".join(sorted(crossbars)))
+        params = body.params.model_dump(mode="json", exclude_unset=True)
+        return svc.scheduler.submit(JobKind.PROTOCOL, body.bench, params, protocol=body.protocol,
+                                    crossbar=body.crossbar)
+
+    if offloop_body is not None:
+
+        @router.post("/trainer/jobs", status_code=202, response_model=JobView, responses={429: ERRORS[429]})
+        async def submit_trainer_job(
+            body: Annotated[offloop_body, Body()],
+            svc: Annotated[ServiceState, Depends(service)],
+        ) -> JobView:
+            """Queue a training or sync job. These run one at a time, outside the event loop."""
+            params = body.params.model_dump(mode="json", exclude_unset=True)
+            kind = JobKind.SYNC if body.kind == "sync" else JobKind.TRAIN
+            return svc.scheduler.submit(kind, TRAINER_LANE, params)
+
+    @router.get("/jobs", response_model=JobPage)
+    async def list_jobs(
+        svc: Annotated[ServiceState, Depends(service)],
+        state: Annotated[JobState | None, Query(description="Only jobs in this state")] = None,
+        lane: Annotated[str | None, Query(pattern=NAME_PATTERN, description="Only this bench (or 'trainer')")] = None,
+        limit: Annotated[int, Query(ge=1, le=1000, description="Page size, jobs")] = 100,
+        offset: Annotated[int, Query(ge=0, le=10**9, description="Jobs to skip (newest first)")] = 0,
+    ) -> JobPage:
+        """Jobs, newest first."""
+        jobs, total = svc.db.page(state=state, lane=lane, limit=limit, offset=offset)
+        return JobPage(jobs=[_live(svc, j) for j in jobs], total=total)
+
+    @router.get("/jobs/{job_id}", response_model=JobView, responses={404: ERRORS[404]})
+    async def get_job(job_id: JobId, svc: Annotated[ServiceState, Depends(service)]) -> JobView:
+        """A job's state, run and latest progress."""
+        return _live(svc, _job(svc, job_id))
+
+    @router.post("/jobs/{job_id}/cancel", response_model=JobView, responses={k: ERRORS[k] for k in (404, 409)})
+    async def cancel_job(job_id: JobId, svc: Annotated[ServiceState, Depends(service)]) -> JobView:
+        """Cancel a queued or running job. A running protocol stops and its bench goes to its safe state
+        (outputs off, relays open) before this returns."""
+        job = _job(svc, job_id)
+        if job.state.terminal:
+            raise JobError(f"job {job_id} is already {job.state.value}; only queued or running jobs can be cancelled")
+        return await svc.scheduler.cancel(job_id)
+
+    @router.get(
+        "/jobs/{job_id}/events",
+        response_class=StreamingResponse,
+        responses={
+            200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
+                  "description": "Server-sent events: `progress` (done, total, message, extra) and `state` "
+                                 "(id, state, run_id, ...); the stream ends after a terminal state."},
+            404: ERRORS[404],
+        },
+    )
+    async def job_events(job_id: JobId, svc: Annotated[ServiceState, Depends(service)]) -> StreamingResponse:
+        """Progress of a job as a server-sent event stream."""
+        job = _job(svc, job_id)
+        channel = svc.hub.channel(job_id)
+        if channel.version == 0:  # nothing published since start-up: seed from the table
+            if job.progress is not None:
+                channel.publish("progress", job.progress.model_dump())
+            channel.publish("state", state_payload(job), close=job.state.terminal)
+
+        async def stream() -> AsyncIterator[bytes]:
+            yield b"retry: 2000\n\n"
+            async for item in channel.subscribe():
+                if item is None:
+                    yield b": keep-alive\n\n"
+                    continue
+                event, data = item
+                yield f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
+
+        return StreamingResponse(stream(), media_type="text/event-stream", headers=SSE_HEADERS)
+
+    return router
+
+
+def _job(svc: ServiceState, job_id: str) -> JobView:
+    job = svc.db.get(job_id)
+    if job is None:
+        raise NotFound("job_id", job_id)
+    return job
+
+
+def _live(svc: ServiceState, job: JobView) -> JobView:
+    """The table's view with the in-memory progress (the table is written at most every few 100 ms)."""
+    if job.state is JobState.RUNNING:
+        live = svc.scheduler.live_progress(job.id)
+        if live is not None:
+            return job.model_copy(update={"progress": live})
+    return job
+

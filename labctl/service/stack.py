@@ -1,0 +1,178 @@
+"""``LabctlBackend``: the service's ``Backend`` on the real pieces.
+
+Benches come from ``labctl.bench.open_bench``, protocols from ``protocols.REGISTRY``, a job is
+``labctl.jobs.protocol_run.run_protocol`` on the open bench, results are read from ``labctl.store.RunStore``,
+and training/sync jobs run in a child process (``labctl.service.trainer_worker``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import tempfile
+import zipfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from labctl.core.errors import ConfigError, StoreError
+from labctl.service.backend import ProgressCallback, RunCallback
+from labctl.service.config import BenchEntry
+from labctl.service.trainer_worker import OFF_LOOP_KINDS, run_in_child
+
+
+class BenchAdapter:
+    """An open ``labctl.bench.Bench`` as the service's ``BenchHandle``."""
+
+    def __init__(self, name: str, bench: Any) -> None:
+        self.name = name
+        self.bench = bench
+
+    def crossbars(self) -> dict[str, tuple[int, int]]:
+        return {n: (x.rows, x.cols) for n, x in self.bench.crossbars.items()}
+
+    async def status(self) -> dict[str, Any]:
+        """Snapshot plus live state: SMU outputs (driver state) and the relays each matrix reports closed."""
+        snap: dict[str, Any] = await self.bench.snapshot()
+        for name, drv in self.bench.instruments.items():
+            entry = snap["instruments"].setdefault(name, {})
+            if hasattr(drv, "closed"):
+                closed = sorted(await drv.closed())
+                entry["closed"] = [list(p) for p in closed[:256]]
+                entry["closed_count"] = len(closed)
+            if hasattr(drv, "is_live") and hasattr(drv, "output_on"):
+                entry["outputs_on"] = {str(ch): drv.is_live(ch) for ch in sorted(drv.output_on)}
+        snap["safe_events"] = list(self.bench.safe_events[-10:])
+        return snap
+
+    async def safe_state(self) -> None:
+        await self.bench.safe_state(reason="service: job cancelled")
+
+
+class StoreResults:
+    """``Results`` over a ``RunStore`` (JSON-able; StoreError for a missing run becomes LookupError)."""
+
+    def __init__(self, root: Path) -> None:
+        from labctl.store import RunStore
+
+        self.store = RunStore(root)
+
+    def list_runs(self, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+        runs = self.store.list_runs()[::-1]
+        return [_json(r.to_dict()) for r in runs[offset: offset + limit]], len(runs)
+
+    def get_run(self, run_id: str) -> dict[str, Any]:
+        info = _found(self.store.get_run, run_id)
+        out = info.to_dict(snapshot=True)
+        out["results"] = [{"name": n, "data": d} for n, d in self.store.results(run_id)]
+        result: dict[str, Any] = _json(out)
+        return result
+
+    def events(self, run_id: str, offset: int, limit: int) -> list[dict[str, Any]]:
+        return [_json(e) for e in _found(self.store.events, run_id, offset, limit)]
+
+    def maps(self, run_id: str) -> list[dict[str, str]]:
+        return [{"crossbar": c, "name": n} for c, n in _found(self.store.map_names, run_id)]
+
+    def load_map(self, run_id: str, crossbar: str | None, name: str | None) -> dict[str, Any]:
+        xb = crossbar or _found(self.store.get_run, run_id).crossbar
+        m = _found(self.store.load_map, run_id, xb, name)
+        return {"name": m.name, "crossbar": xb, "read_voltage": m.read_voltage,
+                "conductance": _grid(m.conductance), "targets": _grid(m.targets),
+                "status": [[str(s) for s in row] for row in m.status.tolist()]}
+
+    def export(self, run_id: str, fmt: str) -> tuple[bytes, str, str]:
+        _found(self.store.get_run, run_id)
+        with tempfile.TemporaryDirectory(prefix="labctl-export-") as tmp:
+            out = self.store.export(run_id, fmt, Path(tmp) / f"{run_id}.{fmt}")
+            if out.is_dir():  # csv: a folder of files -> one zip
+                buf = io.BytesIO()
+                with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+                    for f in sorted(out.rglob("*")):
+                        if f.is_file():
+                            z.write(f, f.relative_to(out).as_posix())
+                return buf.getvalue(), "application/zip", f"{run_id}-csv.zip"
+            media = "application/x-hdf5" if fmt == "hdf5" else "application/octet-stream"
+            return out.read_bytes(), media, out.name
+
+
+class LabctlBackend:
+    """The real stack behind the service; ``store`` is the run journal's root (the job table lives there too)."""
+
+    def __init__(self, store: Path) -> None:
+        self.store = Path(store)
+        self._results = StoreResults(self.store)
+
+    def protocols(self) -> dict[str, type[BaseModel]]:
+        import protocols
+
+        return {name: spec.params_model for name, spec in protocols.REGISTRY.items()}
+
+    def off_loop_jobs(self) -> dict[str, type[BaseModel]]:
+        return dict(OFF_LOOP_KINDS)
+
+    @asynccontextmanager
+    async def open_bench(self, entry: BenchEntry) -> AsyncIterator[BenchAdapter]:
+        from labctl.bench import DEFAULT_CONFIG, open_bench
+
+        async with open_bench(entry.config or DEFAULT_CONFIG) as bench:
+            yield BenchAdapter(entry.name, bench)
+
+    async def run_protocol(
+        self, bench: Any, protocol: str, params: dict[str, Any], *, crossbar: str | None, resume: str | None,
+        on_progress: ProgressCallback, on_run: RunCallback,
+    ) -> dict[str, Any]:
+        import protocols
+        from labctl.jobs.protocol_run import run_protocol
+
+        assert isinstance(bench, BenchAdapter)
+        xbar = crossbar or next(iter(bench.bench.crossbars))
+        if resume is not None and not protocols.get(protocol).resumable:
+            resume = None  # a read or a sweep is simply run again
+        result = await run_protocol(
+            None, None if resume else protocol, {} if resume else params, store_root=self.store, resume=resume,
+            crossbar=xbar, on_progress=on_progress, on_run=on_run, bench=bench.bench,
+        )
+        out: dict[str, Any] = _json({"run_id": result.run_id, "status": result.status, "summary": result.summary,
+                      "resumed_from": resume})
+        return out
+
+    async def run_off_loop(self, kind: str, params: dict[str, Any], on_progress: ProgressCallback) -> dict[str, Any]:
+        if kind not in OFF_LOOP_KINDS:
+            raise ConfigError.invalid("kind", kind, ", ".join(OFF_LOOP_KINDS))
+        return await run_in_child(kind, params, self.store, on_progress)
+
+    def results(self) -> StoreResults:
+        return self._results
+
+    def export_formats(self) -> list[str]:
+        from labctl.store import FORMATS
+
+        return list(FORMATS)
+
+
+def _found(fn: Any, run_id: str, *args: Any) -> Any:
+    try:
+        return fn(run_id, *args)
+    except StoreError as exc:
+        raise LookupError(str(exc)) from exc
+
+
+def _grid(a: Any) -> list[list[float | None]]:
+    return [[None if not math.isfinite(v) else float(v) for v in row] for row in a.tolist()]
+
+
+def _json(obj: Any) -> Any:
+    """JSON-able copy (NaN/inf -> None, numpy scalars -> numbers, other objects -> str)."""
+
+    def default(o: Any) -> Any:
+        if hasattr(o, "tolist"):
+            return o.tolist()
+        return str(o)
+
+    text = json.dumps(obj, default=default, allow_nan=True)
+    return json.loads(text, parse_constant=lambda _: None)

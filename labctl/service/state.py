@@ -1,0 +1,29 @@
+"""What the routes share: the open benches, the scheduler, the job table and the backend."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from labctl.service.backend import Backend, BenchHandle
+from labctl.service.config import ServiceConfig
+from labctl.service.hub import Hub
+from labctl.service.jobdb import JobDB
+from labctl.service.scheduler import Scheduler
+
+
+@dataclass
+class ServiceState:
+    config: ServiceConfig
+    backend: Backend
+    benches: dict[str, BenchHandle]
+    db: JobDB
+    hub: Hub
+    scheduler: Scheduler
+
+
+def service(request: Request) -> ServiceState:
+    """FastAPI dependency: the state the lifespan built."""
+    state: ServiceState = request.app.state.service
+    return state
