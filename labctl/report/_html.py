@@ -1,0 +1,164 @@
+"""Render a :class:`Report` as one self-contained HTML page: inline CSS, PNGs as data URIs, no network."""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from labctl.report._model import Report
+from labctl.report._plots import accuracy_figure, data_uri, maps_figure, pulses_figure
+
+_CSS = """
+body{font-family:system-ui,-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;margin:24px auto;max-width:1200px;
+color:#1b1f24;background:#fff;padding:0 16px}
+h1{font-size:1.6em;margin-bottom:0.2em}h2{border-bottom:2px solid #d0d7de;padding-bottom:4px;margin-top:1.6em}
+table{border-collapse:collapse;margin:8px 0 16px}th,td{border:1px solid #d0d7de;padding:4px 10px;text-align:right}
+th{background:#f6f8fa}td.l,th.l{text-align:left}tr.ref td{color:#57606a;font-style:italic}
+img{max-width:100%;border:1px solid #eaeef2;margin:6px 0}.muted{color:#57606a}.good{color:#1a7f37}
+.bad{color:#cf222e}pre{background:#f6f8fa;padding:10px;overflow-x:auto;font-size:12px;max-height:480px}
+details{margin:8px 0}summary{cursor:pointer;font-weight:600}
+"""
+
+
+def _e(x: object) -> str:
+    return html.escape(str(x))
+
+
+def _pct(v: float | None) -> str:
+    return "&ndash;" if v is None or not math.isfinite(v) else f"{100 * v:.1f} %"
+
+
+def _num(v: float | None, fmt: str = ".3g") -> str:
+    return "&ndash;" if v is None or not math.isfinite(v) else format(v, fmt)
+
+
+def _table(head: list[str], rows: list[list[str]], cls: list[str] | None = None, left: int = 1) -> str:
+    th = "".join(f'<th class="l">{h}</th>' if i < left else f"<th>{h}</th>" for i, h in enumerate(head))
+    body = []
+    for k, r in enumerate(rows):
+        c = f' class="{cls[k]}"' if cls and cls[k] else ""
+        tds = "".join(f'<td class="l">{v}</td>' if i < left else f"<td>{v}</td>" for i, v in enumerate(r))
+        body.append(f"<tr{c}>{tds}</tr>")
+    return f"<table><thead><tr>{th}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _img(png: bytes, alt: str) -> str:
+    return f'<img src="{data_uri(png)}" alt="{_e(alt)}">'
+
+
+def _accuracy(r: Report) -> str:
+    rows, cls = [], []
+    for a in r.accuracy:
+        d = a.drop
+        rows.append([_e(a.stage), _pct(a.software), _pct(a.ideal_crossbar), _pct(a.measured_crossbar),
+                     _pct(d), _pct(a.offline_measured), _e(a.n_test if a.n_test is not None else "")])
+        cls.append("ref" if a.reference else "")
+    head = ["stage", "software acc.", "ideal crossbar acc.", "measured crossbar acc.",
+            "drop (software &minus; measured)", "offline on measured maps", "test images"]
+    out = '<table id="accuracy-table"' + _table(head, rows, cls)[6:]
+    bars = [(a.stage, {"software": a.software, "ideal crossbar": a.ideal_crossbar,
+                       "measured crossbar": a.measured_crossbar}) for a in r.accuracy]
+    if bars:
+        out += _img(accuracy_figure(bars), "accuracy by stage")
+    return out
+
+
+def _maps(r: Report) -> str:
+    parts = []
+    for lm in r.maps:
+        st = lm.error_stats()
+        parts.append(f"<h3>{_e(lm.layer)} on {_e(lm.crossbar)} &middot; {_e(lm.stage)}</h3>")
+        parts.append(
+            f'<p class="muted">origin {lm.origin}, {len(lm.targets)}&times;{len(lm.targets[0]) if lm.targets else 0}'
+            f" cells, read at {lm.read_voltage:g} V. Converged {st['converged']}, failed {st['failed']}, stuck "
+            f"{st['stuck']}, pending {st['pending']}; mean |error| {_num(1e6 * float(st['mean_abs_error_S']))} uS, "
+            f"mean relative error {_pct(float(st['mean_rel_error']))}, p99 {_pct(float(st['p99_rel_error']))}."
+            " Stuck cells: red &times;; failed cells: magenta +.</p>")
+        parts.append(_img(maps_figure(lm), f"{lm.layer} {lm.stage} maps"))
+    return "".join(parts) or "<p>No maps.</p>"
+
+
+def _programming(r: Report) -> str:
+    if not r.programming:
+        return "<p>No programming passes.</p>"
+    rows = []
+    for p in r.programming:
+        q = p.pulses_per_cell
+        rows.append([_e(p.layer), _e(p.crossbar), _e(p.stage), str(p.cells), str(p.converged), str(p.failed),
+                     str(p.stuck), _pct(p.converged_fraction), str(p.pulses_total), _num(q.get("mean"), ".1f"),
+                     _num(q.get("p50"), ".0f"), _num(q.get("p99"), ".0f"), _num(q.get("max"), ".0f"),
+                     _num(p.wall_seconds, ".1f"), _num(p.bench_seconds, ".1f"), _e(p.run_id or "")])
+    head = ["layer", "crossbar", "stage", "cells", "converged", "failed", "stuck", "converged %", "pulses",
+            "pulses/cell mean", "p50", "p99", "max", "wall s", "est. real-bench s", "run"]
+    return _table(head, rows, left=3) + _img(pulses_figure(r.programming), "pulses per cell")
+
+
+def _layer_errors(r: Report) -> str:
+    if not r.layer_errors:
+        return "<p>No bench inference.</p>"
+    rows = [[_e(e.layer), _e(e.stage), _e(e.reference), str(e.n_outputs), str(e.n_vectors),
+             f"{e.max_error:.2e}", f"{e.mean_error:.2e}", f"{e.std_error:.2e}", _e(e.unit)] for e in r.layer_errors]
+    head = ["network layer", "stage", "compared with", "# of outputs", "vectors", "maximum error", "mean error",
+            "error std", "unit"]
+    return '<table id="layer-error-table"' + _table(head, rows, left=3)[6:]
+
+
+def _retraining(r: Report) -> str:
+    t = r.retraining
+    if t is None:
+        return "<p>No retraining in this report.</p>"
+    rows = [[_e(k), str(t.cells_to_program.get(k, 0)), str(t.cells_total.get(k, "")), str(t.fixed_cells.get(k, ""))]
+            for k in sorted(set(t.cells_to_program) | set(t.cells_total))]
+    return (f"<p>{_e(t.method)}, {t.epochs} epochs; predicted accuracy once reprogrammed: "
+            f"{_pct(t.predicted_accuracy)}.</p>"
+            + _table(["layer", "cells to reprogram", "cells", "stuck/failed cells kept as measured"], rows))
+
+
+def _kv(d: dict[str, Any]) -> str:
+    return _table(["key", "value"], [[_e(k), _e(v if not isinstance(v, float) else f"{v:.4g}")]
+                                     for k, v in d.items()], left=2)
+
+
+def render_html(report: Report) -> str:
+    """The report as one HTML document (no external resources, no scripts)."""
+    runs = _table(["run", "protocol", "crossbar", "stage"],
+                  [[_e(x.get("id", "")), _e(x.get("protocol", "")), _e(x.get("crossbar", "")),
+                    _e(x.get("stage", ""))] for x in report.runs], left=4) if report.runs else "<p>None.</p>"
+    notes = "".join(f"<li>{_e(n)}</li>" for n in report.notes)
+    sections = [
+        f"<h1>{_e(report.title)}</h1>",
+        f'<p class="muted">Created {_e(report.created)}.</p>',
+        f"<ul>{notes}</ul>" if notes else "",
+        "<h2>Model</h2>", _kv({k: (json.dumps(v) if isinstance(v, (dict, list)) else v)
+                               for k, v in report.model.items()}),
+        "<h2>Accuracy</h2>", _accuracy(report),
+        "<h2>Conductance maps: target vs measured</h2>", _maps(report),
+        "<h2>Programming</h2>", _programming(report),
+        "<h2>Per-layer output error: offline model vs bench inference</h2>", _layer_errors(report),
+        "<h2>Chip-in-the-loop retraining</h2>", _retraining(report),
+        "<h2>Timing</h2>", _kv(report.timing) if report.timing else "<p>None.</p>",
+        "<h2>Runs</h2>", runs,
+        "<h2>Reproduce</h2>",
+        f"<details open><summary>parameters</summary><pre>{_e(json.dumps(report.parameters, indent=1))}</pre>"
+        "</details>",
+        f"<details><summary>bench snapshot</summary><pre>{_e(json.dumps(report.bench_snapshot, indent=1))}</pre>"
+        "</details>",
+    ]
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{_e(report.title)}</title><style>{_CSS}</style></head><body>"
+            + "\n".join(sections) + "</body></html>\n")
+
+
+def write_report(report: Report, out: str | Path) -> tuple[Path, Path]:
+    """Write ``out`` (HTML; ``.html`` added when missing) and its JSON twin beside it; returns both paths."""
+    p = Path(out)
+    if p.suffix.lower() not in (".html", ".htm"):
+        p = p.with_name(p.name + ".html")
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(render_html(report), encoding="utf-8")
+    j = p.with_suffix(".json")
+    j.write_text(report.to_json(), encoding="utf-8")
+    return p, j

@@ -1,0 +1,73 @@
+"""The report model, its JSON twin and the self-contained HTML, on synthetic data."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import struct
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from labctl.report import AccuracyRow, LayerMaps, Report, render_html, write_report
+from tests.report.synthetic import synthetic_report
+
+
+def test_json_twin_has_the_same_numbers(tmp_path):
+    rep = synthetic_report()
+    html_path, json_path = write_report(rep, tmp_path / "r.html")
+    assert html_path.exists()
+    assert json_path.name == "r.json"
+    d = json.loads(json_path.read_text())
+    assert Report.from_json(json_path.read_text()) == rep
+    before = next(r for r in d["accuracy"] if r["stage"] == "before retraining")
+    assert before["drop"] == pytest.approx(0.99375 - 0.9875)
+    # error statistics in the twin are the ones numpy computes from the maps themselves
+    lm = rep.maps[0]
+    t, m, s = lm.arrays()
+    ok = np.isfinite(t) & np.isfinite(m)
+    assert d["maps"][0]["error_stats"]["mean_abs_error_S"] == pytest.approx(float(np.abs(m - t)[ok].mean()))
+    assert d["maps"][0]["error_stats"]["stuck"] == int((s == "stuck").sum()) == 1
+    assert d["maps"][0]["measured"][1][2] is None  # NaN (unread cell) -> null, valid JSON
+    assert d["programming"][0]["converged_fraction"] == pytest.approx(1000 / 1024)
+
+
+def test_html_is_self_contained_with_decodable_pngs():
+    page = render_html(synthetic_report())
+    assert "<script" not in page.lower()
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
+    uris = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+    assert len(uris) == 4  # accuracy bars, two layers' maps, pulses histogram
+    for u in uris:
+        png = base64.b64decode(u)
+        assert png[:8] == b"\x89PNG\r\n\x1a\n"
+        w, h = struct.unpack(">II", png[16:24])
+        assert w > 100
+        assert h > 100
+    # the accuracy table as the seed presents it
+    table = page[page.index('id="accuracy-table"'):]
+    table = table[:table.index("</table>")]
+    for text in ("software acc.", "measured crossbar acc.", "drop", "80.6 %", "78.8 %", "1.8 %", "98.8 %", "0.6 %"):
+        assert text in table
+    assert "1.20e-02" in page
+    assert "3.40e-03" in page
+
+
+def test_text_is_escaped():
+    rep = synthetic_report()
+    rep.notes.append("<script>alert(1)</script>")
+    page = render_html(rep)
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;alert(1)" in page
+
+
+def test_bad_values_name_the_field():
+    with pytest.raises(ValidationError, match="software"):
+        AccuracyRow(stage="x", software=1.5)
+    with pytest.raises(ValidationError, match="broken"):
+        LayerMaps.from_arrays("fc1", "xbar0", "initial", np.ones((1, 2)), np.ones((1, 2)),
+                              np.array([["converged", "broken"]]), 0.1)
+    with pytest.raises(ValidationError, match="extra"):
+        Report.model_validate({"created": "now", "unknown": 1})
