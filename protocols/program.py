@@ -58,7 +58,9 @@ class ProgramParams(Params):
     bisect_reset: bool = Field(True, description="Bisect RESET amplitudes between short and overshoot")
     stuck_rel: float = Field(0.05, ge=0, le=10, description="A cell that never moved more than this is stuck")
     scheme: BiasScheme = Field(BiasScheme.HALF, description="Bias of unselected lines: v/2, v/3, floating, grounded")
-    parallel: int = Field(8, ge=1, le=4096, description="Cells of one row programmed together")
+    parallel: int = Field(1, ge=1, le=4096, description=(
+        "Cells of one row programmed together (1: a verify read moves no relay after its pulse; more cells "
+        "share pulses but re-route per read)"))
 
     @model_validator(mode="after")
     def _consistent(self) -> ProgramParams:
