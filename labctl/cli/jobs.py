@@ -100,6 +100,7 @@ def _parse_params(pairs: tuple[str, ...], params_file: Path | None) -> dict[str,
 def command(ctx: click.Context, url: str, token: str | None) -> None:
     """Client commands for a running `labctl serve`."""
     ctx.obj = Client(url, token)
+    ctx.call_on_close(ctx.obj.http.close)
 
 
 @command.command("submit")

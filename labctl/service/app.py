@@ -9,7 +9,6 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from starlette.types import ASGIApp
 
 from labctl.service import errors, routes_benches, routes_jobs, routes_results
 from labctl.service.backend import Backend, BenchHandle
@@ -23,8 +22,8 @@ from labctl.service.submit import offloop_job_model, protocol_job_model
 
 
 def create_app(config: ServiceConfig, store: Path, *, token: str | None = None,
-               backend: Backend | None = None) -> ASGIApp:
-    """The service as an ASGI app (FastAPI inside a token guard and a body-size bound).
+               backend: Backend | None = None) -> FastAPI:
+    """The service as a FastAPI app, behind a token guard (when ``token`` is set) and a body-size bound.
 
     ``backend`` defaults to the real labctl stack (``labctl.service.stack.LabctlBackend``).
     """
@@ -66,10 +65,10 @@ def create_app(config: ServiceConfig, store: Path, *, token: str | None = None,
     app.include_router(routes_results.build(be))
     if token:
         _declare_bearer(app)
-    guarded: ASGIApp = BodyLimit(app, config.max_request_bytes)
+    app.add_middleware(BodyLimit, max_bytes=config.max_request_bytes)
     if token:
-        guarded = TokenGuard(guarded, token)
-    return guarded
+        app.add_middleware(TokenGuard, token=token)  # outermost: nothing is read before the token is checked
+    return app
 
 
 def _declare_bearer(app: FastAPI) -> None:
