@@ -21,11 +21,13 @@ ABS_TOL, REL_TOL = 1e-6, 0.03
 async def test_program_8x8_four_levels_then_clamped_map_and_inference(tmp_path: Path) -> None:
     store = RunStore(tmp_path)
     async with open_bench(DEFAULT_CONFIG) as bench:
-        assert bench.simulation is not None and bench.simulation.server is not None  # TCP, not in-process
+        assert bench.simulation is not None
+        assert bench.simulation.server is not None
         phys = bench.simulation.crossbars["xbar0"]
         res = await run_protocol(None, "program", {"random_levels": 4, "shape": [8, 8], "origin": [3, 5], "seed": 7},
                                  store_root=tmp_path, bench=bench)
-        assert res.status == "completed" and res.run_id is not None
+        assert res.status == "completed"
+        assert res.run_id is not None
         st = program_stats(store.event_arrays(res.run_id), store.outcomes(res.run_id).values())
         assert st.cells == 64
         assert st.converged_fraction >= 0.995
