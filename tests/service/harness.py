@@ -99,11 +99,12 @@ def program_job(bench: str, rows: int, cols: int, **extra: Any) -> dict[str, Any
 
 def start_subprocess(store: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
     """``labctl serve`` as a child process (for kill -9)."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "labctl", "serve", "--store", str(store), "--port", str(port), "--log-level",
-         "warning"],
-        stdout=log.open("ab"), stderr=subprocess.STDOUT,
-    )
+    with log.open("ab") as out:  # the child keeps its own descriptor
+        return subprocess.Popen(
+            [sys.executable, "-m", "labctl", "serve", "--store", str(store), "--port", str(port), "--log-level",
+             "warning"],
+            stdout=out, stderr=subprocess.STDOUT,
+        )
 
 
 def wait_up(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
