@@ -28,7 +28,7 @@ from torch.nn import functional as F
 
 from labctl.train.base import CrossbarModel, accuracy
 from labctl.train.crossbar import network_forward
-from labctl.train.layers import lsq_quantize, quantize_to_step, uniform_quant_noise
+from labctl.train.layers import hw_weight, lsq_quantize, out_stage, quantize_to_step, uniform_quant_noise
 from labctl.train.mapping import HRAT_WINDOW, ConductanceWindow, differential_to_conductance
 from labctl.train.targets import TargetMap
 
@@ -56,6 +56,15 @@ class HRATLinear(nn.Module):
         inv = self.bn.weight / torch.sqrt(self.bn.running_var + self.bn.eps)
         return self.weight * inv[:, None], self.bn.bias + inv * (self.bias - self.bn.running_mean), inv
 
+    def _fused_bias(self) -> tuple[Tensor, Tensor]:
+        """(BN factor, fused bias) without touching the weight matrix."""
+        bn = self.bn
+        assert bn is not None
+        assert bn.running_var is not None
+        assert bn.running_mean is not None
+        inv = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+        return inv, bn.bias + inv * (self.bias - bn.running_mean)
+
     def scale(self) -> Tensor:
         return self.s.abs() + 1e-3
 
@@ -65,24 +74,24 @@ class HRATLinear(nn.Module):
             y = self.bn(y) if self.bn is not None else y
             return y if self.last else F.relu(y)
         x = torch.clamp(x, -self.v_th, self.v_th)
-        wf, _, inv = self.fused()
-        wq = lsq_quantize(wf, self.step, self.bits)
-        if self.training and self.noise > 0:
-            wq = wq + torch.randn_like(wq) * self.noise * 2 * wq.detach().abs().max()
+        bn = self.bn
+        inv = None
+        if bn is not None:
+            assert bn.running_var is not None
+            inv = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+        wq = hw_weight(self.weight, inv, self.step, self.bits, self.noise if self.training else 0.0)
         yf = F.linear(x, wq)
-        if self.bn is not None:
-            y_bn = self.bn(yf / inv + self.bias)
-            _, bf, _ = self.fused()
+        if bn is not None and inv is not None:
+            y_bn = bn(yf / inv + self.bias)
+            _, bf = self._fused_bias()  # moving averages as updated by this batch
             ybar = y_bn - bf
         else:
             ybar, bf = yf, self.bias
         s = self.scale()
-        c = s * self.vdd / 2
         if self.dac_bits is not None:
             step = s * self.vdd / 2**self.dac_bits
             bf = uniform_quant_noise(bf, step) if self.training else quantize_to_step(bf, step)
-        out = torch.clamp(torch.clamp(ybar, -c, c) + torch.clamp(bf, -c, c), -c, c)
-        return (out if self.last else F.relu(out)) / s
+        return out_stage(ybar, bf, s, self.vdd, not self.last)
 
     def deploy(self) -> dict[str, Any]:
         """Fused, quantized, scaled weights ``w = Q(Wf)/s`` (out, in), bias ``Q_dac(bf)/s`` and ``s``."""
