@@ -50,8 +50,12 @@ class IsppSettings:
 class CellProgram:
     """Write-verify of one cell to ``target`` siemens."""
 
-    def __init__(self, row: int, col: int, target: float, s: IsppSettings) -> None:
+    def __init__(self, row: int, col: int, target: float, s: IsppSettings,
+                 start: dict[int, float] | None = None) -> None:
+        """``start`` overrides the first amplitude per polarity (1: SET, -1: RESET), e.g. a warm start learned
+        from cells already programmed to the same target."""
         self.row, self.col, self.target, self.s = row, col, target, s
+        self.start = {1: s.set_start, -1: s.reset_start, **(start or {})}
         tol = s.abs_tol + s.rel_tol * target
         self.lo, self.hi = target - tol, target + tol
         self.pol = 0
@@ -84,7 +88,7 @@ class CellProgram:
             self._give_up()
             return None
         want = 1 if g < self.lo else -1
-        start, cap = (self.s.set_start, self.s.set_cap) if want == 1 else (self.s.reset_start, self.s.reset_cap)
+        start, cap = self.start[want], (self.s.set_cap if want == 1 else self.s.reset_cap)
         if want != self.pol:
             if self.pol != 0:  # the last pulse overshot
                 self._bound(self.over, self.pol, self.amp, min)

@@ -58,6 +58,10 @@ class ProgramParams(Params):
     bisect_reset: bool = Field(True, description="Bisect RESET amplitudes between short and overshoot")
     stuck_rel: float = Field(0.05, ge=0, le=10, description="A cell that never moved more than this is stuck")
     scheme: BiasScheme = Field(BiasScheme.HALF, description="Bias of unselected lines: v/2, v/3, floating, grounded")
+    warm_start: bool = Field(True, description=(
+        "Start each cell's RESET (SET) amplitude a few steps below the median final amplitude of the cells "
+        "already programmed to the same target (of all cells); off: always from reset_start / set_start"))
+    warm_back: int = Field(0, ge=0, le=50, description="Steps below the learned amplitude a warm start begins")
     parallel: int = Field(1, ge=1, le=4096, description=(
         "Cells of one row programmed together (1: a verify read moves no relay after its pulse; more cells "
         "share pulses but re-route per read)"))
@@ -125,13 +129,15 @@ async def run(
     finished = int(sum(1 for (r, c) in done if 0 <= r < access.rows and 0 <= c < access.cols and mask[r, c]))
     sink.emit(Progress(finished, total, "program: start"))
     vr = params.read_voltage
+    hints = _WarmStart(params)
     for row in range(access.rows):
         queue = deque(int(c) for c in np.flatnonzero(mask[row]) if (row, int(c)) not in done)
         active: list[CellProgram] = []
         while queue or active:
             while queue and len(active) < params.parallel:
                 c = queue.popleft()
-                active.append(CellProgram(row, c, float(targets[row, c]), settings))
+                t = float(targets[row, c])
+                active.append(CellProgram(row, c, t, settings, hints.start(t)))
             cols = [cp.col for cp in active]
             g = np.zeros(len(cols))
             for _ in range(params.verify_reads):
@@ -144,6 +150,7 @@ async def run(
             for cp, gk in zip(active, g, strict=True):
                 nxt = cp.observe(float(gk))
                 if nxt is None:
+                    hints.learn(cp)
                     sink.emit(CellOutcome(row, cp.col, cp.status, cp.target, float(gk), cp.pulses))
                     g_map[row, cp.col], status[row, cp.col] = gk, str(cp.status)
                     finished += 1
@@ -159,3 +166,34 @@ async def run(
     counts = {s.value: int((status == s.value).sum()) for s in CellStatus}
     sink.emit(Progress(total, total, "program: done"))
     return {"cells": total, **counts}
+
+
+class _WarmStart:
+    """First amplitudes learned from converged cells: RESET per target (self-limiting RESET lands on a gap set
+    by the amplitude), SET over all cells (the smallest amplitude that switched)."""
+
+    def __init__(self, p: ProgramParams, keep: int = 16) -> None:
+        self.p, self.keep = p, keep
+        self.reset: dict[float, deque[float]] = {}
+        self.set: deque[float] = deque(maxlen=keep)
+
+    def start(self, target: float) -> dict[int, float] | None:
+        if not self.p.warm_start:
+            return None
+        out: dict[int, float] = {}
+        if self.reset.get(target):
+            amp = float(np.median(self.reset[target])) - self.p.warm_back * self.p.reset_step
+            out[-1] = min(max(amp, self.p.min_step), self.p.reset_cap)
+        if self.set:
+            amp = float(np.median(self.set)) - self.p.warm_back * self.p.set_step
+            out[1] = min(max(amp, self.p.min_step), self.p.set_cap)
+        return out
+
+    def learn(self, cp: CellProgram) -> None:
+        if cp.status != CellStatus.CONVERGED or cp.pulses == 0:
+            return
+        if cp.pol == -1:
+            self.reset.setdefault(cp.target, deque(maxlen=self.keep)).append(cp.amp)
+        over = cp.over[1]
+        if over is not None:
+            self.set.append(over)

@@ -116,3 +116,18 @@ def test_stuck_cell_is_reported_stuck() -> None:
     while cp.observe(next(seq)) is not None:
         pass
     assert cp.status is CellStatus.FAILED
+
+
+async def test_warm_start_learns_reset_amplitude_per_target_and_saves_pulses() -> None:
+    pulses = {}
+    for warm in (False, True):
+        access = SimAccess(16, 16, seed=0, nonideal=NonIdealities(d2d=0.05, read_noise=0.01))
+        summary, sink = await _program(access, random_levels=4, seed=1, warm_start=warm)
+        assert summary["converged"] == 256
+        pulses[warm] = len(sink.of(PulseRecord))
+        firsts: dict[tuple[int, int], float] = {}
+        for p in sink.of(PulseRecord):
+            firsts.setdefault((p.row, p.col), p.volts)
+        first_resets = {v for v in firsts.values() if v < 0}
+        assert (first_resets == {-1.1}) is (not warm)  # reset_start unless learned
+    assert pulses[True] < 0.95 * pulses[False]
