@@ -8,7 +8,8 @@ int64 labels, already split. Splits are stratified and seeded.
   ``test160`` = a seeded stratified 160-image subset (40 per letter), the size seed 001 reports on. Features are
   pixels in {0, 1} (1 = dark).
 * ``digits``: 8x8 digits, pixels / 16, 1257 train / 540 test (stratified, seed 0), as the anchors' benchmark.
-* ``breast-cancer``: 30 features min-max scaled on the training part; 40 % train / 30 % validation / 30 % test
+* ``breast-cancer``: 30 features standardized on the training part (3 sigma -> +-1, clipped); 40 % train /
+  30 % validation / 30 % test
   (seed 004's split).
 """
 
@@ -103,11 +104,12 @@ def load_breast_cancer(seed: int = 0) -> Dataset:
     x, y = d.data.astype(np.float64), d.target.astype(np.int64)
     xtr, xrest, ytr, yrest = train_test_split(x, y, train_size=0.4, stratify=y, random_state=seed)
     xva, xte, yva, yte = train_test_split(xrest, yrest, test_size=0.5, stratify=yrest, random_state=seed)
-    lo, hi = xtr.min(axis=0), xtr.max(axis=0)
-    span = np.where(hi > lo, hi - lo, 1.0)
+    mu, sd = xtr.mean(axis=0), xtr.std(axis=0)
+    sd = np.where(sd > 0, sd, 1.0)
 
     def scale(a: npt.NDArray[np.float64]) -> npt.NDArray[np.float32]:
-        return np.asarray(np.clip((a - lo) / span, 0.0, 1.0), dtype=np.float32)
+        # standardized on the training part, 3 sigma -> +-1 (input voltages +-V_READ), clipped there
+        return np.asarray(np.clip((a - mu) / (3.0 * sd), -1.0, 1.0), dtype=np.float32)
 
     return Dataset("breast-cancer", scale(xtr), ytr, scale(xte), yte, scale(xva), yva,
                    classes=("malignant", "benign"))
