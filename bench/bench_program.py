@@ -59,7 +59,7 @@ async def _run(label: str, size: int, params: dict[str, Any], root: Path, bench:
 async def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", type=int, default=64)
-    ap.add_argument("--parallel", type=int, default=8)
+    ap.add_argument("--parallel", type=int, default=1)
     ap.add_argument("--baseline-only", action="store_true")
     args = ap.parse_args()
     params = {"random_levels": 4, "seed": 1, "shape": [args.size, args.size], "parallel": args.parallel}
@@ -74,12 +74,13 @@ async def main() -> None:
         if not hasattr(bench_mod, "open_bench"):
             print("labctl.bench.open_bench is not available: full-stack figure not measured")
             return
-        async with bench_mod.open_bench(bench_mod.DEFAULT_CONFIG) as bench:
+        sent: list[str] = []  # every message the drivers send, counted at the transport (open_bench's log hook)
+        async with bench_mod.open_bench(bench_mod.DEFAULT_CONFIG, log=lambda _res, msg: sent.append(msg)) as bench:
+            n_open, t_open = len(sent), bench.estimated_bench_seconds()
             full = await _run("full", args.size, params, root, bench=bench)
-            est = getattr(bench, "estimated_bench_seconds", None)
-            bench_s = float(est()) if est else float("nan")
-            rt_fn = getattr(bench, "round_trips", None)
-            trips = rt_fn() if callable(rt_fn) else rt_fn
+            bench_s = bench.estimated_bench_seconds() - t_open
+            run_msgs = sent[n_open:]
+        trips = sum(1 for m in run_msgs if "?" in m)  # queries: the driver waits for the reply
     cells = full["stats"]["cells"]
     st = full["stats"]
     print(f"full stack ({args.size}x{args.size}, parallel={args.parallel}): {full['wall_s']:.1f} s wall, "
@@ -90,8 +91,11 @@ async def main() -> None:
     print(f"pulses per cell (journal): {json.dumps(st['pulses_per_cell'])}")
     print(f"pulse histogram: {json.dumps(st['pulse_histogram'])}")
     print(f"final |G-target|/target of converged cells: {json.dumps(st['rel_error'])}")
-    if trips is not None:
-        print(f"SCPI round trips: {trips} total, {float(trips) / cells:.1f} per programmed cell")
+    kinds: dict[str, int] = {}
+    for m in run_msgs:
+        kinds[m.split()[0].split(";")[0][:24]] = kinds.get(m.split()[0].split(";")[0][:24], 0) + 1
+    print(f"SCPI messages: {len(run_msgs)} ({len(run_msgs) / cells:.2f} per programmed cell), of which round trips "
+          f"(queries) {trips} ({trips / cells:.2f} per cell); by header: {json.dumps(kinds)}")
     print(f"timing model: {bench_s:.1f} s of real-bench time, {bench_s / cells:.4f} s per cell")
     for peer, s in PEERS_S_PER_CELL.items():
         print(f"  vs {peer} {s} s/cell: sim wall {full['wall_s'] / cells / s:.3f}x, "
