@@ -54,6 +54,7 @@ def create_app(config: ServiceConfig, store: Path, *, token: str | None = None,
         summary="Protocol jobs, progress and results for the benches this process owns.",
         version="1",
         lifespan=lifespan,
+        responses=errors.COMMON,
     )
     errors.install(app)
     offloop = be.off_loop_jobs()

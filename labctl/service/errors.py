@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from labctl.core.errors import ConfigError, JobError, LimitError, StoreError
 from labctl.service.scheduler import QueueFull
@@ -29,6 +30,13 @@ def install(app: FastAPI) -> None:
     def _body(status: int, exc: Exception, field: str | None) -> JSONResponse:
         return JSONResponse(ErrorBody(detail=str(exc), field=field).model_dump(), status_code=status)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # FastAPI's own 400 (a body it cannot parse) and 404/405 (no such route): name what is to blame
+        field = {400: "body", 404: "path", 405: "method"}.get(exc.status_code)
+        return JSONResponse(ErrorBody(detail=str(exc.detail), field=field).model_dump(), status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
+
     @app.exception_handler(NotFound)
     async def _not_found(_: Request, exc: NotFound) -> JSONResponse:
         return _body(404, exc, exc.field)
@@ -37,13 +45,18 @@ def install(app: FastAPI) -> None:
     async def _full(_: Request, exc: QueueFull) -> JSONResponse:
         return _body(429, exc, None)
 
+    def _invalid(exc: ConfigError | LimitError) -> JSONResponse:
+        # the same shape as FastAPI's own 422 (HTTPValidationError), so one schema describes both
+        item = {"loc": ["body", exc.field or "(request)"], "msg": str(exc), "type": "value_error"}
+        return JSONResponse({"detail": [item]}, status_code=422)
+
     @app.exception_handler(ConfigError)
     async def _config(_: Request, exc: ConfigError) -> JSONResponse:
-        return _body(422, exc, exc.field)
+        return _invalid(exc)
 
     @app.exception_handler(LimitError)
     async def _limit(_: Request, exc: LimitError) -> JSONResponse:
-        return _body(422, exc, exc.field)
+        return _invalid(exc)
 
     @app.exception_handler(JobError)
     async def _job(_: Request, exc: JobError) -> JSONResponse:
@@ -53,6 +66,13 @@ def install(app: FastAPI) -> None:
     async def _store(_: Request, exc: StoreError) -> JSONResponse:
         return _body(404, exc, getattr(exc, "field", None))
 
+
+#: answers any route can give (the guards and the body parser), documented on every operation
+COMMON: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "Body could not be parsed (``field`` = body)"},
+    401: {"model": ErrorBody, "description": "Missing or wrong bearer token (when the service has one)"},
+    413: {"model": ErrorBody, "description": "Body larger than max_request_bytes"},
+}
 
 #: OpenAPI ``responses=`` for routes that can answer these
 ERRORS: dict[int | str, dict[str, Any]] = {

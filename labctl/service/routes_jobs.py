@@ -8,8 +8,10 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path, Query
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
+from pydantic import TypeAdapter, ValidationError
 
 from labctl.core.errors import ConfigError, JobError
 from labctl.service.config import NAME_PATTERN
@@ -25,13 +27,17 @@ SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 def build(protocol_body: Any, offloop_body: Any) -> APIRouter:
     """The job routes for these request body types (built from the registries at start-up)."""
     router = APIRouter(tags=["jobs"])
+    strict_protocol = TypeAdapter(protocol_body)
+    strict_offloop = TypeAdapter(offloop_body) if offloop_body is not None else None
 
     @router.post("/jobs", status_code=202, response_model=JobView, responses={k: ERRORS[k] for k in (409, 429)})
     async def submit_protocol_job(
         body: Annotated[protocol_body, Body()],
         svc: Annotated[ServiceState, Depends(service)],
+        request: Request,
     ) -> JobView:
         """Queue a protocol job on a bench. It runs when the bench's earlier jobs are done (FIFO)."""
+        await _strict(strict_protocol, request)
         bench = svc.benches[body.bench]
         crossbars = bench.crossbars()
         if body.crossbar is not None and body.crossbar not in crossbars:
@@ -46,8 +52,11 @@ def build(protocol_body: Any, offloop_body: Any) -> APIRouter:
         async def submit_trainer_job(
             body: Annotated[offloop_body, Body()],
             svc: Annotated[ServiceState, Depends(service)],
+            request: Request,
         ) -> JobView:
             """Queue a training or sync job. These run one at a time, outside the event loop."""
+            assert strict_offloop is not None
+            await _strict(strict_offloop, request)
             params = body.params.model_dump(mode="json", exclude_unset=True)
             kind = JobKind.SYNC if body.kind == "sync" else JobKind.TRAIN
             return svc.scheduler.submit(kind, TRAINER_LANE, params)
@@ -109,6 +118,17 @@ def build(protocol_body: Any, offloop_body: Any) -> APIRouter:
         return StreamingResponse(stream(), media_type="text/event-stream", headers=SSE_HEADERS)
 
     return router
+
+
+async def _strict(adapter: TypeAdapter[Any], request: Request) -> None:
+    """Validate the body once more in strict mode: no ``true`` for an integer, no ``"1"`` for a number.
+
+    FastAPI validates leniently; the OpenAPI document (JSON Schema types) promises strict types.
+    """
+    try:
+        adapter.validate_json(await request.body(), strict=True)
+    except ValidationError as exc:
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
 
 
 def _job(svc: ServiceState, job_id: str) -> JobView:

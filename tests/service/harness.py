@@ -7,9 +7,10 @@ import json
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,14 +82,14 @@ async def sse(client: httpx.AsyncClient, job_id: str) -> AsyncIterator[tuple[str
                 data.append(line[5:].strip())
 
 
-async def wait_state(client: httpx.AsyncClient, job_id: str, states: set[str], timeout: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
+async def wait_state(client: httpx.AsyncClient, job_id: str, states: set[str], limit_s: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + limit_s
     while True:
         job: dict[str, Any] = (await client.get(f"/jobs/{job_id}")).json()
         if job["state"] in states:
             return job
         if time.monotonic() > deadline:
-            raise TimeoutError(f"job {job_id} still {job['state']} after {timeout} s")
+            raise TimeoutError(f"job {job_id} still {job['state']} after {limit_s} s")
         await asyncio.sleep(0.05)
 
 
@@ -119,3 +120,26 @@ def wait_up(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> Non
             pass
         time.sleep(0.1)
     raise TimeoutError("service did not come up")
+
+
+@contextmanager
+def serve_in_thread(store: Path, benches: tuple[str, ...] = ("a",), token: str | None = None,
+                    **config: Any) -> Iterator[Running]:
+    """The same server in a thread of its own (for synchronous clients such as schemathesis)."""
+    cfg = ServiceConfig(benches=[BenchEntry(name=n) for n in benches], **config)
+    app = create_app(cfg, store, token=token)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
+                                           ws="none", timeout_graceful_shutdown=5))
+    thread = threading.Thread(target=server.run, name="service", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("server did not start")
+        time.sleep(0.02)
+    try:
+        yield Running(f"http://127.0.0.1:{port}", app)
+    finally:
+        server.should_exit = True
+        thread.join(30)

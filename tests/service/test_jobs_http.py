@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import io
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import numpy as np
@@ -39,22 +38,27 @@ async def test_submit_watch_progress_and_results(client: httpx.AsyncClient) -> N
         (progress if event == "progress" else states).append(data)
     assert states[-1]["state"] == "succeeded", states[-1]
     dones = [p["done"] for p in progress]
-    assert dones == sorted(dones) and dones[-1] == progress[-1]["total"] == 16
+    assert dones == sorted(dones)
+    assert dones[-1] == progress[-1]["total"] == 16
     final = (await client.get(f"/jobs/{job['id']}")).json()
     assert final["result"]["summary"]["cells"] == 16
     run_id = final["run_id"]
-    assert run_id and final["result"]["run_id"] == run_id
+    assert run_id
+    assert final["result"]["run_id"] == run_id
 
     run = (await client.get(f"/runs/{run_id}")).json()
-    assert run["protocol"] == "program" and run["status"] == "completed"
+    assert run["protocol"] == "program"
+    assert run["status"] == "completed"
     assert run_id in [x["id"] for x in (await client.get("/runs")).json()["runs"]]
     page1 = (await client.get(f"/runs/{run_id}/events", params={"limit": 10})).json()
     page2 = (await client.get(f"/runs/{run_id}/events", params={"offset": 10, "limit": 10})).json()
-    assert len(page1["events"]) == 10 and page1["next_offset"] == 10
+    assert len(page1["events"]) == 10
+    assert page1["next_offset"] == 10
     assert page2["events"][0]["seq"] > page1["events"][-1]["seq"]
     m = (await client.get(f"/runs/{run_id}/map")).json()
     targets = np.array(m["targets"], dtype=float)
-    assert targets.shape == (64, 64) and np.isfinite(targets).sum() == 16
+    assert targets.shape == (64, 64)
+    assert np.isfinite(targets).sum() == 16
     npz = await client.get(f"/runs/{run_id}/export", params={"fmt": "npz"})
     assert npz.status_code == 200
     arrays = np.load(io.BytesIO(npz.content))
@@ -75,7 +79,8 @@ async def test_cancel_mid_program_reaches_safe_state(svc: Running, client: httpx
     bench = (await client.get("/benches/b")).json()
     insts = bench["snapshot"]["instruments"]
     matrices = [v for v in insts.values() if "closed_count" in v]
-    assert matrices and all(v["closed_count"] == 0 for v in matrices)
+    assert matrices
+    assert all(v["closed_count"] == 0 for v in matrices)
     assert all(not on for v in insts.values() for on in v.get("outputs_on", {}).values())
     # and the simulated instruments themselves (their own state, not the drivers' belief)
     sim = svc.state.benches["b"].bench.simulation.bench  # type: ignore[attr-defined]
@@ -96,7 +101,8 @@ async def test_two_benches_in_parallel_one_bench_serialised(client: httpx.AsyncC
     jobs = await asyncio.gather(*(wait_state(client, i, {"succeeded", "failed", "cancelled"}) for i in ids))
     assert [j["state"] for j in jobs] == ["succeeded"] * 3
     a1, b1, a2 = jobs
-    assert b1["started"] < a1["finished"] and a1["started"] < b1["finished"], "benches a and b ran in parallel"
+    assert b1["started"] < a1["finished"], "benches a and b ran in parallel"
+    assert a1["started"] < b1["finished"], "benches a and b ran in parallel"
     assert a2["started"] >= a1["finished"], "bench a ran one job at a time"
 
 
@@ -104,11 +110,13 @@ async def test_queue_status_and_cancel_queued(client: httpx.AsyncClient) -> None
     first = (await client.post("/jobs", json=program_job("a", 8, 8))).json()
     second = (await client.post("/jobs", json=program_job("a", 2, 2))).json()
     status = (await client.get("/status")).json()
-    assert status["benches"] == ["a", "b"] and "program" in status["protocols"]
+    assert status["benches"] == ["a", "b"]
+    assert "program" in status["protocols"]
     benches = {b["name"]: b for b in (await client.get("/benches")).json()}
     assert benches["a"]["queued_jobs"] + (benches["a"]["running_job"] is not None) >= 2
     r = await client.post(f"/jobs/{second['id']}/cancel")
-    assert r.json()["state"] == "cancelled" and r.json()["started"] is None
+    assert r.json()["state"] == "cancelled"
+    assert r.json()["started"] is None
     listed = (await client.get("/jobs", params={"state": "cancelled", "lane": "a"})).json()
     assert second["id"] in [j["id"] for j in listed["jobs"]]
     await client.post(f"/jobs/{first['id']}/cancel")
@@ -133,18 +141,22 @@ async def test_bad_submissions_name_the_field(client: httpx.AsyncClient, body: d
 
 async def test_bounds(client: httpx.AsyncClient) -> None:
     r = await client.post("/jobs", content=b"{" + b" " * 70_000 + b"}", headers={"content-type": "application/json"})
-    assert r.status_code == 413 and r.json()["field"] == "body"
+    assert r.status_code == 413
+    assert r.json()["field"] == "body"
     r = await client.get("/jobs/0123456789ab")
-    assert r.status_code == 404 and r.json()["field"] == "job_id"
+    assert r.status_code == 404
+    assert r.json()["field"] == "job_id"
     r = await client.get("/jobs", params={"limit": 5000})
-    assert r.status_code == 422 and "limit" in r.text
+    assert r.status_code == 422
+    assert "limit" in r.text
     r = await client.get("/runs/nosuchrun")
     assert r.status_code == 404
 
 
 async def test_trainer_job_validation(client: httpx.AsyncClient) -> None:
     r = await client.post("/trainer/jobs", json={"kind": "train_letters", "params": {"model": "m1", "epochs": 0}})
-    assert r.status_code == 422 and "epochs" in r.text
+    assert r.status_code == 422
+    assert "epochs" in r.text
 
 
 async def test_cli_client_submit_watch_list_cancel(svc: Running) -> None:
@@ -164,8 +176,11 @@ async def test_cli_client_submit_watch_list_cancel(svc: Running) -> None:
     job_id = out.splitlines()[0].strip()
     assert f"{job_id} succeeded" in out
     code, out = await asyncio.to_thread(run, "list", "--json")
-    assert code == 0 and job_id in out
+    assert code == 0
+    assert job_id in out
     code, out = await asyncio.to_thread(run, "submit", "program", "-p", "random_levels=400")
-    assert code != 0 and "random_levels" in out
+    assert code != 0
+    assert "random_levels" in out
     code, out = await asyncio.to_thread(run, "cancel", job_id)
-    assert code != 0 and "already succeeded" in out
+    assert code != 0
+    assert "already succeeded" in out

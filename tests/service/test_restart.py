@@ -61,8 +61,10 @@ def test_kill_9_mid_job_then_resume(tmp_path: Path) -> None:
         proc.wait(30)
 
     assert done["state"] == "succeeded", (done, log.read_text()[-2000:])
-    assert done["attempts"] == 2 and done["run_id"] == info.id
-    assert second["state"] == "succeeded" and second["attempts"] == 1
+    assert done["attempts"] == 2
+    assert done["run_id"] == info.id
+    assert second["state"] == "succeeded"
+    assert second["attempts"] == 1
     # nothing lost: every cell has its outcome, in one run
     outcomes = runs.outcome_attempts(info.id)
     assert len(outcomes) == ROWS * COLS
