@@ -1,0 +1,84 @@
+"""``labctl loop [--bench CONFIG] [--out DIR] [--stuck F | --stuck-on F --stuck-off F]``: the main job."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import click
+
+
+class _RichProgress:
+    """Draws the loop's stages as rich progress bars (one line per stage)."""
+
+    def __init__(self, bar: Any) -> None:
+        self.bar = bar
+        self.task: Any = None
+
+    def stage(self, name: str, total: int | None = None) -> None:
+        if self.task is not None:
+            t = self.bar.tasks[self.task]
+            self.bar.update(self.task, completed=t.total if t.total is not None else t.completed)
+        self.task = self.bar.add_task(name, total=total)
+
+    def update(self, done: int, total: int) -> None:
+        if self.task is not None:
+            self.bar.update(self.task, completed=done, total=total)
+
+    def note(self, text: str) -> None:
+        self.bar.console.print(text)
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{100 * v:.1f} %"
+
+
+@click.command(name="loop")
+@click.option("--bench", default=None, help="Bench YAML (default: the embedded simulated bench).")
+@click.option("--out", default="results/loop", show_default=True, help="Output folder (runs, model, report).")
+@click.option("--stuck", type=float, default=None, metavar="F",
+              help="Simulated chip: fraction F of cells stuck ON and F stuck OFF (e.g. 0.02).")
+@click.option("--stuck-on", type=float, default=0.0, show_default=True, help="Fraction of cells stuck ON (sim).")
+@click.option("--stuck-off", type=float, default=0.0, show_default=True, help="Fraction of cells stuck OFF (sim).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Training seed.")
+@click.option("--n-test", type=int, default=160, show_default=True, help="Test images run on the bench.")
+@click.option("--epochs", "retrain_epochs", type=int, default=300, show_default=True,
+              help="Chip-in-the-loop retraining epochs.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def command(bench: str | None, out: str, stuck: float | None, stuck_on: float, stuck_off: float, seed: int,
+            n_test: int, retrain_epochs: int, quiet: bool) -> None:
+    """The full loop on a bench: train the letters network, program it into two crossbars, read the maps back,
+    run inference under the read clamp, retrain around the measured chip, reprogram, and write the report."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from labctl.jobs.loop import LoopOptions, run_loop
+
+    if stuck is not None:
+        stuck_on = stuck_off = stuck
+    opts = LoopOptions(bench=bench, out=out, stuck_on=stuck_on, stuck_off=stuck_off, seed=seed, n_test=n_test,
+                       retrain_epochs=retrain_epochs)
+    console = Console()
+    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=console, disable=quiet)
+    with bar:
+        res = asyncio.run(run_loop(opts, _RichProgress(bar)))
+    rep = res.report
+    table = Table(title="letters network on the bench (test images: single-pixel flips)")
+    for col in ("stage", "software", "ideal crossbar", "measured crossbar", "drop"):
+        table.add_column(col, justify="left" if col == "stage" else "right")
+    for a in rep.accuracy:
+        table.add_row(a.stage, _pct(a.software), _pct(a.ideal_crossbar), _pct(a.measured_crossbar), _pct(a.drop))
+    console.print(table)
+    prog = Table(title="programming")
+    for col in ("layer", "stage", "cells", "converged", "failed", "stuck", "pulses/cell", "wall s", "bench s"):
+        prog.add_column(col, justify="left" if col in ("layer", "stage") else "right")
+    for p in rep.programming:
+        prog.add_row(p.layer, p.stage, str(p.cells), str(p.converged), str(p.failed), str(p.stuck),
+                     f"{p.pulses_per_cell.get('mean', float('nan')):.1f}", f"{p.wall_seconds:.1f}",
+                     f"{p.bench_seconds:.1f}")
+    console.print(prog)
+    console.print(f"total {rep.timing.get('total_wall_s', 0):.0f} s wall, "
+                  f"{rep.timing.get('estimated_real_bench_s', 0):.0f} s estimated on real instruments")
+    console.print(f"report: [bold]{res.html}[/bold] (JSON: {res.json}); loop run {res.run_id}")

@@ -1,0 +1,391 @@
+"""The full loop, written out once: train -> program -> read -> infer -> sync -> retrain -> reprogram -> report.
+
+:func:`run_loop` reads top to bottom like the data path of STYLE.md::
+
+    train the letters network (labctl.train)           -> per-layer binary target maps (NPZ + JSON)
+    open the bench (labctl.bench, simulated by default) -> snapshot
+    program each layer on its crossbar (protocols.program via jobs.run_protocol, journalled)
+    read the maps back under the read clamp (protocols.read_map)
+    run the network on the bench (protocols.inference per layer, chained through the amplifier model)
+    sync the measured maps into the trainer and retrain around them (chip in the loop)
+    reprogram only the cells that must change, read and infer again
+    the measured-vs-trained report (labctl.report: HTML + JSON twin, and a "loop" run in the store)
+
+Every bench step is a stored protocol run (``<out>/runs``), so ``labctl report`` can rebuild the report.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from labctl.core.errors import ConfigError
+from labctl.core.records import Progress, ResultRecord
+from labctl.jobs.protocol_run import run_protocol
+from labctl.report import (
+    REPORT_RESULT,
+    AccuracyRow,
+    LayerError,
+    LayerMaps,
+    ProgramPass,
+    Report,
+    Retraining,
+    write_report,
+)
+from labctl.report._runs import now_iso, program_pass
+from labctl.store import RunStore
+
+
+class LoopOptions(BaseModel):
+    """Parameters of the full loop (everything needed to reproduce a run is stored with it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bench: str | None = Field(default=None, description="Bench YAML; None = the embedded simulated bench")
+    out: str = Field(default="results/loop", description="Output folder (runs, model, targets, report)")
+    sizes: tuple[int, ...] = Field(default=(16, 32, 4), description="Letters network layer sizes")
+    recipe: str = Field(default="improved", description="labctl.train.letters recipe: improved or seed")
+    seed: int = Field(default=0, ge=0, description="Training seed")
+    g_off: float = Field(default=8e-6, gt=0, le=1e-3, description="Binary OFF target, S")
+    g_on: float = Field(default=77e-6, gt=0, le=1e-3, description="Binary ON target, S (seed 001: 77 uS)")
+    read_voltage: float = Field(default=0.1, gt=0, le=1, description="Verify/map read voltage, V")
+    stuck_on: float = Field(default=0.0, ge=0, le=0.5, description="Simulated stuck-ON cell fraction")
+    stuck_off: float = Field(default=0.0, ge=0, le=0.5, description="Simulated stuck-OFF cell fraction")
+    n_test: int = Field(default=160, ge=1, le=640, description="Test images run on the bench (seed 001: 160)")
+    retrain_epochs: int = Field(default=300, ge=0, le=5000, description="Chip-in-the-loop epochs")
+    read_repeats: int = Field(default=3, ge=1, le=100, description="Reads averaged per cell in a map read")
+    program: dict[str, Any] = Field(
+        default_factory=lambda: {"width": 1e-4, "width_max": 1e-3, "rel_tol": 0.1, "abs_tol": 1e-6, "parallel": 8},
+        description="protocols.program parameters (seed 001: 100 us pulses)")
+    placement: dict[str, tuple[str, int, int]] = Field(
+        default_factory=lambda: {"fc1": ("xbar0", 0, 0), "fc2": ("xbar1", 0, 0)},
+        description="layer -> (crossbar, row origin, column origin)")
+    transport: str = Field(default="visa", description="visa (loopback TCP, the real stack) or inproc (tests)")
+
+
+class LoopProgress(Protocol):
+    """What the loop tells a live display (the CLI draws it with rich)."""
+
+    def stage(self, name: str, total: int | None = None) -> None: ...
+
+    def update(self, done: int, total: int) -> None: ...
+
+    def note(self, text: str) -> None: ...
+
+
+class _Quiet:
+    def stage(self, name: str, total: int | None = None) -> None: ...
+
+    def update(self, done: int, total: int) -> None: ...
+
+    def note(self, text: str) -> None: ...
+
+
+@dataclass
+class LoopResult:
+    report: Report
+    html: Path
+    json: Path
+    run_id: str
+
+
+async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> LoopResult:
+    """Run the full loop and write the report; see the module docstring for the path."""
+    import torch
+
+    from labctl.bench import DEFAULT_CONFIG, open_bench
+    from labctl.core.config import load_bench_config
+    from labctl.train import save_model
+    from labctl.train.datasets import letters_test160, load_letters
+    from labctl.train.letters import IMPROVED_RECIPE, SEED_RECIPE, train_letters
+    from labctl.train.letters_loop import binary_targets, retrain_letters
+    from labctl.train.mapping import ConductanceWindow
+    from labctl.train.measured import MeasuredMap
+
+    p = progress or _Quiet()
+    out = Path(opts.out)
+    store = RunStore(out / "runs")
+    t_start = time.monotonic()
+    timing: dict[str, float] = {}
+    torch.set_num_threads(1)
+
+    # 1. train the letters network and export its per-layer binary targets
+    p.stage("train letters network", 1)
+    window = ConductanceWindow(opts.g_off, opts.g_on, opts.read_voltage)
+    base = {"improved": IMPROVED_RECIPE, "seed": SEED_RECIPE}.get(opts.recipe)
+    if base is None:
+        raise ConfigError.invalid("recipe", opts.recipe, "improved, seed")
+    trained = train_letters(base | {"sizes": opts.sizes}, window=window, seed=opts.seed)
+    model = trained.model
+    save_model(model, out / "model", {"dataset": "letters", "recipe": opts.recipe, **trained.summary()})
+    targets = binary_targets(model)
+    for tm in targets.values():
+        tm.save(out / "targets")
+    model_software = copy.deepcopy(model)  # the trained model, kept apart from the retraining below
+    model_config = model.config()
+    ds = load_letters()
+    x_test, y_test = letters_test160(ds) if opts.n_test == 160 else _subset(ds.x_test, ds.y_test, opts.n_test)
+    timing["train_s"] = time.monotonic() - t_start
+    p.update(1, 1)
+
+    # 2. the bench (simulated by default; stuck cells injected into the simulated chip on request)
+    cfg = load_bench_config(opts.bench or DEFAULT_CONFIG)
+    if opts.stuck_on or opts.stuck_off:
+        if cfg.sim is None:
+            raise ConfigError.invalid("stuck", (opts.stuck_on, opts.stuck_off), "0 on a real bench (sim only)")
+        nonideal = dict(cfg.sim.nonideal) | {"stuck_on": opts.stuck_on, "stuck_off": opts.stuck_off}
+        cfg = cfg.model_copy(update={"sim": cfg.sim.model_copy(update={"nonideal": nonideal})})
+    _check_placement(opts, {n: t.targets.shape for n, t in targets.items()}, cfg.crossbars)
+    runs: list[dict[str, Any]] = []
+    async with open_bench(cfg, transport=opts.transport) as bench:
+        snapshot = await bench.snapshot()
+        steps = _BenchSteps(bench, store, opts, p, runs, float(cfg.limits.read_clamp))
+
+        # 3. program every layer to its targets, then read the maps back under the read clamp
+        passes = [await steps.program(n, tm.targets, None, "initial") for n, tm in targets.items()]
+        status = {pp.layer: steps.status_of(pp.layer, pp.run_id, targets[pp.layer].targets.shape) for pp in passes}
+        measured = {n: await steps.read(n, tm.targets.shape, "initial") for n, tm in targets.items()}
+        maps_before = {n: MeasuredMap(n, measured[n], _codes(status[n]), opts.read_voltage, passes[0].run_id or "")
+                       for n in targets}
+
+        # 4. the network on the bench (per layer, chained), next to the offline model
+        ideal = {n: tm.targets for n, tm in targets.items()}
+        before = await steps.infer_network(targets, ideal, measured, x_test, y_test, "before retraining")
+
+        # 5. sync the measured maps into the trainer; retrain around the chip (chip in the loop)
+        p.stage("retrain around the measured maps (chip in the loop)", opts.retrain_epochs)
+        loop = retrain_letters(model, maps_before, ds, epochs=opts.retrain_epochs, seed=opts.seed,
+                               progress=lambda e, n, _m: p.update(e, n))
+        for tm in loop.targets.values():
+            tm.save(out / "targets_retrained")
+
+        # 6. reprogram only the cells that must change, read and infer again
+        after_status = dict(status)
+        for n, tm in loop.targets.items():
+            if tm.mask is not None and tm.mask.any():
+                pp = await steps.program(n, tm.targets, tm.mask, "after retraining")
+                passes.append(pp)
+                after_status[n] = np.where(tm.mask, steps.status_of(n, pp.run_id, tm.targets.shape), status[n])
+        measured_after = {n: await steps.read(n, tm.targets.shape, "after retraining") for n, tm in targets.items()}
+        new_targets = {n: tm.targets for n, tm in loop.targets.items()}
+        after = await steps.infer_network(targets, new_targets, measured_after, x_test, y_test, "after retraining")
+        bench_seconds = float(bench.estimated_bench_seconds())
+
+    # 7. the report (HTML + JSON twin) and a "loop" run holding it
+    p.stage("report", 1)
+    software = _software_acc(model_software, x_test, y_test)
+    acc = [
+        AccuracyRow(stage="seed 001 (paper: 16-8-4, ADS simulation)", software=0.806, measured_crossbar=0.788,
+                    n_test=160, reference=True),
+        AccuracyRow(stage="before retraining", software=software, ideal_crossbar=before.ideal_acc,
+                    measured_crossbar=before.bench_acc, offline_measured=before.offline_measured_acc,
+                    n_test=len(y_test)),
+        AccuracyRow(stage="after retraining", software=software, ideal_crossbar=after.ideal_acc,
+                    measured_crossbar=after.bench_acc, offline_measured=after.offline_measured_acc,
+                    n_test=len(y_test)),
+    ]
+    maps = []
+    for n, tm in targets.items():
+        xb, r0, c0 = opts.placement[n]
+        kw: dict[str, Any] = {"origin": (r0, c0), "g_off": opts.g_off, "g_on": opts.g_on}
+        maps.append(LayerMaps.from_arrays(n, xb, "initial", tm.targets, measured[n], status[n], opts.read_voltage,
+                                          **kw))
+        new = loop.targets[n]
+        maps.append(LayerMaps.from_arrays(n, xb, "after retraining", new.targets, measured_after[n], after_status[n],
+                                          opts.read_voltage, reprogrammed=new.mask, **kw))
+    timing |= {f"{k}_wall_s": v for k, v in steps.wall.items()}
+    timing |= {"total_wall_s": time.monotonic() - t_start, "estimated_real_bench_s": bench_seconds}
+    report = Report(
+        created=now_iso(),
+        model={"network": "-".join(map(str, opts.sizes)), "kind": "soft-binarized, differential binary pairs",
+               "recipe": opts.recipe, "dataset": "letters 4x4 (seed 000), single-pixel-flip test images",
+               **model_config, "train_accuracy": trained.train_acc},
+        accuracy=acc, maps=maps, programming=passes, layer_errors=before.errors + after.errors,
+        retraining=Retraining(method="chip in the loop: stuck/failed cells frozen at what they read, binarized "
+                              "(STE) retraining of the rest", epochs=opts.retrain_epochs,
+                              cells_to_program=loop.cells_to_program,
+                              cells_total={n: int(t.targets.size) for n, t in loop.targets.items()},
+                              fixed_cells=loop.fixed_cells, predicted_accuracy=loop.after["measured"]),
+        bench_snapshot=snapshot,
+        parameters={"loop": opts.model_dump(mode="json"), "bench_config": cfg.model_dump(mode="json"),
+                    "command": command_line(opts)},
+        runs=runs, timing=timing,
+    )
+    report.notes = _notes(report, opts)
+    info = store.create_run("loop", opts.model_dump(mode="json"), {"bench": snapshot},
+                            crossbar="+".join(sorted({v[0] for v in opts.placement.values()})))
+    report.runs.append({"id": info.id, "protocol": "loop", "crossbar": info.crossbar, "stage": "report"})
+    with store.journal(info.id) as j:
+        j.emit(ResultRecord(REPORT_RESULT, {"json": report.to_json()}))
+    store.set_status(info.id, "completed")
+    html, js = write_report(report, out / "report.html")
+    p.update(1, 1)
+    return LoopResult(report, html, js, info.id)
+
+
+def _subset(x: np.ndarray, y: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """A seeded, stratified subset of ``n`` test images."""
+    rng = np.random.default_rng(0)
+    classes = np.unique(y)
+    idx = np.concatenate([rng.permutation(np.flatnonzero(y == c))[: -(-n // len(classes))] for c in classes])
+    idx = np.sort(rng.permutation(idx)[:n])
+    return x[idx], y[idx]
+
+
+def _software_acc(model: Any, x: np.ndarray, y: np.ndarray) -> float:
+    import torch
+
+    model.eval()
+    with torch.no_grad():
+        return float((model(torch.as_tensor(x)).argmax(dim=1).numpy() == y).mean())
+
+
+def _codes(status: np.ndarray) -> np.ndarray:
+    """Outcome strings -> the trainer's status codes ('' = not programmed counts as pending)."""
+    return np.where(status == "", "pending", status)
+
+
+def _check_placement(opts: LoopOptions, shapes: dict[str, tuple[int, ...]], crossbars: Any) -> None:
+    for n, shape in shapes.items():
+        if n not in opts.placement:
+            raise ConfigError.invalid("placement", sorted(opts.placement), f"an entry for layer {n}")
+        xb, r0, c0 = opts.placement[n]
+        if xb not in crossbars:
+            raise ConfigError.invalid(f"placement.{n}", xb, ", ".join(crossbars))
+        rows, cols = crossbars[xb].rows, crossbars[xb].cols
+        if r0 + shape[0] > rows or c0 + shape[1] > cols:
+            raise ConfigError.invalid(f"placement.{n}", (xb, r0, c0),
+                                      f"an origin where the {shape[0]}x{shape[1]} map fits the {rows}x{cols} array")
+
+
+def command_line(opts: LoopOptions) -> str:
+    """The command that reproduces this run."""
+    cmd = ["labctl", "loop", "--out", opts.out]
+    if opts.bench:
+        cmd += ["--bench", opts.bench]
+    if opts.stuck_on or opts.stuck_off:
+        cmd += ["--stuck-on", f"{opts.stuck_on:g}", "--stuck-off", f"{opts.stuck_off:g}"]
+    if opts.seed:
+        cmd += ["--seed", str(opts.seed)]
+    if opts.n_test != 160:
+        cmd += ["--n-test", str(opts.n_test)]
+    return " ".join(cmd)
+
+
+def _notes(r: Report, opts: LoopOptions) -> list[str]:
+    b, a = r.accuracy_of("before retraining"), r.accuracy_of("after retraining")
+    notes = []
+    if b is not None and a is not None and b.measured_crossbar is not None and a.measured_crossbar is not None:
+        notes.append(f"Measured crossbar accuracy {100 * b.measured_crossbar:.1f} % before and "
+                     f"{100 * a.measured_crossbar:.1f} % after chip-in-the-loop retraining; software "
+                     f"{100 * (b.software or 0):.1f} % (seed 001: software 80.6 %, crossbar 78.8 %, drop 1.8 %).")
+    if opts.stuck_on or opts.stuck_off:
+        notes.append(f"Simulated chip with {100 * opts.stuck_on:g} % stuck-ON and {100 * opts.stuck_off:g} % "
+                     "stuck-OFF cells (a stuck-ON cell of STANFORD_V1 reads about 1.8 mS at 0.1 V).")
+    notes.append(f"Binary targets: OFF {opts.g_off * 1e6:g} uS, ON {opts.g_on * 1e6:g} uS, verify tolerance "
+                 f"{opts.program.get('rel_tol', 0.03):g} relative + {opts.program.get('abs_tol', 1e-6) * 1e6:g} uS.")
+    return notes
+
+
+# --- the bench steps ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Inference:
+    bench_acc: float
+    ideal_acc: float
+    offline_measured_acc: float | None
+    errors: list[LayerError]
+
+
+class _BenchSteps:
+    """Protocol runs on the open bench, each journalled in the store, with progress."""
+
+    def __init__(self, bench: Any, store: RunStore, opts: LoopOptions, p: LoopProgress, runs: list[dict[str, Any]],
+                 read_clamp: float) -> None:
+        self.bench, self.store, self.opts, self.p, self.runs = bench, store, opts, p, runs
+        self.read_clamp = read_clamp
+        self.wall: dict[str, float] = {}
+
+    async def _run(self, protocol: str, params: dict[str, Any], crossbar: str, label: str, stage: str) -> Any:
+        def tick(ev: Progress) -> None:
+            self.p.update(ev.done, ev.total)
+
+        self.p.stage(label)
+        t0 = time.monotonic()
+        res = await run_protocol(None, protocol, params, store_root=self.store.root, crossbar=crossbar,
+                                 bench=self.bench, on_progress=tick)
+        self.wall[protocol] = self.wall.get(protocol, 0.0) + time.monotonic() - t0
+        self.runs.append({"id": res.run_id, "protocol": protocol, "crossbar": crossbar, "stage": stage})
+        return res
+
+    async def program(self, layer: str, targets: np.ndarray, mask: np.ndarray | None, stage: str) -> ProgramPass:
+        """Write-verify the layer's targets (only ``mask`` cells when given) at its place on its crossbar."""
+        xb, r0, c0 = self.opts.placement[layer]
+        path = Path(self.opts.out) / "program" / f"{layer}-{stage.replace(' ', '_')}.npz"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if mask is None:
+            np.savez(path, targets=targets)
+        else:
+            np.savez(path, targets=targets, mask=mask)
+        params = self.opts.program | {"targets": str(path), "origin": [r0, c0], "read_voltage": self.opts.read_voltage}
+        n = int(targets.size if mask is None else mask.sum())
+        t0, b0 = time.monotonic(), self.bench.now()
+        res = await self._run("program", params, xb, f"program {layer} on {xb} ({stage}, {n} cells)", stage)
+        return program_pass(self.store, res.run_id, layer, stage, time.monotonic() - t0, self.bench.now() - b0)
+
+    def status_of(self, layer: str, run_id: str | None, shape: tuple[int, ...]) -> np.ndarray:
+        """Per-cell outcome strings of a program run, cropped to the layer."""
+        _xb, r0, c0 = self.opts.placement[layer]
+        m = self.store.load_map(str(run_id), name="program")
+        return np.asarray(m.status)[r0:r0 + shape[0], c0:c0 + shape[1]].astype(str)
+
+    async def read(self, layer: str, shape: tuple[int, ...], stage: str) -> np.ndarray:
+        """The layer's conductance map read under the clamp (repeats averaged), S."""
+        xb, r0, c0 = self.opts.placement[layer]
+        params = {"read_voltage": self.opts.read_voltage, "repeats": self.opts.read_repeats,
+                  "region": [r0, r0 + shape[0], c0, c0 + shape[1]]}
+        res = await self._run("read_map", params, xb, f"read map {layer} on {xb} ({stage})", stage)
+        m = self.store.load_map(res.run_id, name="read_map")
+        return np.asarray(m.conductance, dtype=np.float64)[r0:r0 + shape[0], c0:c0 + shape[1]]
+
+    async def infer_network(self, targets: dict[str, Any], ideal: dict[str, np.ndarray],
+                            measured: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray, stage: str) -> _Inference:
+        """The test images through the crossbars layer by layer: row voltages (within the clamp) from the layer's
+        input spec, measured column currents through the periphery model, outputs on to the next layer. Beside
+        it, offline: the same forward on the ideal maps and on the measured maps."""
+        from labctl.train import layer_forward, output_errors, outputs_from_currents
+        from labctl.train.crossbar import row_voltages
+
+        h_bench = np.asarray(x, dtype=np.float64)
+        h_ideal, h_meas = h_bench.copy(), h_bench.copy()
+        errors: list[LayerError] = []
+        for name, tm in targets.items():
+            per = tm.periphery
+            v = row_voltages(h_bench, per.get("input", {}))
+            scale = min(max(float(np.max(np.abs(v))), 1e-3), self.read_clamp)
+            xb, r0, c0 = self.opts.placement[name]
+            params = {"inputs": np.clip(v / scale, -1.0, 1.0).tolist(), "input_volts": scale, "row0": r0,
+                      "cols": list(range(c0, c0 + ideal[name].shape[1]))}
+            res = await self._run("inference", params, xb, f"inference {name} on {xb} ({stage}, {len(v)} images)",
+                                  stage)
+            currents = np.asarray(dict(self.store.results(res.run_id))["inference"]["currents"], dtype=np.float64)
+            h_bench = outputs_from_currents(currents, per)
+            h_ideal = layer_forward(h_ideal, ideal[name], per)
+            h_meas = layer_forward(h_meas, measured[name], per)
+            for ref, off in (("offline ideal crossbar", h_ideal), ("offline on the measured maps", h_meas)):
+                e = output_errors(off, h_bench)
+                errors.append(LayerError(layer=name, stage=stage, reference=ref, n_outputs=e.n_outputs,
+                                         n_vectors=len(v), max_error=e.max_error, mean_error=e.mean_error,
+                                         std_error=e.std_error))
+
+        def acc(logits: np.ndarray) -> float:
+            return float((np.argmax(logits, axis=1) == y).mean())
+
+        return _Inference(acc(h_bench), acc(h_ideal), acc(h_meas), errors)
