@@ -1,0 +1,159 @@
+"""Chip-in-the-loop retraining of the soft-binarized letters network (seeds 000/001) around measured maps.
+
+``labctl.train.loop.chip_in_the_loop`` retrains a :class:`~labctl.train.mlp.CrossbarMLP`; this is the same idea
+for :class:`~labctl.train.letters.SoftBinaryNet`, whose devices are binary (``G_ON``/``G_OFF``):
+
+* stuck and failed cells are frozen at the conductance they read (a stuck-ON cell of the simulated chip reads
+  about 1.8 mS, far outside the window, and the network must learn around it);
+* every other cell keeps its latent weight and is retrained with binarized forward and soft-binarization gradient
+  (STE), on the training letters with input noise, as the improved recipe's fine-tuning;
+* new targets carry a ``mask`` of only the usable cells whose binary state changed (|new target - measured|
+  > ``tolerance`` x window span); every other cell keeps what it reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import torch
+from torch import Tensor
+from torch.nn import functional as F
+
+from labctl.core.errors import ConfigError
+from labctl.train.base import accuracy
+from labctl.train.datasets import Dataset, letters_test160, load_letters
+from labctl.train.layers import hard_binarize_ste
+from labctl.train.letters import SoftBinaryNet
+from labctl.train.mapping import binary_to_conductance
+from labctl.train.measured import MeasuredMap
+from labctl.train.targets import TargetMap
+
+Progress = Callable[[int, int, dict[str, float]], None]
+
+
+@dataclass
+class BinaryLoopResult:
+    """Outcome of one round: new masked targets, accuracies (0..1) before and predicted after."""
+
+    model: SoftBinaryNet
+    targets: dict[str, TargetMap]
+    before: dict[str, float]
+    after: dict[str, float]
+    cells_to_program: dict[str, int]
+    fixed_cells: dict[str, int]
+
+
+def binary_targets(model: SoftBinaryNet) -> dict[str, TargetMap]:
+    """Per-layer binary targets in float64 through :func:`~labctl.train.mapping.binary_to_conductance`.
+
+    Same cells as ``model.target_maps()``, which binarizes in float32 and so can land a hair outside a window
+    whose ends are not float32 numbers (``TargetMap`` then refuses it).
+    """
+    out = {}
+    for k, (name, w) in enumerate(zip(model.layer_names(), model.weights, strict=True)):
+        g = binary_to_conductance(model._to_map(w.detach()), model.window)
+        out[name] = TargetMap(name, g, "binary", model.window, columns="interleaved_pairs" if model.differential
+                              else "single", periphery=model.periphery(k))
+    return out
+
+
+def measured_accuracy(model: SoftBinaryNet, maps: dict[str, npt.NDArray[np.float64]],
+                      x: npt.NDArray[np.float32], y: npt.NDArray[np.int64]) -> float:
+    """Accuracy (0..1) of the binarized network with these layers' conductance maps (crossbar layout)."""
+    model.eval()
+    with torch.no_grad():
+        return accuracy(model.forward_hw(torch.as_tensor(x), maps), torch.as_tensor(y))
+
+
+def retrain_letters(
+    model: SoftBinaryNet,
+    measured: dict[str, MeasuredMap],
+    data: Dataset | None = None,
+    *,
+    epochs: int = 60,
+    lr: float = 1e-3,
+    noise_std: float = 0.25,
+    logit_scale: float = 5.0,
+    tolerance: float = 0.25,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> BinaryLoopResult:
+    """Retrain ``model`` (in place) around the measured chip; return new targets masked to the changed cells."""
+    names = model.layer_names()
+    for k in measured:
+        if k not in names:
+            raise ConfigError.invalid("measured layer", k, ", ".join(names))
+    if not 0 < tolerance < 1:
+        raise ConfigError.out_of_range("tolerance", tolerance, 0.0, 1.0, "of the window span")
+    ds = data or load_letters()
+    x160, y160 = letters_test160(ds)
+    wd = model.window
+    meas_np = {k: m.conductance for k, m in measured.items()}
+    before = {"measured": measured_accuracy(model, meas_np, x160, y160),
+              "measured_640": measured_accuracy(model, meas_np, ds.x_test, ds.y_test)}
+    fixed: list[Tensor | None] = []
+    meas_t: list[Tensor | None] = []
+    for name, w in zip(names, model.weights, strict=True):
+        if name in measured:
+            mm = measured[name]
+            fixed.append(model._from_map(np.asarray(~mm.usable, dtype=np.float64), w.detach()) > 0.5)
+            meas_t.append(model._from_map(mm.conductance, w.detach()))
+        else:
+            fixed.append(None)
+            meas_t.append(None)
+
+    def conductances() -> list[Tensor]:
+        gs = []
+        for w, f, m in zip(model.weights, fixed, meas_t, strict=True):
+            g = hard_binarize_ste(w, model.zeta, wd.g_off, wd.g_on)
+            gs.append(g if f is None or m is None else torch.where(f, m, g))
+        return gs
+
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    x, y = torch.as_tensor(ds.x_train), torch.as_tensor(ds.y_train)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    for epoch in range(epochs):
+        model.train()
+        perm = torch.randperm(len(x), generator=gen)
+        total = 0.0
+        for b in range(0, len(x), 10):
+            idx = perm[b:b + 10]
+            xb = x[idx] + torch.randn(x[idx].shape, generator=gen) * noise_std
+            loss = F.cross_entropy(model._run(xb, conductances())[0] * logit_scale, y[idx])
+            opt.zero_grad()
+            loss.backward()  # type: ignore[no-untyped-call]
+            opt.step()
+            total += float(loss.detach()) * len(idx)
+        if progress is not None:
+            progress(epoch + 1, epochs, {"loss": total / len(x)})
+    model.eval()
+    new = binary_targets(model)
+    out: dict[str, TargetMap] = {}
+    counts: dict[str, int] = {}
+    n_fixed: dict[str, int] = {}
+    after_maps: dict[str, npt.NDArray[np.float64]] = {}
+    for name, tm in new.items():
+        if name not in measured:
+            out[name], counts[name], n_fixed[name] = tm, tm.targets.size, 0
+            continue
+        mm = measured[name]
+        mask = mm.usable & (np.abs(tm.targets - mm.conductance) > tolerance * wd.span)
+        keep = np.clip(mm.conductance, wd.g_off, wd.g_on)
+        out[name] = TargetMap(name, np.where(mask, tm.targets, keep), tm.mapping, tm.window, mask, tm.columns,
+                              tm.periphery)
+        counts[name], n_fixed[name] = int(mask.sum()), int((~mm.usable).sum())
+        after_maps[name] = np.where(mask, tm.targets, mm.conductance)
+    after = {"measured": measured_accuracy(model, after_maps, x160, y160),
+             "measured_640": measured_accuracy(model, after_maps, ds.x_test, ds.y_test)}
+    return BinaryLoopResult(model, out, before, after, counts, n_fixed)
+
+
+def recipe_summary(**kw: Any) -> dict[str, Any]:
+    """The retraining parameters as stored with a run (defaults of :func:`retrain_letters` filled in)."""
+    defaults = {"epochs": 60, "lr": 1e-3, "noise_std": 0.25, "logit_scale": 5.0, "tolerance": 0.25, "seed": 0}
+    return defaults | kw
