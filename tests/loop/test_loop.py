@@ -1,0 +1,104 @@
+"""The full loop end to end on the simulated bench (small network, few test images), and its report."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from labctl.analysis import max_read_volts
+from labctl.bench import DEFAULT_CONFIG
+from labctl.core.config import load_bench_config
+from labctl.core.errors import ConfigError
+from labctl.jobs.loop import LoopOptions, run_loop
+from labctl.report import Report, report_from_runs
+from labctl.store import RunStore
+
+
+@pytest.fixture(scope="module")
+def loop_result(tmp_path_factory: pytest.TempPathFactory):
+    import asyncio
+
+    out = tmp_path_factory.mktemp("loop")
+    opts = LoopOptions(out=str(out), sizes=(16, 6, 4), n_test=24, retrain_epochs=40, read_repeats=2)
+    return opts, asyncio.run(run_loop(opts))
+
+
+def test_loop_writes_report_and_json_twin(loop_result):
+    _opts, res = loop_result
+    assert res.html.exists()
+    twin = json.loads(res.json.read_text())
+    assert Report.from_json(res.json.read_text()) == res.report
+    stages = {a["stage"]: a for a in twin["accuracy"]}
+    for stage in ("before retraining", "after retraining"):
+        a = stages[stage]
+        assert a["n_test"] == 24
+        for k in ("software", "ideal_crossbar", "measured_crossbar", "offline_measured"):
+            assert 0.0 <= a[k] <= 1.0
+        assert a["drop"] == pytest.approx(a["software"] - a["measured_crossbar"])
+    page = res.html.read_text()
+    assert "before retraining" in page
+    assert page.count("data:image/png;base64,") >= 5
+
+
+def test_bench_inference_matches_offline_on_measured_maps(loop_result):
+    _, res = loop_result
+    errs = [e for e in res.report.layer_errors if e.reference == "offline on the measured maps"]
+    assert {e.layer for e in errs} == {"fc1", "fc2"}
+    for e in errs:
+        # outputs swing up to V_RAIL = 1.2 V; the bench follows the offline model on what it read
+        assert e.mean_error < 0.1
+        assert e.n_vectors == 24
+
+
+def test_runs_are_journalled_and_reprogramming_touches_only_masked_cells(loop_result):
+    opts, res = loop_result
+    store = RunStore(f"{opts.out}/runs")
+    runs = {r.id: r for r in store.list_runs()}
+    by_stage = [r for r in res.report.runs if r["protocol"] == "program"]
+    assert len([r for r in by_stage if r["stage"] == "initial"]) == 2
+    limit = load_bench_config(DEFAULT_CONFIG).limits.read_clamp
+    for rid, info in runs.items():
+        assert info.status == "completed"
+        if info.protocol in ("read_map", "inference"):
+            assert max_read_volts(store.event_arrays(rid), store.inferences(rid)) <= limit + 1e-12
+    retr = res.report.retraining
+    assert retr is not None
+    for p in res.report.programming:
+        if p.stage == "after retraining":
+            assert p.cells == retr.cells_to_program[p.layer]
+            _xb, r0, c0 = opts.placement[p.layer]
+            mask = np.load(f"{opts.out}/targets_retrained/{p.layer}.npz")["mask"]
+            cells = {(r - r0, c - c0) for r, c in store.outcomes(str(p.run_id))}
+            assert cells == {(int(r), int(c)) for r, c in np.argwhere(mask)}
+
+
+def test_report_command_regenerates_from_the_loop_run(loop_result, tmp_path):
+    from labctl.cli import cli
+
+    opts, res = loop_result
+    again = report_from_runs(f"{opts.out}/runs", [res.run_id])
+    assert again.accuracy == res.report.accuracy
+    out = tmp_path / "again.html"
+    r = CliRunner().invoke(cli, ["report", res.run_id, "--store", f"{opts.out}/runs", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert json.loads(out.with_suffix(".json").read_text())["accuracy"] == json.loads(res.json.read_text())["accuracy"]
+    # protocol runs alone: maps and programming statistics from the journal
+    prog = [x["id"] for x in res.report.runs if x["protocol"] in ("program", "read_map")][:4]
+    rep = report_from_runs(f"{opts.out}/runs", prog)
+    assert rep.programming
+    assert rep.maps
+
+
+def test_bad_options_are_refused(tmp_path):
+    import asyncio
+
+    with pytest.raises(ConfigError, match="stuck"):
+        asyncio.run(run_loop(LoopOptions(out=str(tmp_path), bench="configs/example_lab_bench.yaml",
+                                         sizes=(16, 2, 4), stuck_on=0.1, retrain_epochs=0)))
+    with pytest.raises(ConfigError, match="placement"):
+        asyncio.run(run_loop(LoopOptions(out=str(tmp_path), sizes=(16, 40, 4), retrain_epochs=0)))
+    with pytest.raises(ValueError, match="stuck_on"):
+        LoopOptions(stuck_on=0.9)
