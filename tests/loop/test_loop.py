@@ -12,13 +12,13 @@ from labctl.analysis import max_read_volts
 from labctl.bench import DEFAULT_CONFIG
 from labctl.core.config import load_bench_config
 from labctl.core.errors import ConfigError
-from labctl.jobs.loop import LoopOptions, run_loop
+from labctl.jobs.loop import LoopOptions, LoopResult, run_loop
 from labctl.report import Report, report_from_runs
 from labctl.store import RunStore
 
 
 @pytest.fixture(scope="module")
-def loop_result(tmp_path_factory: pytest.TempPathFactory):
+def loop_result(tmp_path_factory: pytest.TempPathFactory) -> tuple[LoopOptions, LoopResult]:
     import asyncio
 
     out = tmp_path_factory.mktemp("loop")
