@@ -1,4 +1,10 @@
-"""Model directory -> per-layer target maps on disk, and measured maps -> a retrained model (sync)."""
+"""Model directory -> per-layer target maps on disk; a stored run's maps -> measured maps; sync (retraining).
+
+Placement of a layer on a crossbar (what :func:`measured_maps_from_run` needs to cut a layer out of a run's map)
+comes from, in order: an explicit ``placement`` entry (CLI ``--layer LAYER=CROSSBAR[@ROW,COL]``), the keys
+``crossbar`` and ``origin`` (``[row, col]``) of the layer's ``targets/<layer>.json``, or -- for a one-layer model
+only -- the run's own crossbar at origin (0, 0).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from labctl.core.errors import ConfigError
+import numpy as np
+
+from labctl.core.errors import ConfigError, StoreError
 from labctl.train.base import CrossbarModel, load_model, read_info, save_model
 from labctl.train.datasets import load_dataset
 from labctl.train.loop import chip_in_the_loop, evaluate, fit_noise_model
@@ -14,6 +22,9 @@ from labctl.train.mapping import ConductanceWindow
 from labctl.train.measured import MeasuredMap, load_measured_maps
 from labctl.train.mlp import CrossbarMLP
 from labctl.train.targets import TargetMap
+
+#: layer -> (crossbar, row origin, column origin)
+Placement = dict[str, tuple[str, int, int]]
 
 
 def export_targets(
@@ -80,3 +91,87 @@ def sync_measured(
                                   "(binary models: evaluate only)")
     (out / "report.json").write_text(json.dumps(report, indent=1))
     return report
+
+
+def parse_placement(specs: tuple[str, ...] | list[str]) -> Placement:
+    """``LAYER=CROSSBAR`` or ``LAYER=CROSSBAR@ROW,COL`` strings -> :data:`Placement`."""
+    out: Placement = {}
+    for spec in specs:
+        layer, sep, rest = spec.partition("=")
+        xb, at, origin = rest.partition("@")
+        try:
+            r0, c0 = (int(v) for v in origin.split(",")) if at else (0, 0)
+        except ValueError:
+            r0 = c0 = -1
+        if not sep or not layer or not xb or r0 < 0 or c0 < 0:
+            raise ConfigError.invalid("--layer", spec, "LAYER=CROSSBAR or LAYER=CROSSBAR@ROW,COL (ROW, COL >= 0)")
+        out[layer] = (xb, r0, c0)
+    return out
+
+
+def placement_from_targets(model_dir: str | Path, layers: list[str]) -> Placement:
+    """Placement recorded in the model's ``targets/<layer>.json`` (keys ``crossbar``, optional ``origin``)."""
+    out: Placement = {}
+    for layer in layers:
+        meta_path = Path(model_dir) / "targets" / f"{layer}.json"
+        if not meta_path.is_file():
+            continue
+        meta = json.loads(meta_path.read_text())
+        if meta.get("crossbar"):
+            r0, c0 = (int(v) for v in meta.get("origin", (0, 0)))
+            out[layer] = (str(meta["crossbar"]), r0, c0)
+    return out
+
+
+def measured_maps_from_run(
+    store_root: str | Path,
+    run_id: str,
+    model_dir: str | Path,
+    placement: Placement | None = None,
+) -> dict[str, MeasuredMap]:
+    """The run's latest map of each layer's crossbar (``labctl.store.RunStore.load_map``), cut to the layer.
+
+    Cell status: the map's own status; where empty, the run's per-cell outcome; where still empty, ``converged``
+    if the cell was read (finite conductance) and ``pending`` otherwise (an unread pending cell is taken at its
+    target). Layers whose crossbar has no map in the
+    run are left out; if no layer has one, :class:`ConfigError` names the crossbars the run holds.
+    """
+    from labctl.store import RunStore
+
+    store = RunStore(store_root)
+    info = store.get_run(run_id)
+    model = load_model(model_dir)
+    tmaps = model.target_maps()
+    shapes = {k: tm.targets.shape for k, tm in tmaps.items()}
+    place = placement_from_targets(model_dir, list(shapes)) | dict(placement or {})
+    for k in place:
+        if k not in shapes:
+            raise ConfigError.invalid("--layer", k, ", ".join(shapes))
+    if not place:
+        if len(shapes) != 1:
+            raise ConfigError.invalid("layer placement", None, "--layer LAYER=CROSSBAR[@ROW,COL] for each of "
+                                      f"{', '.join(shapes)} (or 'crossbar' in targets/<layer>.json)")
+        place = {next(iter(shapes)): (info.crossbar, 0, 0)}
+    outcomes = store.outcomes(run_id)
+    held = sorted({xb for xb, _ in store.map_names(run_id)})
+    maps: dict[str, MeasuredMap] = {}
+    for layer, (xb, r0, c0) in place.items():
+        try:
+            m = store.load_map(run_id, xb)
+        except StoreError:
+            continue
+        rows, cols = shapes[layer]
+        if r0 + rows > m.conductance.shape[0] or c0 + cols > m.conductance.shape[1]:
+            raise ConfigError.invalid(f"placement of {layer}", f"{xb}@{r0},{c0} size {rows}x{cols}",
+                                      f"inside the {m.conductance.shape[0]}x{m.conductance.shape[1]} map of {xb}")
+        g = np.array(m.conductance[r0:r0 + rows, c0:c0 + cols], dtype=np.float64)
+        st = np.array(m.status[r0:r0 + rows, c0:c0 + cols], dtype="<U9")
+        for i, j in zip(*np.nonzero(st == ""), strict=True):
+            o = outcomes.get((int(i) + r0, int(j) + c0)) if xb == info.crossbar else None
+            st[i, j] = str(o.status) if o is not None else ("converged" if np.isfinite(g[i, j]) else "pending")
+        g = np.where(np.isnan(g) & (st == "pending"), tmaps[layer].targets, g)  # unread: assume the target
+        maps[layer] = MeasuredMap(layer, g, st, m.read_voltage, run_id)
+    if not maps:
+        raise ConfigError.invalid("run maps", f"{run_id}: crossbars {held or 'none'}",
+                                  "a map of " + ", ".join(sorted({xb for xb, _, _ in place.values()})))
+    return maps
