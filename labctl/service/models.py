@@ -27,7 +27,7 @@ class JobState(StrEnum):
 
 class JobKind(StrEnum):
     PROTOCOL = "protocol"
-    TRAIN = "train"
+    TRAIN = "train_letters"
     SYNC = "sync"
 
 

@@ -58,8 +58,7 @@ def build(protocol_body: Any, offloop_body: Any) -> APIRouter:
             assert strict_offloop is not None
             await _strict(strict_offloop, request)
             params = body.params.model_dump(mode="json", exclude_unset=True)
-            kind = JobKind.SYNC if body.kind == "sync" else JobKind.TRAIN
-            return svc.scheduler.submit(kind, TRAINER_LANE, params)
+            return svc.scheduler.submit(JobKind(body.kind), TRAINER_LANE, params)
 
     @router.get("/jobs", response_model=JobPage)
     async def list_jobs(

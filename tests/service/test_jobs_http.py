@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -184,3 +185,25 @@ async def test_cli_client_submit_watch_list_cancel(svc: Running) -> None:
     code, out = await asyncio.to_thread(run, "cancel", job_id)
     assert code != 0
     assert "already succeeded" in out
+
+
+async def test_training_job_runs_off_the_loop(svc: Running, client: httpx.AsyncClient) -> None:
+    r = await client.post("/trainer/jobs", json={"kind": "train_letters", "params": {"model": "m1", "epochs": 2}})
+    assert r.status_code == 202, r.text
+    job = r.json()
+    assert job["lane"] == "trainer"
+    # the loop keeps answering while the child process trains
+    t0 = asyncio.get_running_loop().time()
+    while (await client.get(f"/jobs/{job['id']}")).json()["state"] in ("queued", "running"):
+        await asyncio.sleep(0.1)
+        assert asyncio.get_running_loop().time() - t0 < 90
+    done = (await client.get(f"/jobs/{job['id']}")).json()
+    assert done["state"] == "succeeded", done["error"]
+    assert 0.0 <= done["result"]["metrics"]["software_acc"] <= 1.0
+    assert done["progress"]["done"] == done["progress"]["total"] == 2
+    assert (Path(done["result"]["model"]) / "model.json").is_file()
+    # a sync of an unknown model fails with a message naming the field
+    r = await client.post("/trainer/jobs", json={"kind": "sync", "params": {"model": "nope", "maps": {"l1": "x"}}})
+    failed = await wait_state(client, r.json()["id"], {"failed", "succeeded"})
+    assert failed["state"] == "failed"
+    assert "model" in failed["error"]
