@@ -7,4 +7,4 @@ export PATH="$PWD/.venv/bin:$PATH"
 echo "== ruff"; ruff check .
 echo "== import layers (STYLE.md)"; lint-imports
 echo "== mypy (strict)"; mypy
-echo "== pytest"; pytest -q "$@"
+echo "== pytest (2 workers)"; pytest -q -n 2 "$@"
