@@ -159,7 +159,7 @@ class SoftBinaryNet(CrossbarModel):
                 f"the training window {self._window.to_dict()} (binary weights are physical; retrain with "
                 "train_letters(window=...))")
         return {
-            name: TargetMap(name, self._to_map(self._g(w.detach(), hard=True)), "binary", self._window,
+            name: TargetMap(name, self._to_map(self._g(w.detach().double(), hard=True)), "binary", self._window,
                             columns="interleaved_pairs" if self.differential else "single",
                             periphery=self.periphery(k))
             for k, (name, w) in enumerate(zip(self.layer_names(), self.weights, strict=True))
