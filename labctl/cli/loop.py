@@ -40,13 +40,15 @@ def _pct(v: float | None) -> str:
               help="Simulated chip: fraction F of cells stuck ON and F stuck OFF (e.g. 0.02).")
 @click.option("--stuck-on", type=float, default=0.0, show_default=True, help="Fraction of cells stuck ON (sim).")
 @click.option("--stuck-off", type=float, default=0.0, show_default=True, help="Fraction of cells stuck OFF (sim).")
+@click.option("--sim", "sim_sets", multiple=True, metavar="KEY=VALUE",
+              help="Simulated physics override, e.g. nonideal.c2c=false or params.delta_g0=2e-6 (repeatable).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Training seed.")
 @click.option("--n-test", type=int, default=160, show_default=True, help="Test images run on the bench.")
 @click.option("--epochs", "retrain_epochs", type=int, default=300, show_default=True,
               help="Chip-in-the-loop retraining epochs.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def command(bench: str | None, out: str, stuck: float | None, stuck_on: float, stuck_off: float, seed: int,
-            n_test: int, retrain_epochs: int, quiet: bool) -> None:
+def command(bench: str | None, out: str, stuck: float | None, stuck_on: float, stuck_off: float,
+            sim_sets: tuple[str, ...], seed: int, n_test: int, retrain_epochs: int, quiet: bool) -> None:
     """The full loop on a bench: train the letters network, program it into two crossbars, read the maps back,
     run inference under the read clamp, retrain around the measured chip, reprogram, and write the report."""
     from rich.console import Console
@@ -57,8 +59,10 @@ def command(bench: str | None, out: str, stuck: float | None, stuck_on: float, s
 
     if stuck is not None:
         stuck_on = stuck_off = stuck
-    opts = LoopOptions(bench=bench, out=out, stuck_on=stuck_on, stuck_off=stuck_off, seed=seed, n_test=n_test,
-                       retrain_epochs=retrain_epochs)
+    from labctl.cli.run import parse_sets
+
+    opts = LoopOptions(bench=bench, out=out, stuck_on=stuck_on, stuck_off=stuck_off, sim=parse_sets(sim_sets),
+                       seed=seed, n_test=n_test, retrain_epochs=retrain_epochs)
     console = Console()
     bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    console=console, disable=quiet)

@@ -57,11 +57,13 @@ class LoopOptions(BaseModel):
     read_voltage: float = Field(default=0.1, gt=0, le=1, description="Verify/map read voltage, V")
     stuck_on: float = Field(default=0.0, ge=0, le=0.5, description="Simulated stuck-ON cell fraction")
     stuck_off: float = Field(default=0.0, ge=0, le=0.5, description="Simulated stuck-OFF cell fraction")
+    sim: dict[str, float | bool] = Field(
+        default_factory=dict, description="Simulated bench overrides: 'params.<field>' or 'nonideal.<field>'")
     n_test: int = Field(default=160, ge=1, le=640, description="Test images run on the bench (seed 001: 160)")
     retrain_epochs: int = Field(default=300, ge=0, le=5000, description="Chip-in-the-loop epochs")
     read_repeats: int = Field(default=3, ge=1, le=100, description="Reads averaged per cell in a map read")
     program: dict[str, Any] = Field(
-        default_factory=lambda: {"width": 1e-4, "width_max": 1e-3, "rel_tol": 0.1, "abs_tol": 1e-6, "parallel": 8},
+        default_factory=lambda: {"width": 1e-4, "width_max": 1e-3, "rel_tol": 0.1, "abs_tol": 1e-6},
         description="protocols.program parameters (seed 001: 100 us pulses)")
     placement: dict[str, tuple[str, int, int]] = Field(
         default_factory=lambda: {"fc1": ("xbar0", 0, 0), "fc2": ("xbar1", 0, 0)},
@@ -117,7 +119,8 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
 
     # 1. train the letters network and export its per-layer binary targets
     p.stage("train letters network", 1)
-    window = ConductanceWindow(opts.g_off, opts.g_on, opts.read_voltage)
+    # float32-exact window ends: the trainer binarizes in float32 and TargetMap checks the window to 1e-9
+    window = ConductanceWindow(float(np.float32(opts.g_off)), float(np.float32(opts.g_on)), opts.read_voltage)
     base = {"improved": IMPROVED_RECIPE, "seed": SEED_RECIPE}.get(opts.recipe)
     if base is None:
         raise ConfigError.invalid("recipe", opts.recipe, "improved, seed")
@@ -136,11 +139,7 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
 
     # 2. the bench (simulated by default; stuck cells injected into the simulated chip on request)
     cfg = load_bench_config(opts.bench or DEFAULT_CONFIG)
-    if opts.stuck_on or opts.stuck_off:
-        if cfg.sim is None:
-            raise ConfigError.invalid("stuck", (opts.stuck_on, opts.stuck_off), "0 on a real bench (sim only)")
-        nonideal = dict(cfg.sim.nonideal) | {"stuck_on": opts.stuck_on, "stuck_off": opts.stuck_off}
-        cfg = cfg.model_copy(update={"sim": cfg.sim.model_copy(update={"nonideal": nonideal})})
+    cfg = _sim_variant(cfg, opts)
     _check_placement(opts, {n: t.targets.shape for n, t in targets.items()}, cfg.crossbars)
     runs: list[dict[str, Any]] = []
     async with open_bench(cfg, transport=opts.transport) as bench:
@@ -164,6 +163,13 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
                                progress=lambda e, n, _m: p.update(e, n))
         for tm in loop.targets.values():
             tm.save(out / "targets_retrained")
+        applied = loop.after["measured"] >= loop.before["measured"]  # reprogram only for a predicted gain
+        if not applied:
+            p.note(f"retraining predicts {100 * loop.after['measured']:.1f} % < {100 * loop.before['measured']:.1f} %"
+                   " on the measured maps: the chip is left as programmed")
+            loop.targets = {n: tm.__class__(n, targets[n].targets, tm.mapping, tm.window, np.zeros_like(tm.targets,
+                                            dtype=bool), tm.columns, tm.periphery) for n, tm in loop.targets.items()}
+            loop.cells_to_program = {n: 0 for n in loop.targets}
 
         # 6. reprogram only the cells that must change, read and infer again
         after_status = dict(status)
@@ -211,7 +217,8 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
                               "(STE) retraining of the rest", epochs=opts.retrain_epochs,
                               cells_to_program=loop.cells_to_program,
                               cells_total={n: int(t.targets.size) for n, t in loop.targets.items()},
-                              fixed_cells=loop.fixed_cells, predicted_accuracy=loop.after["measured"]),
+                              fixed_cells=loop.fixed_cells, predicted_accuracy=loop.after["measured"],
+                              accuracy_on_measured_maps=loop.before["measured"], applied=applied),
         bench_snapshot=snapshot,
         parameters={"loop": opts.model_dump(mode="json"), "bench_config": cfg.model_dump(mode="json"),
                     "command": command_line(opts)},
@@ -236,6 +243,27 @@ def _subset(x: np.ndarray, y: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarra
     idx = np.concatenate([rng.permutation(np.flatnonzero(y == c))[: -(-n // len(classes))] for c in classes])
     idx = np.sort(rng.permutation(idx)[:n])
     return x[idx], y[idx]
+
+
+def _sim_variant(cfg: Any, opts: LoopOptions) -> Any:
+    """The bench config with the requested stuck cells and physics overrides (simulated benches only)."""
+    if not (opts.stuck_on or opts.stuck_off or opts.sim):
+        return cfg
+    if cfg.sim is None:
+        raise ConfigError.invalid("stuck/sim", (opts.stuck_on, opts.stuck_off, opts.sim), "none on a real bench")
+    params, nonideal = dict(cfg.sim.params), dict(cfg.sim.nonideal)
+    if opts.stuck_on or opts.stuck_off:
+        nonideal |= {"stuck_on": opts.stuck_on, "stuck_off": opts.stuck_off}
+    for key, value in opts.sim.items():
+        section, _, name = key.partition(".")
+        if section not in ("params", "nonideal") or not name:
+            raise ConfigError.invalid("sim", key, "params.<StanfordParams field> or nonideal.<NonIdealities field>")
+        (params if section == "params" else nonideal)[name] = value
+    from labctl.core.config import parse_bench_config
+
+    data = cfg.model_dump(mode="json")
+    data["sim"] |= {"params": params, "nonideal": nonideal}
+    return parse_bench_config(data, source="loop bench variant")
 
 
 def _software_acc(model: Any, x: np.ndarray, y: np.ndarray) -> float:
@@ -275,6 +303,8 @@ def command_line(opts: LoopOptions) -> str:
         cmd += ["--seed", str(opts.seed)]
     if opts.n_test != 160:
         cmd += ["--n-test", str(opts.n_test)]
+    for k, v in opts.sim.items():
+        cmd += ["--sim", f"{k}={v}"]
     return " ".join(cmd)
 
 
@@ -288,6 +318,9 @@ def _notes(r: Report, opts: LoopOptions) -> list[str]:
     if opts.stuck_on or opts.stuck_off:
         notes.append(f"Simulated chip with {100 * opts.stuck_on:g} % stuck-ON and {100 * opts.stuck_off:g} % "
                      "stuck-OFF cells (a stuck-ON cell of STANFORD_V1 reads about 1.8 mS at 0.1 V).")
+    if opts.sim:
+        notes.append("Simulated physics changed from the bench config: "
+                     + ", ".join(f"{k} = {v}" for k, v in opts.sim.items()) + ".")
     notes.append(f"Binary targets: OFF {opts.g_off * 1e6:g} uS, ON {opts.g_on * 1e6:g} uS, verify tolerance "
                  f"{opts.program.get('rel_tol', 0.03):g} relative + {opts.program.get('abs_tol', 1e-6) * 1e6:g} uS.")
     return notes

@@ -112,8 +112,10 @@ def _retraining(r: Report) -> str:
         return "<p>No retraining in this report.</p>"
     rows = [[_e(k), str(t.cells_to_program.get(k, 0)), str(t.cells_total.get(k, "")), str(t.fixed_cells.get(k, ""))]
             for k in sorted(set(t.cells_to_program) | set(t.cells_total))]
-    return (f"<p>{_e(t.method)}, {t.epochs} epochs; predicted accuracy once reprogrammed: "
-            f"{_pct(t.predicted_accuracy)}.</p>"
+    verdict = "" if t.applied else " No predicted gain: nothing was reprogrammed."
+    return (f"<p>{_e(t.method)}, {t.epochs} epochs. Offline accuracy on the measured maps "
+            f"{_pct(t.accuracy_on_measured_maps)}; predicted once reprogrammed: {_pct(t.predicted_accuracy)}."
+            f"{verdict}</p>"
             + _table(["layer", "cells to reprogram", "cells", "stuck/failed cells kept as measured"], rows))
 
 

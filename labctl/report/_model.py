@@ -146,6 +146,9 @@ class Retraining(_Model):
     cells_total: dict[str, int] = Field(default_factory=dict)
     fixed_cells: dict[str, int] = Field(default_factory=dict, description="Stuck/failed cells kept as measured")
     predicted_accuracy: float | None = Field(default=None, ge=0, le=1, description="Offline, after reprogramming")
+    accuracy_on_measured_maps: float | None = Field(default=None, ge=0, le=1,
+                                                    description="Offline on the measured maps, before retraining")
+    applied: bool = Field(default=True, description="False: no predicted gain, nothing was reprogrammed")
 
 
 class Report(_Model):
