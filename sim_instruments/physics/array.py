@@ -9,7 +9,7 @@ import numpy as np
 
 from labctl.core.errors import ConfigError
 from sim_instruments.physics._backend import Array, make_backend
-from sim_instruments.physics._cells import CellParams, noise_sigmoid, temperature
+from sim_instruments.physics._cells import CellParams, gate_open, noise_sigmoid, temperature
 from sim_instruments.physics._integrate import advance
 from sim_instruments.physics.nonideal import NonIdealities
 from sim_instruments.physics.params import StanfordParams
@@ -182,7 +182,14 @@ class RRAMArray:
         xp, cp = self.xp, self.cells
         if cp.dg0 == 0:
             return
-        sel = xp.iarange(self.size) if self.nonideal.c2c_at_zero_bias else xp.flatnonzero(v != 0)
+        if self.nonideal.c2c_switching_only:
+            sel = xp.flatnonzero(xp.abs(v) >= cp.Fmin_tox / cp.gamma0_max)
+            if sel.shape[0]:
+                sel = sel[gate_open(cp.take(sel), xp, xp.clip(self._x[sel], cp.gmin, cp.gmax), v[sel])]
+        elif self.nonideal.c2c_at_zero_bias:
+            sel = xp.iarange(self.size)
+        else:
+            sel = xp.flatnonzero(v != 0)
         if sel.shape[0] == 0:
             return
         g = xp.clip(self._x[sel], cp.gmin, cp.gmax)

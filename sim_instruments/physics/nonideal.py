@@ -20,6 +20,9 @@ class NonIdealities:
     * ``c2c``: cycle-to-cycle noise, the model's own stochastic gap term (``model_switch = 1``): per noise step
       ``StanfordParams.noise_step`` a gap increment ``χ·delta_g0·f(T)·h_n``; aggregated exactly per sub-interval.
       Acts only while a cell is biased unless ``c2c_at_zero_bias`` (the v1.0.0 code also acts at V = 0).
+      With ``c2c_switching_only`` it acts only on cells whose F_min gate is open, i.e. while the cell switches:
+      cycle-to-cycle variability of programming, without a random walk of the state during sub-threshold reads
+      and half-select biases (the behaviour of real RRAM at the read clamp).
     * ``read_noise``: relative std of Gaussian noise on every measured current (crossbar line currents,
       ``RRAMArray.conductance``); not on ``RRAMArray.current``, which is the noiseless I-V.
     * ``relaxation``: post-programming gap drift (m per unit of ln time) during ``idle``:
@@ -33,6 +36,7 @@ class NonIdealities:
     d2d_fields: tuple[str, ...] = ("I0", "g0", "gamma0_set", "gamma0_reset")
     c2c: bool = False
     c2c_at_zero_bias: bool = False
+    c2c_switching_only: bool = False
     read_noise: float = 0.0
     relaxation: float = 0.0
     relaxation_tau: float = 1e-3
@@ -54,6 +58,10 @@ class NonIdealities:
         for name, (value, lo, hi) in checks.items():
             if not isinstance(value, (int, float)) or not math.isfinite(value) or not lo <= value <= hi:
                 raise ConfigError.out_of_range(name, value, lo, hi)
+        if self.c2c_at_zero_bias and self.c2c_switching_only:
+            raise ConfigError.invalid(
+                "c2c_switching_only", True, "false when c2c_at_zero_bias is true (noise at 0 V cannot be gated)"
+            )
         if self.stuck_on + self.stuck_off > 1.0:
             raise ConfigError.out_of_range("stuck_on + stuck_off", self.stuck_on + self.stuck_off, 0.0, 1.0)
         if self.ambient_T is not None and not 0.0 < self.ambient_T <= 5000.0:

@@ -136,3 +136,31 @@ def test_ambient_temperature_speeds_reset():
         a.gap = 2e-10
         a.apply(-1.3, 30e-9)
     assert float(hot.gap[0]) > float(cold.gap[0])
+
+
+def test_c2c_switching_only_spares_sub_threshold_reads_but_not_switching():
+    p = P.with_(delta_g0=1e-4, noise_step=1e-6)
+    gated = NonIdealities(c2c=True, c2c_switching_only=True)
+    read = RRAMArray(200, p, seed=4, nonideal=gated)
+    read.gap = np.full(200, 1.2e-9)
+    read.apply(0.3, 1e-3)  # a long read at the clamp: the F_min gate is closed, the state must not move
+    assert np.all(np.asarray(read.gap) == 1.2e-9)
+    ungated = RRAMArray(200, p, seed=4, nonideal=NonIdealities(c2c=True))
+    ungated.gap = np.full(200, 1.2e-9)
+    ungated.apply(0.3, 1e-3)
+    assert np.std(np.asarray(ungated.gap)) > 0  # the v1.0.0-style term random-walks the same read
+    reset_noisy = RRAMArray(200, p, seed=4, nonideal=gated)
+    reset_noisy.gap = np.full(200, 0.5e-9)
+    reset_noisy.apply(-1.2, 1e-7)  # a RESET pulse opens the gate: cycle-to-cycle spread appears
+    reset_clean = RRAMArray(200, p, seed=4)
+    reset_clean.gap = np.full(200, 0.5e-9)
+    reset_clean.apply(-1.2, 1e-7)
+    assert np.std(np.asarray(reset_noisy.gap)) > 1e-13
+    assert np.ptp(np.asarray(reset_clean.gap)) == 0
+
+
+def test_c2c_switching_only_conflicts_with_zero_bias_noise():
+    from labctl.core import ConfigError
+
+    with pytest.raises(ConfigError, match="c2c_switching_only"):
+        NonIdealities(c2c=True, c2c_at_zero_bias=True, c2c_switching_only=True)
