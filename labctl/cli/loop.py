@@ -61,8 +61,8 @@ def command(bench: str | None, out: str, stuck: float | None, stuck_on: float, s
         stuck_on = stuck_off = stuck
     from labctl.cli.run import parse_sets
 
-    opts = LoopOptions(bench=bench, out=out, stuck_on=stuck_on, stuck_off=stuck_off, sim=parse_sets(sim_sets),
-                       seed=seed, n_test=n_test, retrain_epochs=retrain_epochs)
+    opts = LoopOptions.parse(bench=bench, out=out, stuck_on=stuck_on, stuck_off=stuck_off, sim=parse_sets(sim_sets),
+                             seed=seed, n_test=n_test, retrain_epochs=retrain_epochs)
     console = Console()
     bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    console=console, disable=quiet)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from labctl.core.errors import ConfigError
 from labctl.core.records import Progress, ResultRecord
@@ -69,6 +69,26 @@ class LoopOptions(BaseModel):
         default_factory=lambda: {"fc1": ("xbar0", 0, 0), "fc2": ("xbar1", 0, 0)},
         description="layer -> (crossbar, row origin, column origin)")
     transport: str = Field(default="visa", description="visa (loopback TCP, the real stack) or inproc (tests)")
+
+    @field_validator("sim")
+    @classmethod
+    def _sim_keys(cls, v: dict[str, float | bool]) -> dict[str, float | bool]:
+        for key in v:
+            section, _, name = key.partition(".")
+            if section not in ("params", "nonideal") or not name:
+                raise ValueError(f"sim key {key!r} is invalid; allowed: params.<StanfordParams field> or "
+                                 "nonideal.<NonIdealities field>")
+        return v
+
+    @classmethod
+    def parse(cls, **kw: Any) -> LoopOptions:
+        """Validate; a bad value raises ``ConfigError`` naming the field, the value and the allowed range."""
+        try:
+            return cls(**kw)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            field = ".".join(str(x) for x in err["loc"])
+            raise ConfigError(f"{field} = {err.get('input')!r} is invalid: {err['msg']}", field=field) from None
 
 
 class LoopProgress(Protocol):

@@ -102,3 +102,14 @@ def test_bad_options_are_refused(tmp_path):
         asyncio.run(run_loop(LoopOptions(out=str(tmp_path), sizes=(16, 40, 4), retrain_epochs=0)))
     with pytest.raises(ValueError, match="stuck_on"):
         LoopOptions(stuck_on=0.9)
+
+
+def test_cli_errors_name_the_field():
+    from labctl.cli import cli
+
+    r = CliRunner().invoke(cli, ["loop", "--stuck", "0.9", "--out", "unused"])
+    assert isinstance(r.exception, ConfigError)
+    assert "stuck_on = 0.9" in str(r.exception)
+    r = CliRunner().invoke(cli, ["loop", "--sim", "bogus=1", "--out", "unused"])
+    assert isinstance(r.exception, ConfigError)
+    assert "bogus" in str(r.exception)
