@@ -61,6 +61,8 @@ class LoopOptions(BaseModel):
         default_factory=dict, description="Simulated bench overrides: 'params.<field>' or 'nonideal.<field>'")
     n_test: int = Field(default=160, ge=1, le=640, description="Test images run on the bench (seed 001: 160)")
     retrain_epochs: int = Field(default=300, ge=0, le=5000, description="Chip-in-the-loop epochs")
+    retrain_restarts: int = Field(default=3, ge=0, le=20,
+                                  description="Extra retraining runs from fresh weights (best noisy-train loss kept)")
     read_repeats: int = Field(default=3, ge=1, le=100, description="Reads averaged per cell in a map read")
     program: dict[str, Any] = Field(
         default_factory=lambda: {"width": 1e-4, "width_max": 1e-3, "rel_tol": 0.1, "abs_tol": 1e-6},
@@ -178,9 +180,10 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
         before = await steps.infer_network(targets, ideal, measured, x_test, y_test, "before retraining")
 
         # 5. sync the measured maps into the trainer; retrain around the chip (chip in the loop)
-        p.stage("retrain around the measured maps (chip in the loop)", opts.retrain_epochs)
+        p.stage("retrain around the measured maps (chip in the loop)",
+                opts.retrain_epochs * (opts.retrain_restarts + 1))
         loop = retrain_letters(model, maps_before, ds, epochs=opts.retrain_epochs, seed=opts.seed,
-                               progress=lambda e, n, _m: p.update(e, n))
+                               restarts=opts.retrain_restarts, progress=lambda e, n, _m: p.update(e, n))
         for tm in loop.targets.values():
             tm.save(out / "targets_retrained")
         applied = loop.after["measured"] >= loop.before["measured"]  # reprogram only for a predicted gain
@@ -234,7 +237,8 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
                **model_config, "train_accuracy": trained.train_acc},
         accuracy=acc, maps=maps, programming=passes, layer_errors=before.errors + after.errors,
         retraining=Retraining(method="chip in the loop: stuck/failed cells frozen at what they read, binarized "
-                              "(STE) retraining of the rest", epochs=opts.retrain_epochs,
+                              f"(STE) retraining of the rest; {opts.retrain_restarts} restarts from fresh weights, "
+                              "lowest loss on noisy training letters kept", epochs=opts.retrain_epochs,
                               cells_to_program=loop.cells_to_program,
                               cells_total={n: int(t.targets.size) for n, t in loop.targets.items()},
                               fixed_cells=loop.fixed_cells, predicted_accuracy=loop.after["measured"],
