@@ -69,6 +69,19 @@ def measured_accuracy(model: SoftBinaryNet, maps: dict[str, npt.NDArray[np.float
         return accuracy(model.forward_hw(torch.as_tensor(x), maps), torch.as_tensor(y))
 
 
+def selection_loss(model: SoftBinaryNet, gs: list[Tensor], ds: Dataset, noise_std: float = 0.25, copies: int = 10,
+                   logit_scale: float = 5.0, seed: int = 12345) -> float:
+    """Cross-entropy on noisy copies of the training letters (fixed seed): picks between restarts without
+    looking at the test images."""
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.as_tensor(ds.x_train).repeat(copies, 1)
+    y = torch.as_tensor(ds.y_train).repeat(copies)
+    x = x + torch.randn(x.shape, generator=gen) * noise_std
+    model.eval()
+    with torch.no_grad():
+        return float(F.cross_entropy(model._run(x, gs)[0] * logit_scale, y))
+
+
 def retrain_letters(
     model: SoftBinaryNet,
     measured: dict[str, MeasuredMap],
@@ -80,9 +93,14 @@ def retrain_letters(
     logit_scale: float = 5.0,
     tolerance: float = 0.25,
     seed: int = 0,
+    restarts: int = 0,
     progress: Progress | None = None,
 ) -> BinaryLoopResult:
-    """Retrain ``model`` (in place) around the measured chip; return new targets masked to the changed cells."""
+    """Retrain ``model`` (in place) around the measured chip; return new targets masked to the changed cells.
+
+    ``restarts`` extra runs start from fresh small weights instead of the trained ones; the run with the lowest
+    :func:`selection_loss` (noisy training letters, never the test images) is kept.
+    """
     names = model.layer_names()
     for k in measured:
         if k not in names:
@@ -113,24 +131,38 @@ def retrain_letters(
             gs.append(g if f is None or m is None else torch.where(f, m, g))
         return gs
 
-    torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
     x, y = torch.as_tensor(ds.x_train), torch.as_tensor(ds.y_train)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    for epoch in range(epochs):
-        model.train()
-        perm = torch.randperm(len(x), generator=gen)
-        total = 0.0
-        for b in range(0, len(x), 10):
-            idx = perm[b:b + 10]
-            xb = x[idx] + torch.randn(x[idx].shape, generator=gen) * noise_std
-            loss = F.cross_entropy(model._run(xb, conductances())[0] * logit_scale, y[idx])
-            opt.zero_grad()
-            loss.backward()  # type: ignore[no-untyped-call]
-            opt.step()
-            total += float(loss.detach()) * len(idx)
-        if progress is not None:
-            progress(epoch + 1, epochs, {"loss": total / len(x)})
+    start = [w.detach().clone() for w in model.weights]
+    best: tuple[float, list[Tensor]] | None = None
+    for run in range(restarts + 1):
+        torch.manual_seed(seed + run)
+        gen = torch.Generator().manual_seed(seed + run)
+        with torch.no_grad():
+            for w, w0 in zip(model.weights, start, strict=True):
+                w.copy_(w0 if run == 0 else torch.randn(w.shape, generator=gen) * float(w0.abs().mean()))
+        opt = torch.optim.Adam(model.parameters(), lr=lr)
+        for epoch in range(epochs):
+            model.train()
+            perm = torch.randperm(len(x), generator=gen)
+            total = 0.0
+            for b in range(0, len(x), 10):
+                idx = perm[b:b + 10]
+                xb = x[idx] + torch.randn(x[idx].shape, generator=gen) * noise_std
+                loss = F.cross_entropy(model._run(xb, conductances())[0] * logit_scale, y[idx])
+                opt.zero_grad()
+                loss.backward()  # type: ignore[no-untyped-call]
+                opt.step()
+                total += float(loss.detach()) * len(idx)
+            if progress is not None:
+                progress(run * epochs + epoch + 1, (restarts + 1) * epochs, {"loss": total / len(x)})
+        with torch.no_grad():
+            sel = selection_loss(model, conductances(), ds, noise_std, logit_scale=logit_scale)
+        if best is None or sel < best[0]:
+            best = (sel, [w.detach().clone() for w in model.weights])
+    assert best is not None
+    with torch.no_grad():
+        for w, wb in zip(model.weights, best[1], strict=True):
+            w.copy_(wb)
     model.eval()
     new = binary_targets(model)
     out: dict[str, TargetMap] = {}
