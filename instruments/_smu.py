@@ -27,3 +27,35 @@ class SmuBase(ScpiInstrument):
     def _mark(self, channels: list[int], on: bool) -> None:
         for c in channels:
             self.output_on[c] = on
+
+
+def num(v: float) -> str:
+    """A number as the SMUs accept it (6 significant digits)."""
+    return f"{v:.6g}"
+
+
+class SingleChannelSmu(SmuBase):
+    """The single-channel Keithley SCPI SMUs (2400, 2450): they differ only in the compliance command,
+    the measure query and their pulse; level, compliance and output are built here once."""
+
+    channels = 1
+    compliance_command: str  # ":SENS:CURR:PROT" (2400) or ":SOUR:VOLT:ILIM" (2450)
+
+    async def set_compliance(self, amps: float, channel: int = 1) -> None:
+        self._check_channel(channel)
+        self.limits.check_compliance(amps)
+        await self._write(f"{self.compliance_command} {num(amps)}")
+        self.compliance[1] = amps
+
+    async def set_voltage(self, volts: float, channel: int = 1) -> None:
+        self._check_channel(channel)
+        self.limits.check_level(volts)
+        await self._write(f":SOUR:VOLT {num(volts)}")
+
+    async def output(self, on: bool, channel: int = 1) -> None:
+        self._check_channel(channel)
+        if on:
+            self._mark([1], True)
+        await self._write(f":OUTP {'ON' if on else 'OFF'}")
+        if not on:
+            self._mark([1], False)

@@ -3,42 +3,19 @@ current with ``:FORM:ELEM CURR``. A pulse is output on, ``*OPC?`` round trip, ou
 
 from __future__ import annotations
 
-from instruments._smu import SmuBase
+from instruments._smu import SingleChannelSmu, num
 
 
-def _num(v: float) -> str:
-    return f"{v:.6g}"
-
-
-class Keithley2400(SmuBase):
-    channels = 1
+class Keithley2400(SingleChannelSmu):
+    compliance_command = ":SENS:CURR:PROT"
 
     async def configure(self) -> None:
         await self.identify()
         await self._write(f"*CLS;:OUTP OFF;:SOUR:FUNC VOLT;:SENS:FUNC \"CURR\";:SOUR:VOLT 0;"
-                          f":SENS:CURR:PROT {_num(self.limits.compliance)};:FORM:ELEM CURR;:SENS:CURR:NPLC 0.01")
+                          f":SENS:CURR:PROT {num(self.limits.compliance)};:FORM:ELEM CURR;:SENS:CURR:NPLC 0.01")
         self._mark([1], False)
         self.compliance = {1: self.limits.compliance}
         await self.check_errors()
-
-    async def set_compliance(self, amps: float, channel: int = 1) -> None:
-        self._check_channel(channel)
-        self.limits.check_compliance(amps)
-        await self._write(f":SENS:CURR:PROT {_num(amps)}")
-        self.compliance[1] = amps
-
-    async def set_voltage(self, volts: float, channel: int = 1) -> None:
-        self._check_channel(channel)
-        self.limits.check_level(volts)
-        await self._write(f":SOUR:VOLT {_num(volts)}")
-
-    async def output(self, on: bool, channel: int = 1) -> None:
-        self._check_channel(channel)
-        if on:
-            self._mark([1], True)
-        await self._write(f":OUTP {'ON' if on else 'OFF'}")
-        if not on:
-            self._mark([1], False)
 
     async def measure_current(self, channel: int = 1) -> float:
         self._check_channel(channel)
@@ -48,7 +25,7 @@ class Keithley2400(SmuBase):
         self._check_channel(channel)
         self.limits.check_read(volts)
         self._mark([1], True)
-        value = (await self._query_floats(f":SOUR:VOLT {_num(volts)};:OUTP ON;:READ?;:OUTP OFF;:SOUR:VOLT 0",
+        value = (await self._query_floats(f":SOUR:VOLT {num(volts)};:OUTP ON;:READ?;:OUTP OFF;:SOUR:VOLT 0",
                                           1))[0]
         self._mark([1], False)
         return value
@@ -57,7 +34,7 @@ class Keithley2400(SmuBase):
         self._check_channel(channel)
         self.limits.check_pulse(volts, width)
         self._mark([1], True)
-        value = (await self._query_floats(f":SOUR:VOLT {_num(volts)};:OUTP ON;:READ?;:OUTP OFF;:SOUR:VOLT 0", 1,
+        value = (await self._query_floats(f":SOUR:VOLT {num(volts)};:OUTP ON;:READ?;:OUTP OFF;:SOUR:VOLT 0", 1,
                                           safe=False))[0]
         self._mark([1], False)
         return value

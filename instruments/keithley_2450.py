@@ -6,16 +6,12 @@ The 2450 has no pulse subsystem: a pulse is the source delay ``:SOUR:VOLT:DEL`` 
 
 from __future__ import annotations
 
-from instruments._smu import SmuBase
+from instruments._smu import SingleChannelSmu, num
 from labctl.core.errors import InstrumentError
 
 
-def _num(v: float) -> str:
-    return f"{v:.6g}"
-
-
-class Keithley2450(SmuBase):
-    channels = 1
+class Keithley2450(SingleChannelSmu):
+    compliance_command = ":SOUR:VOLT:ILIM"
 
     async def configure(self) -> None:
         await self.identify()
@@ -23,29 +19,10 @@ class Keithley2450(SmuBase):
         if lang != "SCPI":
             raise InstrumentError(f"{self.name}: command set is {lang!r}; set *LANG SCPI and power-cycle")
         await self._write(f"*CLS;:OUTP OFF;:SOUR:FUNC VOLT;:SENS:FUNC \"CURR\";:SOUR:VOLT 0;"
-                          f":SOUR:VOLT:ILIM {_num(self.limits.compliance)};:SENS:CURR:NPLC 0.01")
+                          f":SOUR:VOLT:ILIM {num(self.limits.compliance)};:SENS:CURR:NPLC 0.01")
         self._mark([1], False)
         self.compliance = {1: self.limits.compliance}
         await self.check_errors()
-
-    async def set_compliance(self, amps: float, channel: int = 1) -> None:
-        self._check_channel(channel)
-        self.limits.check_compliance(amps)
-        await self._write(f":SOUR:VOLT:ILIM {_num(amps)}")
-        self.compliance[1] = amps
-
-    async def set_voltage(self, volts: float, channel: int = 1) -> None:
-        self._check_channel(channel)
-        self.limits.check_level(volts)
-        await self._write(f":SOUR:VOLT {_num(volts)}")
-
-    async def output(self, on: bool, channel: int = 1) -> None:
-        self._check_channel(channel)
-        if on:
-            self._mark([1], True)
-        await self._write(f":OUTP {'ON' if on else 'OFF'}")
-        if not on:
-            self._mark([1], False)
 
     async def measure_current(self, channel: int = 1) -> float:
         self._check_channel(channel)
@@ -58,7 +35,7 @@ class Keithley2450(SmuBase):
         self._check_channel(channel)
         self.limits.check_read(volts)
         self._mark([1], True)
-        value = (await self._query_floats(f":SOUR:VOLT:DEL 0;:SOUR:VOLT {_num(volts)};:OUTP ON;:MEAS:CURR?;"
+        value = (await self._query_floats(f":SOUR:VOLT:DEL 0;:SOUR:VOLT {num(volts)};:OUTP ON;:MEAS:CURR?;"
                                           ":OUTP OFF;:SOUR:VOLT 0", 1))[0]
         self._mark([1], False)
         return value
@@ -67,7 +44,7 @@ class Keithley2450(SmuBase):
         self._check_channel(channel)
         self.limits.check_pulse(volts, width)
         self._mark([1], True)
-        await self._query(f":SOUR:VOLT:DEL {_num(width)};:SOUR:VOLT {_num(volts)};:OUTP ON;:OUTP OFF;"
+        await self._query(f":SOUR:VOLT:DEL {num(width)};:SOUR:VOLT {num(volts)};:OUTP ON;:OUTP OFF;"
                           ":SOUR:VOLT 0;:SOUR:VOLT:DEL 0;*OPC?", safe=False)
         self._mark([1], False)
         return float("nan")
