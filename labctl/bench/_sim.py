@@ -1,9 +1,16 @@
-"""Starting the simulated bench: physics, simulated instruments, and their loopback servers."""
+"""Starting the simulated bench: physics, simulated instruments, and their loopback servers, in this process
+(:func:`start_simulation`) or in a child process (:class:`SimProcess`, the code of ``labctl sim serve``)."""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 from labctl.core.config import BenchConfig, FaultConfig
 from sim_instruments.bench import SimBench
@@ -12,6 +19,8 @@ from sim_instruments.physics import Crossbar
 from sim_instruments.server import SimServer
 
 SERIAL_DRIVERS = {"keithley_2400"}
+PROCESS_SPIN = 1e-3
+"""Spin window (s) of a server with a process of its own (see :mod:`sim_instruments.server`)."""
 
 
 @dataclass
@@ -31,6 +40,8 @@ class Simulation:
         """Change the faults of one simulated instrument at run time (``FaultConfig`` fields)."""
         if self.server is None:
             raise RuntimeError("faults need the TCP servers (transport='visa')")
+        if instrument not in self.devices:
+            raise KeyError(f"instrument = {instrument!r} is not simulated; allowed: {sorted(self.devices)}")
         f = FaultConfig(**fault)
         self.server.faults[instrument] = f
         if instrument in self.bench.matrices:
@@ -41,9 +52,10 @@ class Simulation:
             self.server.stop()
 
 
-def start_simulation(config: BenchConfig, *, transport: str = "visa") -> Simulation:
+def start_simulation(config: BenchConfig, *, transport: str = "visa", spin: float = 0.0) -> Simulation:
     """Build the physics and simulated instruments; serve them on loopback TCP (``transport='visa'``) or
-    in process (``'inproc'``, unit tests). Instruments whose resource is not ``sim`` are left alone."""
+    in process (``'inproc'``, unit tests). Instruments whose resource is not ``sim`` are left alone.
+    ``spin``: the servers' spin window (s; keep 0 in a process that also runs clients)."""
     bench = SimBench(config)
     names = [n for n, i in config.instruments.items() if i.resource == "sim"]
     devices = {n: make_device(bench, n) for n in names}
@@ -53,6 +65,134 @@ def start_simulation(config: BenchConfig, *, transport: str = "visa") -> Simulat
         raise ValueError(f"transport = {transport!r} is invalid; allowed: 'visa', 'inproc'")
     serial = {n for n in names if config.instruments[n].driver in SERIAL_DRIVERS}
     faults = dict(config.sim.faults) if config.sim else {}
-    server = SimServer({n: d.handle for n, d in devices.items()}, serial=serial, faults=faults)
+    server = SimServer({n: d.handle for n, d in devices.items()}, serial=serial, faults=faults, spin=spin,
+                       lock=bench.lock)
     resources = server.start()
     return Simulation(bench, devices, resources, server, bench.crossbars)
+
+
+def serve_control(sim: Simulation, commands: IO[str], replies: IO[str]) -> None:
+    """Apply control lines until ``commands`` ends: ``{"fault": NAME, ...FaultConfig fields}`` or
+    ``{"now": true}``; each gets one JSON reply line (``{"ok": ...}`` or ``{"error": "..."}``)."""
+    for line in commands:
+        if not line.strip():
+            continue
+        try:
+            msg = json.loads(line)
+            if "fault" in msg:
+                name = msg.pop("fault")
+                sim.set_fault(name, **msg)
+                out: dict[str, Any] = {"ok": name}
+            elif "now" in msg:
+                out = {"ok": sim.now()}
+            else:
+                raise ValueError(f"unknown control message {line.strip()!r}; allowed keys: 'fault', 'now'")
+        except Exception as exc:  # every error goes back to the parent, which raises it
+            out = {"error": f"{type(exc).__name__}: {exc}"}
+        replies.write(json.dumps(out) + "\n")
+        replies.flush()
+
+
+class SimProcess:
+    """The simulated bench served by a child process (``labctl sim serve --control``): its servers spin
+    (``spin`` s) without taking the GIL from this process. ``resources`` as in :class:`Simulation`;
+    ``set_fault`` and ``now`` talk to the child over its stdin/stdout; ``stop`` (or losing this process, which
+    closes the child's stdin) ends the child."""
+
+    def __init__(self, config: BenchConfig, *, spin: float = PROCESS_SPIN, start_timeout: float = 30.0) -> None:
+        self.config = config
+        fd, path = tempfile.mkstemp(prefix="labctl-sim-", suffix=".yaml")
+        with os.fdopen(fd, "w") as f:
+            json.dump(config.model_dump(mode="json"), f)  # JSON is YAML
+        cmd = [sys.executable, "-m", "labctl", "sim", "serve", "--config", path, "--spin", repr(spin), "--control"]
+        self._stderr = tempfile.TemporaryFile("w+")  # noqa: SIM115 - lives as long as the child
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
+                                     text=True, bufsize=1)
+        self.resources: dict[str, str] = {}
+        try:
+            self._read_resources(start_timeout)
+        except BaseException:
+            self.stop()
+            raise
+        finally:
+            os.unlink(path)
+
+    def _read_resources(self, timeout: float) -> None:
+        import threading
+
+        assert self.proc.stdout is not None
+        done = threading.Event()
+
+        def give_up() -> None:
+            if not done.is_set():
+                self.proc.kill()
+
+        timer = threading.Timer(timeout, give_up)
+        timer.start()
+        try:
+            for line in self.proc.stdout:
+                if line.strip() == "ready":
+                    done.set()
+                    return
+                name, _driver, resource = line.rstrip("\n").split("\t")
+                self.resources[name] = resource
+        finally:
+            timer.cancel()
+        self.proc.wait()
+        self._stderr.seek(0)
+        err = self._stderr.read()
+        raise RuntimeError(f"labctl sim serve exited before it was ready (code {self.proc.returncode}): {err.strip()}")
+
+    def _call(self, msg: dict[str, Any]) -> Any:
+        assert self.proc.stdin is not None
+        assert self.proc.stdout is not None
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"the simulated bench process has exited (code {self.proc.returncode})")
+        self.proc.stdin.write(json.dumps(msg) + "\n")
+        self.proc.stdin.flush()
+        reply = json.loads(self.proc.stdout.readline() or '{"error": "no reply: the process has exited"}')
+        if "error" in reply:
+            raise RuntimeError(f"simulated bench process: {reply['error']}")
+        return reply["ok"]
+
+    def served_config(self) -> BenchConfig:
+        """The bench config with the simulated instruments' resources pointing at this process's servers and no
+        ``sim`` section: what a controller in another process (or this one) opens as a real bench."""
+        data = self.config.model_dump(mode="json")
+        for name, resource in self.resources.items():
+            data["instruments"][name]["resource"] = resource
+        data["sim"] = None
+        return BenchConfig.model_validate(data)
+
+    def set_fault(self, instrument: str, **fault: Any) -> None:
+        """Change the faults of one simulated instrument at run time (``FaultConfig`` fields)."""
+        FaultConfig(**fault)  # validate here, with the caller's stack
+        self._call({"fault": instrument, **fault})
+
+    def now(self) -> float:
+        """The simulated bench's virtual time, s."""
+        return float(self._call({"now": True}))
+
+    @property
+    def running(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self) -> None:
+        """End the child (closing its stdin asks it to stop; it is killed if it has not within 5 s)."""
+        if self.proc.stdin is not None and not self.proc.stdin.closed:
+            with contextlib.suppress(OSError):  # the child is gone already
+                self.proc.stdin.close()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        self._stderr.close()
+
+    def __enter__(self) -> SimProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sim_instruments.bench import SimBench
+from sim_instruments.devices.k2450 import command_clock
 from sim_instruments.scpi import ScpiDevice, ScpiError, parse_bool, parse_number
 
 _ELEMS = ("VOLT", "CURR", "RES", "TIME", "STAT")
@@ -19,7 +20,7 @@ class Sim2400(ScpiDevice):
         self.elements: tuple[str, ...] = _ELEMS
         self.nplc = 1.0
         super().__init__()
-        self.on_message = lambda: bench.advance(bench.timing.command)
+        self.on_message = command_clock(bench)
 
     def reset(self) -> None:
         src = self.bench.sources[self.key]

@@ -2,8 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sim_instruments.bench import SimBench
 from sim_instruments.scpi import ScpiDevice, ScpiError, parse_bool, parse_number
+
+
+def command_clock(bench: SimBench) -> Callable[[], None]:
+    """The per-message parse/execute time (``timing.command``). With every source off nothing is biased, so
+    ``bench.advance`` would only move the clock: that case moves it directly, without scanning the lines."""
+    sources = list(bench.sources.values())
+    dt = bench.timing.command
+
+    def tick() -> None:
+        with bench.lock:
+            for s in sources:
+                if s.on:
+                    bench.advance(dt)
+                    return
+            if dt > 0:
+                bench.clock.advance(dt)
+
+    return tick
 
 
 class Sim2450(ScpiDevice):
@@ -19,7 +39,7 @@ class Sim2450(ScpiDevice):
         self.nplc = 1.0
         self.func = "VOLT"
         super().__init__()
-        self.on_message = lambda: bench.advance(bench.timing.command)
+        self.on_message = command_clock(bench)
 
     def reset(self) -> None:
         src = self.bench.sources[self.key]

@@ -8,6 +8,8 @@ from collections.abc import Callable
 
 from sim_instruments.scpi._grammar import ScpiError, compile_header, split_args, split_units
 
+_NOT_LONE = (";", " ", "\t", '"', "'", "(", ",")  # a message holding any of these is no lone header
+
 Handler = Callable[[list[str], tuple[str, ...]], "str | None"]
 """``handler(args, suffixes)`` -> reply text for queries, None for commands."""
 
@@ -23,6 +25,7 @@ class ScpiDevice:
             (compile_header(p), h) for p, h in [*self._common(), *self.commands()]
         ]
         self._cache: dict[str, tuple[Handler, tuple[str, ...]] | None] = {}
+        self._fast: dict[str, tuple[Handler, tuple[str, ...]]] = {}
         self.errors: deque[tuple[int, str]] = deque()
         self.esr = 0
         self.on_message: Callable[[], None] | None = None
@@ -88,6 +91,18 @@ class ScpiDevice:
         """Execute one program message; return the response message (queries joined by ``;``) or None."""
         if self.on_message is not None:
             self.on_message()
+        fast = self._fast.get(message)
+        if fast is not None:  # a lone header without parameters seen before (*IDN?, settings queries)
+            try:
+                return fast[0]([], fast[1])
+            except ScpiError as err:
+                self.push_error(err)
+                return None
+        if len(self._fast) < 4096 and not any(c in message for c in _NOT_LONE):
+            head = message.upper()
+            found = self._lookup(head if head.startswith((":", "*")) else ":" + head)
+            if found is not None:
+                self._fast[message] = found
         replies: list[str] = []
         path = ""
         for unit in split_units(message):

@@ -52,6 +52,8 @@ def compile_header(pattern: str) -> re.Pattern[str]:
 
 def split_units(message: str) -> list[str]:
     """Split a program message on ``;`` outside quotes and parentheses."""
+    if '"' not in message and "'" not in message and "(" not in message:  # the common case, no scan
+        return [u for u in (x.strip() for x in message.split(";")) if u]
     units: list[str] = []
     depth = 0
     quote = ""
@@ -77,6 +79,8 @@ def split_args(text: str) -> list[str]:
     """Split parameters on ``,`` outside quotes and parentheses."""
     if not text.strip():
         return []
+    if '"' not in text and "'" not in text and "(" not in text:
+        return [x.strip() for x in text.split(",")]
     return _split_commas(text)
 
 
