@@ -31,6 +31,7 @@ class Sim2450(ScpiDevice):
     max_volts = 210.0
     max_amps = 1.05
     channel = 1
+    line_frequency = 50.0
 
     def __init__(self, bench: SimBench, name: str) -> None:
         self.bench, self.name = bench, name
@@ -47,7 +48,11 @@ class Sim2450(ScpiDevice):
         self.delay, self.nplc, self.func = 0.0, 1.0, "VOLT"
 
     def _aperture(self) -> float:
-        return max(self.nplc / 50.0, self.bench.timing.read_duration)
+        """Time one reading takes. After a programmed source delay (a timed hold, e.g. a pulse) the reading is
+        the aperture (NPLC / line frequency) at the end of the hold; without one, a read holds its level for at
+        least the bench's ``read_duration`` (settling)."""
+        aperture = self.nplc / self.line_frequency
+        return aperture if self.delay > 0 else max(aperture, self.bench.timing.read_duration)
 
     def commands(self) -> list[tuple[str, object]]:  # type: ignore[override]
         src = self.bench.sources[self.key]
@@ -85,6 +90,7 @@ class Sim2450(ScpiDevice):
 
         return [
             ("*LANG?", lambda a, s: "SCPI"),
+            (":SYSTem:LFRequency?", lambda a, s: f"{self.line_frequency:g}"),
             ("[:SOURce#]:FUNCtion[:MODE]", func),
             ("[:SOURce#]:FUNCtion[:MODE]?", lambda a, s: "VOLT"),
             ("[:SOURce#]:VOLTage[:LEVel][:IMMediate][:AMPLitude]", level),
