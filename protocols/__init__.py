@@ -22,7 +22,7 @@ spaced levels inside the device window (default 10-100 µS at 0.1 V for STANFORD
 Protocols never import a driver, a simulator or ``labctl.bench`` (import-linter enforces it).
 """
 
-from protocols import endurance, forming, inference, iv_sweep, program, read_map, retention
+from protocols import endurance, forming, inference, iv_sweep, program, pulse_train, read_map, retention
 from protocols._base import ListSink, Params, ProtocolSpec, RecordSink, Resume
 
 REGISTRY: dict[str, ProtocolSpec] = {
@@ -51,6 +51,10 @@ REGISTRY: dict[str, ProtocolSpec] = {
     "endurance": ProtocolSpec(
         "endurance", "SET/RESET cycling of one cell with reads of both states.",
         endurance.EnduranceParams, endurance.run,
+    ),
+    "pulse_train": ProtocolSpec(
+        "pulse_train", "SET and RESET pulse trains on cells, read after every pulse (device look-up tables).",
+        pulse_train.PulseTrainParams, pulse_train.run,
     ),
 }
 
