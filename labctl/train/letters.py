@@ -200,6 +200,18 @@ class LettersResult:
 
 Progress = Callable[[int, int, dict[str, float]], None]
 
+
+def select_restart(results: list[LettersResult]) -> LettersResult:
+    """The restart to report: highest accuracy on the clean training letters, ties to the lowest training loss.
+
+    Training data only. Seed 001 reports its model by training accuracy (87.5 %); seed 000's noisy training loss
+    cannot rank the seed-recipe restarts (its +-0.14 V output swing keeps every restart's loss within 2 % of ln 4,
+    the uniform guess).
+    """
+    if not results:
+        raise ConfigError.invalid("results", results, "at least one trained restart")
+    return min(results, key=lambda r: (-r.train_acc, r.train_loss))
+
 #: Programming variation of the crossbar evaluation: every programmed cell reads ``G_target * exp(sigma * N(0, 1))``
 #: (lognormal, device-to-device; the form of Joksas et al.'s ``D2DLognormal``), sigma = 0.1, i.e. about the 10 %
 #: relative tolerance the write-verify loop accepts (``jobs.loop`` programs with ``rel_tol`` 0.1). Seed 001 itself
@@ -216,12 +228,16 @@ def programmed_maps(model: SoftBinaryNet, sigma: float, rng: np.random.Generator
     return {k: tm.targets * np.exp(sigma * rng.standard_normal(tm.targets.shape))
             for k, tm in model.target_maps().items()}
 
-#: Seed 001 table: zeta 500, V_RAIL 1.2 V, R_fb 2 kOhm, V_READ 0.1 V; seed 000: 500 epochs, batch 10,
-#: lr warm-up 1/1024 doubling for 10 epochs then halving every third of the run, input noise 0.1, plain SGD,
-#: lowest-loss epoch kept. Not pinned by the seeds (chosen here): init spread 0.05 and peak lr 10, because
-#: zeta = 500 saturates the sigmoid at the notebook's 0.25 spread and gradients vanish.
+#: Seed 001 table: zeta 500, V_RAIL 1.2 V, R_fb 2 kOhm, V_READ 0.1 V (1 -> +V_READ: seed 001's text and seed 000's
+#: ``V_1 = 0.1``); seed 000 cells [9]-[20]: 16-8-4, Xavier-uniform latent weights times an initial factor, 500 epochs,
+#: batch 10, Gaussian pixel noise 0.1, cross-entropy on the output voltages, plain SGD with peak lr 1 (warm-up from
+#: 1/1024, doubling for 10 epochs, halved at every third of the run), lowest-loss epoch kept. Not pinned by the
+#: seeds: the "small spread" of the initialisation. 0.05 keeps seed 000's spread in sigmoid units (its 0.25 at
+#: zeta 100 = 0.05 at zeta 500); seed 000's 0.25 at zeta 500 starts 92 % of the cells saturated (|zeta w| > 5).
+#: Dropout (seed 001 names it, no rate or place) is off: hidden 0.2 or input 0.1 changed neither the mean nor the
+#: best training accuracy over 48 restarts.
 SEED_RECIPE: dict[str, Any] = {"sizes": (16, 8, 4), "zeta": 500.0, "v_rail": 1.2, "r_fb": 2e3, "v_read": 0.1,
-                               "differential": False, "v_clamp": None, "epochs": 500, "lr": 10.0,
+                               "differential": False, "v_clamp": None, "epochs": 500, "lr": 1.0,
                                "optimizer": "sgd", "noise_std": 0.1, "logit_scale": 1.0, "g_noise": 0.0,
                                "hard_epochs": 0, "init_factor": 0.05,
                                "keep_best": True}
