@@ -26,26 +26,38 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from labctl.core.errors import ConfigError
 from labctl.train.base import CrossbarModel, accuracy
 from labctl.train.crossbar import network_forward
-from labctl.train.layers import hw_weight, lsq_quantize, out_stage, quantize_to_step, uniform_quant_noise
+from labctl.train.layers import (
+    hw_weight,
+    lsq_quantize,
+    out_stage,
+    output_noise,
+    quantize_to_step,
+    uniform_quant_noise,
+)
 from labctl.train.mapping import HRAT_WINDOW, ConductanceWindow, differential_to_conductance
 from labctl.train.targets import TargetMap
+
+NOISE_MODES = ("weight", "output")
 
 
 class HRATLinear(nn.Module):
     """One HRAT layer (see module docstring). ``hw=False`` gives the plain float layer (Linear+BN+ReLU)."""
 
     def __init__(self, n_in: int, n_out: int, *, bits: int, noise: float, v_th: float, vdd: float,
-                 dac_bits: int | None, bn: bool, last: bool, hw: bool) -> None:
+                 dac_bits: int | None, bn: bool, last: bool, hw: bool, noise_mode: str = "weight") -> None:
         super().__init__()
+        if noise_mode not in NOISE_MODES:
+            raise ConfigError.invalid("noise_mode", noise_mode, ", ".join(NOISE_MODES))
         self.weight = nn.Parameter(torch.empty(n_out, n_in).uniform_(-1, 1) / n_in**0.5)
         self.bias = nn.Parameter(torch.zeros(n_out))
         self.bn = nn.BatchNorm1d(n_out, affine=True) if bn else None
         self.step = nn.Parameter(torch.tensor(2.0 / n_in**0.5 / (2 ** (bits - 1) - 1)))
         self.s = nn.Parameter(torch.tensor(vdd / (2 * v_th)))  # starts with the swing VDD/2 mapped onto V_TH
         self.bits, self.noise, self.v_th, self.vdd, self.dac_bits = bits, noise, v_th, vdd, dac_bits
-        self.last, self.hw = last, hw
+        self.last, self.hw, self.noise_mode = last, hw, noise_mode
 
     def fused(self) -> tuple[Tensor, Tensor, Tensor]:
         """(fused weight, fused bias, BN factor gamma/sqrt(var+eps)) from the moving-average statistics."""
@@ -79,14 +91,17 @@ class HRATLinear(nn.Module):
         if bn is not None:
             assert bn.running_var is not None
             inv = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-        wq = hw_weight(self.weight, inv, self.step, self.bits, self.noise if self.training else 0.0)
-        yf = F.linear(x, wq)
-        if bn is not None and inv is not None:
-            y_bn = bn(yf / inv + self.bias)
+        noise = self.noise if self.training else 0.0
+        wq, sigma = hw_weight(self.weight, inv, self.step, self.bits, noise, draw=self.noise_mode == "weight")
+        y = F.linear(x, wq, self.bias if bn is not None else None)  # BN layers: yf / inv + b, yf = x Wq^T
+        if noise > 0 and self.noise_mode == "output":
+            y = output_noise(y, x, sigma, inv)
+        if bn is not None:
+            y_bn = bn(y)
             _, bf = self._fused_bias()  # moving averages as updated by this batch
             ybar = y_bn - bf
         else:
-            ybar, bf = yf, self.bias
+            ybar, bf = y, self.bias
         s = self.scale()
         if self.dac_bits is not None:
             step = s * self.vdd / 2**self.dac_bits
@@ -113,16 +128,17 @@ class HRATMLP(CrossbarModel):
     def __init__(self, sizes: tuple[int, ...] | list[int] = (64, 512, 128, 32, 10), bits: int = 8,
                  noise: float = 0.01, v_th: float = 0.2, vdd: float = 3.0, dac_bits: int | None = 10,
                  bn: bool = True, hw: bool = True, g_off: float = HRAT_WINDOW.g_off,
-                 g_on: float = HRAT_WINDOW.g_on) -> None:
+                 g_on: float = HRAT_WINDOW.g_on, noise_mode: str = "weight") -> None:
         super().__init__()
         self.sizes = [int(v) for v in sizes]
         self.cfg = {"sizes": self.sizes, "bits": bits, "noise": noise, "v_th": v_th, "vdd": vdd,
-                    "dac_bits": dac_bits, "bn": bn, "hw": hw, "g_off": g_off, "g_on": g_on}
+                    "dac_bits": dac_bits, "bn": bn, "hw": hw, "g_off": g_off, "g_on": g_on,
+                    "noise_mode": noise_mode}
         self._window = ConductanceWindow(g_off, g_on, v_th)
         n = len(self.sizes) - 1
         self.layers = nn.ModuleList(
             HRATLinear(a, b, bits=bits, noise=noise, v_th=v_th, vdd=vdd, dac_bits=dac_bits,
-                       bn=bn and k < n - 1, last=k == n - 1, hw=hw)
+                       bn=bn and k < n - 1, last=k == n - 1, hw=hw, noise_mode=noise_mode)
             for k, (a, b) in enumerate(zip(self.sizes[:-1], self.sizes[1:], strict=True)))
         self.v_th = v_th
 

@@ -9,6 +9,7 @@
   (rounding noise treated as independent), gradients to both ``w`` and ``D``.
 * :func:`uniform_quant_noise` -- seed 003: training stand-in for DAC quantization (uniform noise of one step).
 * :func:`round_ste` -- rounding with identity gradient.
+* :func:`hw_weight` / :func:`output_noise` / :func:`out_stage` -- the HRAT layer's fused training kernels.
 """
 
 from __future__ import annotations
@@ -79,100 +80,141 @@ def quantize_to_step(x: Tensor, step: float | Tensor) -> Tensor:
 
 
 class _HWWeight(torch.autograd.Function):
-    """Fused seed-003 weight path: BN fold, learned-step quantization (STE) and Gaussian weight noise.
+    """Fused seed-003 weight path: BN fold, learned-step quantization (STE), Gaussian weight noise, unfold.
 
-    Forward: ``Wq = clamp(round(w inv / D), +-qmax) D + N(0, (noise 2 max|Wq|)^2)``. Backward is exactly the
-    autograd of :func:`lsq_quantize` on ``w * inv[:, None]`` with identity noise: with ``m`` the inside-clamp mask
-    and ``t = w inv / D``, ``dw = g m inv``, ``dinv = sum_j g m w``, ``dD = sum g (c - m t)``.
+    Forward: with ``t = w inv / D`` and ``c = clamp(round(t), +-qmax)``, returns ``(c D + N) / inv`` per row
+    (``N ~ N(0, sigma^2)``, ``sigma = noise 2 max|c D|``, drawn only when ``draw``) and ``sigma``.
+    ``F.linear`` with this weight equals ``F.linear`` with ``Wq = LSQ(w inv; D) + N`` followed by ``/ inv``
+    (what the BN layer needs), without the 512x512 fold/unfold passes. Backward is the autograd of that
+    composition with STE rounding and identity noise; with ``m`` the inside-clamp mask and ``e = c - m t``
+    (LSQ's ``dWq/dD``): ``dw = g m``, ``dD = sum g e / inv``, ``dinv = -sum_j g (D e + N) / inv^2``.
+
+    CPU cost is dominated by fresh 1 MB buffers (page faults) and bool ops (~10x a float op), so: three
+    buffers in the forward, one in the backward, float-only masks, and only ``e`` is saved: inside the clamp
+    range ``|e| <= 1/2``, outside ``|e| = qmax >= 1``, so ``m = clamp(2 - 2|e|, 0, 1)`` exactly.
     """
 
     @staticmethod
-    def forward(ctx: Any, w: Tensor, inv: Tensor | None, step: Tensor, bits: int, noise: float) -> Tensor:
+    def forward(ctx: Any, w: Tensor, inv: Tensor | None, step: Tensor, bits: int, noise: float,
+                draw: bool) -> tuple[Tensor, Tensor]:
         qmax = float(2 ** (bits - 1) - 1)
         d = step.detach().abs() + 1e-12
         t = w.detach() * (inv.detach() / d)[:, None] if inv is not None else w.detach() / d
-        r = torch.round(t)
-        c = torch.clamp(r, -qmax, qmax)
-        # in place (each fresh 1 MB buffer costs page faults) and float-only masks (bool ops and where() cost
-        # ~10x a float op on CPU): r, c are integers, so min(|r - c|, 1) is 0 inside the clamp range, 1 outside
-        mask = r.sub_(c).abs_().clamp_max_(1.0).neg_().add_(1.0)
-        err = t.mul_(mask).neg_().add_(c)  # dWq/dD per element: c - m t
+        c = torch.round(t)
+        neg_m = c.abs().sub_(qmax + 1.0).clamp_(-1.0, 0.0)  # round(t) is integer: -1 if |.| <= qmax, else 0
+        c.clamp_(-qmax, qmax)
+        e = torch.addcmul(c, neg_m, t, out=t)  # c - m t
+        del neg_m
         if noise > 0:
             lo, hi = torch.aminmax(c)
             sigma = torch.maximum(hi, -lo) * d * (2.0 * noise)  # noise * 2 max|Wq|, no .item() sync
-            out = torch.randn_like(c).mul_(sigma).add_(c.mul_(d))
         else:
-            out = c.mul_(d)
-        ctx.save_for_backward(w, inv, step, mask, err)
-        return out
+            sigma = torch.zeros((), dtype=w.dtype, device=w.device)
+        n = None
+        if draw and noise > 0:
+            n = torch.randn_like(c).mul_(sigma)
+            out = c.mul_(d).add_(n)
+            if inv is not None:
+                out.mul_(inv.detach().reciprocal()[:, None])
+        else:
+            out = c.mul_((d / inv.detach())[:, None] if inv is not None else d)
+        ctx.mark_non_differentiable(sigma)
+        ctx.save_for_backward(inv, step, e, n)
+        return out, sigma
 
     @staticmethod
-    def backward(ctx: Any, *grads: Tensor) -> tuple[Tensor | None, Tensor | None, Tensor | None, None, None]:
+    def backward(ctx: Any, *grads: Tensor) -> tuple[Tensor | None, Tensor | None, Tensor | None, None, None, None]:
         g = grads[0]
-        w, inv, step, mask, err = ctx.saved_tensors
-        gw = gi = gs = None
-        if ctx.needs_input_grad[2]:
-            gs = torch.dot(g.reshape(-1), err.reshape(-1)) * torch.sgn(step)
-        gm = g * mask
-        if inv is not None and ctx.needs_input_grad[1]:
-            gi = (gm * w).sum(1)
-        if ctx.needs_input_grad[0]:
-            gw = gm.mul_(inv[:, None]) if inv is not None else gm
-        return gw, gi, gs, None, None
+        inv, step, e, n = ctx.saved_tensors
+        gi = gs = None
+        need_i = inv is not None and ctx.needs_input_grad[1]
+        buf = torch.mul(g, e)
+        if ctx.needs_input_grad[2] or need_i:
+            ge = buf.sum(1)  # per row: sum_j g e
+            d = step.detach().abs() + 1e-12
+            if inv is None:
+                gs = ge.sum() * torch.sgn(step)
+            else:
+                if ctx.needs_input_grad[2]:
+                    gs = (ge / inv).sum() * torch.sgn(step)
+                if need_i:
+                    num = ge * d if n is None else ge * d + torch.mul(g, n, out=buf).sum(1)
+                    gi = -num / inv**2
+        gw = torch.abs(e, out=buf).mul_(-2.0).add_(2.0).clamp_(0.0, 1.0).mul_(g) if ctx.needs_input_grad[0] else None
+        return gw, gi, gs, None, None, None
 
 
-def hw_weight(w: Tensor, inv: Tensor | None, step: Tensor, bits: int, noise: float) -> Tensor:
-    """Seed 003 training weight ``LSQ(w inv[:, None]; step, bits) + N(0, (noise 2 max|Wq|)^2)`` in one fused op.
+def hw_weight(w: Tensor, inv: Tensor | None, step: Tensor, bits: int, noise: float,
+              draw: bool = True) -> tuple[Tensor, Tensor]:
+    """Seed 003 training weight, unfolded: ``(LSQ(w inv[:, None]; step, bits) + N) / inv[:, None]`` and ``sigma``.
 
-    Same values and gradients as ``lsq_quantize(w * inv[:, None], step, bits)`` plus straight-through noise
-    (``noise=0``: no noise); one custom autograd node instead of ~12, no host syncs.
+    ``N ~ N(0, sigma^2)`` iid per element with ``sigma = noise * 2 max|LSQ(...)|`` (only when ``draw``; with
+    ``draw=False`` the caller adds the equivalent output-referred noise, see :func:`output_noise`). ``inv=None``:
+    no BN fold, ``LSQ(w) + N``. Values and gradients are those of the composition of :func:`lsq_quantize` and
+    straight-through noise, in one autograd node with no host syncs. ``bits >= 2``.
     """
-    out: Tensor = _HWWeight.apply(w, inv, step, bits, noise)  # type: ignore[no-untyped-call]
-    return out
+    if bits < 2:
+        raise ValueError(f"bits must be >= 2, got {bits}")
+    out, sigma = _HWWeight.apply(w, inv, step, bits, noise, draw)  # type: ignore[no-untyped-call]
+    return out, sigma
 
 
-def _outside(u: Tensor, c: Tensor) -> Tensor:
-    """``sign(u)`` where ``|u| > c`` else 0 (float ops only)."""
-    return torch.sign(u - torch.maximum(torch.minimum(u, c), -c))
+def output_noise(y: Tensor, x: Tensor, sigma: Tensor, inv: Tensor | None = None) -> Tensor:
+    """``y + sigma ||x_b||_2 z / inv``, ``z ~ N(0, 1)`` iid: weight noise referred to the output.
+
+    For one sample ``x_b`` and a weight matrix with iid ``N(0, sigma^2)`` noise ``N``, ``(N x_b)_i =
+    sum_j N_ij x_bj`` is Gaussian with mean 0 and variance ``sigma^2 ||x_b||^2``, independent across outputs
+    ``i`` (rows of ``N`` are independent): exactly this distribution, at ``B x out`` draws instead of
+    ``out x in``. Difference: every sample gets its own noise draw (weight mode shares one ``N`` across the
+    batch, so there outputs of different samples are correlated), and the gradient to ``x`` has no ``g N``
+    term (the noise is straight-through to ``x`` as it is to the weights). The ``/ inv`` (per-output BN
+    factor, differentiable) matches the unfolded weight of :func:`hw_weight`.
+    """
+    k = torch.linalg.vector_norm(x.detach(), dim=1, keepdim=True).mul_(sigma)
+    z = torch.randn_like(y).mul_(k)
+    return y + (z if inv is None else z / inv)
+
+
+def _inside(u: Tensor, k: float) -> Tensor:
+    """1.0 where ``|u| < k`` else 0.0 for ``|u| <= k`` (float ops only)."""
+    return torch.abs(u).neg_().add_(k).sign_()
 
 
 class _OutStage(torch.autograd.Function):
     """Seed 003 output stage ``act(clamp(clamp(y, +-c) + clamp(b, +-c), +-c)) / s`` with ``c = s VDD/2``.
 
-    Gradients are those of the composed ``torch.clamp`` (tensor bounds), ``relu`` and division, in one node.
+    Computed as ``act(clamp(clamp(y/s, +-k) + clamp(b/s, +-k), +-k))``, ``k = VDD/2`` (same value: the stage is
+    homogeneous of degree 0 in ``(y, b, s)``), so clamps have constant bounds. Gradients are those of the
+    composed clamps, ``relu`` and division: with ``p`` the pass mask of the outer clamp and activation and
+    ``m_y``, ``m_b`` those of the inner clamps, ``dy = g p m_y / s``, ``db = sum_batch(g p) m_b / s``, and by
+    Euler's theorem for the degree-0 function ``ds = -(sum dy y + sum db b) / s``.
     """
 
     @staticmethod
     def forward(ctx: Any, y: Tensor, b: Tensor, s: Tensor, vdd: float, relu: bool) -> Tensor:
-        c = s.detach() * (vdd / 2)
-        z = torch.maximum(torch.minimum(y.detach(), c), -c).add_(torch.maximum(torch.minimum(b.detach(), c), -c))
-        o = torch.maximum(torch.minimum(z, c), -c)
+        k = vdd / 2
+        rs = s.detach().reciprocal()
+        u = torch.mul(y.detach(), rs).clamp_(-k, k)
+        ub = torch.mul(b.detach(), rs).clamp_(-k, k)
+        m_b = _inside(ub, k)
+        m_y = _inside(u, k)
+        o = u.add_(ub).clamp_(-k, k)
         if relu:
             o = o.relu_()
-        ctx.vdd, ctx.relu = vdd, relu
-        ctx.save_for_backward(y, b, s, z, o)
-        return o / s.detach()
+            p = torch.sign(o).mul_(torch.rsub(o, k).sign_())  # 1 where 0 < o < k
+        else:
+            p = _inside(o, k)
+        ctx.save_for_backward(y, b, rs, p, m_y, m_b)
+        return o
 
     @staticmethod
     def backward(ctx: Any, *grads: Tensor) -> tuple[Tensor | None, Tensor | None, Tensor | None, None, None]:
-        y, b, s, z, o = ctx.saved_tensors
-        sd = s.detach()
-        c = sd * (ctx.vdd / 2)
-        go = grads[0] / sd
-        gs = -(grads[0] * o).sum() / sd**2
-        if ctx.relu:
-            go = go * torch.sign(o)  # o >= 0 after relu: 1 where o > 0
-        oz = _outside(z, c)
-        gc = (go * oz).sum()
-        gz = go * (1.0 - oz.abs_())
-        oy = _outside(y, c)
-        gc = gc + (gz * oy).sum()
-        gy = gz * (1.0 - oy.abs_())
-        gzb = gz.sum(0)
-        ob = _outside(b, c)
-        gc = gc + (gzb * ob).sum()
-        gb = gzb * (1.0 - ob.abs_())
-        return gy, gb, gs + gc * (ctx.vdd / 2), None, None
+        y, b, rs, p, m_y, m_b = ctx.saved_tensors
+        gp = torch.mul(grads[0], p).mul_(rs)
+        gb = gp.sum(0).mul_(m_b)
+        gy = gp.mul_(m_y)
+        gs = (torch.dot(gy.reshape(-1), y.reshape(-1)) + torch.dot(gb, b)).mul_(-rs)
+        return gy, gb, gs, None, None
 
 
 def out_stage(y: Tensor, b: Tensor, s: Tensor, vdd: float, relu: bool) -> Tensor:
