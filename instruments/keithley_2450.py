@@ -13,7 +13,8 @@ from instruments._smu import SingleChannelSmu, num
 from labctl.core.errors import InstrumentError
 
 NPLC = 0.01
-"""Integration time of every reading, power-line cycles (the 2450's fastest)."""
+"""Integration time of every reading, power-line cycles (the 2450's fastest). Autozero is off (``configure``), so a
+reading is one aperture long and a pulse's length is known."""
 
 
 class Keithley2450(SingleChannelSmu):
@@ -26,7 +27,8 @@ class Keithley2450(SingleChannelSmu):
         if lang != "SCPI":
             raise InstrumentError(f"{self.name}: command set is {lang!r}; set *LANG SCPI and power-cycle")
         await self._write(f"*CLS;:OUTP OFF;:SOUR:FUNC VOLT;:SENS:FUNC \"CURR\";:SOUR:VOLT 0;"
-                          f":SOUR:VOLT:ILIM {num(self.limits.compliance)};:SENS:CURR:NPLC {num(NPLC)}")
+                          f":SOUR:VOLT:ILIM {num(self.limits.compliance)};:SENS:CURR:NPLC {num(NPLC)};"
+                          ":SENS:CURR:AZER OFF")
         self._mark([1], False)
         self.compliance = {1: self.limits.compliance}
         await self.check_errors()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sim_instruments.bench import SimBench
-from sim_instruments.devices.k2450 import command_clock
+from sim_instruments.devices.k2450 import CurrentRange, command_clock
 from sim_instruments.scpi import ScpiDevice, ScpiError, parse_bool, parse_number
 
 _ELEMS = ("VOLT", "CURR", "RES", "TIME", "STAT")
@@ -13,19 +13,25 @@ class Sim2400(ScpiDevice):
     idn = "KEITHLEY INSTRUMENTS INC.,MODEL 2400,1234567,C32   Oct  4 2010 14:20:11/A02  /S/K"
     max_volts = 210.0
     max_amps = 1.05
+    line_frequency = 60.0
+    current_ranges = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+    resolution = 1e-5
 
     def __init__(self, bench: SimBench, name: str) -> None:
         self.bench, self.name = bench, name
         self.key = (name, 1)
         self.elements: tuple[str, ...] = _ELEMS
         self.nplc = 1.0
+        self.autozero = True
+        self.range = CurrentRange(self.current_ranges, self.resolution)
         super().__init__()
         self.on_message = command_clock(bench)
 
     def reset(self) -> None:
         src = self.bench.sources[self.key]
         src.on, src.level, src.limit, src.tripped = False, 0.0, 1.05e-4, False
-        self.elements = _ELEMS
+        self.elements, self.nplc, self.autozero = _ELEMS, 1.0, True
+        self.range.reset()
 
     def commands(self) -> list[tuple[str, object]]:  # type: ignore[override]
         src = self.bench.sources[self.key]
@@ -54,7 +60,9 @@ class Sim2400(ScpiDevice):
         def read(a: list[str], s: tuple[str, ...]) -> str:
             if not src.on:
                 raise ScpiError(-221, "output off")
-            i = self.bench.measure(self.key, max(self.nplc / 60.0, self.bench.timing.read_duration))
+            conversions = 3 if self.autozero else 1  # signal, and with autozero reference and zero
+            aperture = self.nplc / self.line_frequency * conversions
+            i = self.range.reading(self.bench.measure(self.key, max(aperture, self.bench.timing.read_duration)))
             v = src.level
             vals = {"VOLT": v, "CURR": i, "RES": 9.91e37 if i == 0 else v / i, "TIME": self.bench.now(),
                     "STAT": 8.0 + (32.0 if src.tripped else 0.0)}
@@ -62,6 +70,13 @@ class Sim2400(ScpiDevice):
 
         def nplc(a: list[str], s: tuple[str, ...]) -> None:
             self.nplc = parse_number(a[0] if a else None, low=0.01, high=10.0, default=1.0)
+
+        def azero(a: list[str], s: tuple[str, ...]) -> None:
+            word = (a[0] if a else "").upper()
+            if word == "ONCE":
+                self.bench.advance(2 * self.nplc / self.line_frequency)
+            else:
+                self.autozero = parse_bool(word)
 
         def noop(a: list[str], s: tuple[str, ...]) -> None:
             return None
@@ -78,7 +93,9 @@ class Sim2400(ScpiDevice):
             (":SENSe:CURRent[:DC]:PROTection[:LEVel]?", lambda a, s: f"{src.limit:+.6E}"),
             (":SENSe:CURRent[:DC]:PROTection:TRIPped?", lambda a, s: "1" if src.tripped else "0"),
             (":SENSe:CURRent[:DC]:NPLCycles", nplc),
-            (":SENSe:CURRent[:DC]:RANGe[:UPPer]", noop),
+            *self.range.commands(":SENSe:CURRent[:DC]"),
+            (":SYSTem:AZERo[:STATe]", azero),
+            (":SYSTem:AZERo[:STATe]?", lambda a, s: "1" if self.autozero else "0"),
             (":OUTPut[:STATe]", outp),
             (":OUTPut[:STATe]?", lambda a, s: "1" if src.on else "0"),
             (":FORMat:ELEMents[:SENSe]", elems),

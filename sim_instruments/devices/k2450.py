@@ -26,12 +26,66 @@ def command_clock(bench: SimBench) -> Callable[[], None]:
     return tick
 
 
+OVERFLOW = 9.9e37
+"""The reading a Keithley SMU returns when the current exceeds its fixed measure range."""
+
+
+class CurrentRange:
+    """The current measure range of a Keithley SMU: fixed (a reading above 105 % of it overflows, ``OVERFLOW``)
+    or AUTO (the smallest range that holds the reading); a reading resolves ``resolution`` of its range
+    (2450: 1e-6, 6.5 digits, 10 fA on the 10 nA range; 2400: 1e-5, 5.5 digits)."""
+
+    OVERRANGE = 1.05
+
+    def __init__(self, ranges: tuple[float, ...], resolution: float) -> None:
+        self.ranges = ranges
+        self.resolution = resolution
+        self.reset()
+
+    def reset(self) -> None:
+        """Power-on state: autorange, on the top range."""
+        self.auto = True
+        self.range = self.ranges[-1]
+
+    def set(self, amps: float) -> None:
+        """A fixed range: the smallest one that holds ``amps`` (autorange off, as on the instrument)."""
+        self.range = next(r for r in self.ranges if amps <= r * (1 + 1e-9))
+        self.auto = False
+
+    def reading(self, amps: float) -> float:
+        if self.auto:
+            self.range = next((r for r in self.ranges if abs(amps) <= r * self.OVERRANGE), self.ranges[-1])
+        if abs(amps) > self.range * self.OVERRANGE:
+            return OVERFLOW
+        step = self.range * self.resolution
+        return round(amps / step) * step
+
+    def commands(self, prefix: str) -> list[tuple[str, object]]:
+        """The ``:SENS:CURR:RANG`` subtree under ``prefix`` (e.g. ``:SENSe#:CURRent[:DC]``)."""
+        top = self.ranges[-1]
+
+        def rang(a: list[str], s: tuple[str, ...]) -> None:
+            self.set(parse_number(a[0] if a else None, low=0.0, high=top, default=top))
+
+        def auto(a: list[str], s: tuple[str, ...]) -> None:
+            self.auto = parse_bool(a[0] if a else None)
+
+        return [
+            (f"{prefix}:RANGe[:UPPer]", rang),
+            (f"{prefix}:RANGe[:UPPer]?", lambda a, s: f"{self.range:+.6E}"),
+            (f"{prefix}:RANGe:AUTO", auto),
+            (f"{prefix}:RANGe:AUTO?", lambda a, s: "1" if self.auto else "0"),
+        ]
+
+
 class Sim2450(ScpiDevice):
     idn = "KEITHLEY INSTRUMENTS INC.,MODEL 2450,04400001,1.7.3b"
     max_volts = 210.0
     max_amps = 1.05
     channel = 1
     line_frequency = 50.0
+    current_ranges = (1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+    resolution = 1e-6
 
     def __init__(self, bench: SimBench, name: str) -> None:
         self.bench, self.name = bench, name
@@ -39,19 +93,23 @@ class Sim2450(ScpiDevice):
         self.delay = 0.0
         self.nplc = 1.0
         self.func = "VOLT"
+        self.autozero = True
+        self.range = CurrentRange(self.current_ranges, self.resolution)
         super().__init__()
         self.on_message = command_clock(bench)
 
     def reset(self) -> None:
         src = self.bench.sources[self.key]
         src.on, src.level, src.limit, src.tripped = False, 0.0, 1.05e-4, False
-        self.delay, self.nplc, self.func = 0.0, 1.0, "VOLT"
+        self.delay, self.nplc, self.func, self.autozero = 0.0, 1.0, "VOLT", True
+        self.range.reset()
 
     def _aperture(self) -> float:
         """Time one reading takes. After a programmed source delay (a timed hold, e.g. a pulse) the reading is
-        the aperture (NPLC / line frequency) at the end of the hold; without one, a read holds its level for at
+        the aperture (NPLC / line frequency; three of them with autozero on: signal, reference and zero) at the
+        end of the hold; without one, a read holds its level for at
         least the bench's ``read_duration`` (settling)."""
-        aperture = self.nplc / self.line_frequency
+        aperture = self.nplc / self.line_frequency * (3 if self.autozero else 1)
         return aperture if self.delay > 0 else max(aperture, self.bench.timing.read_duration)
 
     def commands(self) -> list[tuple[str, object]]:  # type: ignore[override]
@@ -80,7 +138,13 @@ class Sim2450(ScpiDevice):
                 src.on, src.tripped = False, False
 
         def meas(a: list[str], s: tuple[str, ...]) -> str:
-            return f"{self.bench.measure(self.key, self._aperture()):+.6E}"
+            return f"{self.range.reading(self.bench.measure(self.key, self._aperture())):+.6E}"
+
+        def azero(a: list[str], s: tuple[str, ...]) -> None:
+            self.autozero = parse_bool(a[0] if a else None)
+
+        def azero_once(a: list[str], s: tuple[str, ...]) -> None:  # a reference and a zero conversion, now
+            self.bench.advance(2 * self.nplc / self.line_frequency)
 
         def nplc(a: list[str], s: tuple[str, ...]) -> None:
             self.nplc = parse_number(a[0] if a else None, low=0.01, high=10.0, default=1.0)
@@ -106,8 +170,10 @@ class Sim2450(ScpiDevice):
             ("[:SOURce#]:VOLTage:READ:BACK", noop),
             (":SENSe#:FUNCtion[:ON]", noop),
             (":SENSe#:CURRent[:DC]:NPLCycles", nplc),
-            (":SENSe#:CURRent[:DC]:RANGe[:UPPer]", noop),
-            (":SENSe#:CURRent[:DC]:RANGe:AUTO", noop),
+            *self.range.commands(":SENSe#:CURRent[:DC]"),
+            (":SENSe#:CURRent[:DC]:AZERo[:STATe]", azero),
+            (":SENSe#:CURRent[:DC]:AZERo[:STATe]?", lambda a, s: "1" if self.autozero else "0"),
+            (":SENSe#:AZERo:ONCE", azero_once),
             (":SENSe#:CURRent[:DC]:RSENse", noop),
             (":OUTPut#[:STATe]", outp),
             (":OUTPut#[:STATe]?", lambda a, s: "1" if src.on else "0"),

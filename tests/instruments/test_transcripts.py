@@ -57,7 +57,7 @@ async def test_2450_transcript() -> None:
         ("*IDN?", "KEITHLEY INSTRUMENTS INC.,MODEL 2450,04400001,1.7.3b"),
         ("*LANG?", "SCPI"),
         (':*CLS;:OUTP OFF;:SOUR:FUNC VOLT;:SENS:FUNC "CURR";:SOUR:VOLT 0;:SOUR:VOLT:ILIM 0.001;'
-         ':SENS:CURR:NPLC 0.01'.lstrip(":"), None),
+         ':SENS:CURR:NPLC 0.01;:SENS:CURR:AZER OFF'.lstrip(":"), None),
         (":SYST:ERR?", '0,"No error"'),
         (":SOUR:VOLT:DEL 0;:SOUR:VOLT 0.1;:OUTP ON;:MEAS:CURR?;:OUTP OFF;:SOUR:VOLT 0", "+1.000000E-06"),
         (":SOUR:VOLT:ILIM 0.0005", None),
