@@ -3,7 +3,11 @@
 Compliance is ``:SENS<c>:CURR:PROT``; a pulse is ``:SOUR<c>:FUNC:SHAP PULS`` with base ``:SOUR<c>:VOLT`` and peak
 ``:SOUR<c>:VOLT:TRIG``, width ``:SOUR<c>:PULS:WIDT``, fired by ``:INIT (@list)`` on the internal trigger (both
 listed channels together) and read back with ``:FETC:CURR? (@c)``. A channel armed with ``:TRIG<c>:SOUR EXT1``
-waits for another instrument's trigger instead.
+waits for another instrument's trigger instead. ``pulse_and_read`` sends a pulse and the DC verify read after it
+as one program message (two queries, one response message ``<pulse current>;<read current>``).
+
+The driver remembers what it last set (shape, width, trigger source, DC level per channel) and leaves out
+commands that would not change anything; any failure forgets it all, so the next message sets everything again.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ class KeysightB2902(SmuBase):
         self._shape: dict[int, str] = {}
         self._width: dict[int, float] = {}
         self._trig: dict[int, str] = {}
+        self._level: dict[int, float] = {}  # DC (pulse base) level
 
     async def configure(self) -> None:
         await self.identify()
@@ -35,17 +40,25 @@ class KeysightB2902(SmuBase):
         self.compliance = {1: self.limits.compliance, 2: self.limits.compliance}
         self._shape = {1: "DC", 2: "DC"}
         self._trig = {1: "AINT", 2: "AINT"}
+        self._level = {1: 0.0, 2: 0.0}
         self._width = {}
         await self.check_errors()
 
     def _forget(self) -> None:
-        self._shape, self._width, self._trig = {}, {}, {}
+        """The instrument's state is unknown (a failed or unanswered message): cache nothing."""
+        self._shape, self._width, self._trig, self._level = {}, {}, {}, {}
 
     def _shape_cmd(self, channel: int, shape: str) -> str:
         if self._shape.get(channel) == shape:
             return ""
         self._shape[channel] = shape
         return f":SOUR{channel}:FUNC:SHAP {shape};"
+
+    def _level_cmd(self, channel: int, volts: float) -> str:
+        if self._level.get(channel) == volts:
+            return ""
+        self._level[channel] = volts
+        return f":SOUR{channel}:VOLT {_num(volts)};"
 
     def _trig_cmd(self, channel: int, source: str) -> str:
         if self._trig.get(channel) == source:
@@ -63,7 +76,9 @@ class KeysightB2902(SmuBase):
     async def set_voltage(self, volts: float, channel: int = 1) -> None:
         self._check_channel(channel)
         self.limits.check_level(volts)
+        self._level.pop(channel, None)
         await self._write(f":SOUR{channel}:VOLT {_num(volts)}")
+        self._level[channel] = volts
 
     async def output(self, on: bool, channel: int = 1) -> None:
         self._check_channel(channel)
@@ -77,16 +92,18 @@ class KeysightB2902(SmuBase):
         self._check_channel(channel)
         return (await self._query_floats(f":MEAS:CURR? (@{channel})", 1))[0]
 
+    async def _ask(self, msg: str, count: int, *, safe: bool) -> list[float]:
+        """A message built against the cached settings; a failure forgets them. ``safe`` (reads): the same
+        message may be repeated (it sets the same state again); pulses never are."""
+        try:
+            return await self._query_floats(msg, count, safe=safe)
+        except BaseException:
+            self._forget()
+            raise
+
     async def read(self, volts: float, channel: int = 1) -> float:
         """Source ``volts`` on ``channel``, measure its current, output off again: one round trip."""
-        self._check_channel(channel)
-        self.limits.check_read(volts)
-        msg = (self._shape_cmd(channel, "DC") + f":SOUR{channel}:VOLT {_num(volts)};:OUTP{channel} ON;"
-               f":MEAS:CURR? (@{channel});:OUTP{channel} OFF;:SOUR{channel}:VOLT 0")
-        self._mark([channel], True)
-        value = (await self._query_floats(msg, 1))[0]
-        self._mark([channel], False)
-        return value
+        return await self.read_with_bias(channel, volts, [])
 
     async def read_pair(self, drive: int, volts: float, sense: int) -> float:
         """Drive ``volts`` on one channel, hold the other at 0 V and return the current into the sense channel.
@@ -94,41 +111,54 @@ class KeysightB2902(SmuBase):
         self._check_channel(drive)
         self._check_channel(sense)
         self.limits.check_read(volts)
-        msg = (self._shape_cmd(drive, "DC") + self._shape_cmd(sense, "DC")
-               + f":SOUR{drive}:VOLT {_num(volts)};:SOUR{sense}:VOLT 0;:OUTP{sense} ON;:OUTP{drive} ON;"
-               f":MEAS:CURR? (@{sense});:OUTP{drive} OFF;:OUTP{sense} OFF;:SOUR{drive}:VOLT 0")
+        msg = (self._shape_cmd(drive, "DC") + self._shape_cmd(sense, "DC") + self._level_cmd(drive, volts)
+               + self._level_cmd(sense, 0.0) + f":OUTP{sense} ON;:OUTP{drive} ON;"
+               f":MEAS:CURR? (@{sense});:OUTP{drive} OFF;:OUTP{sense} OFF;" + self._level_cmd(drive, 0.0))
         self._mark([drive, sense], True)
-        value = (await self._query_floats(msg, 1))[0]
+        value = (await self._ask(msg.rstrip(";"), 1, safe=True))[0]
         self._mark([drive, sense], False)
         return value
 
+    def _check_read_bias(self, drive: int, volts: float, biases: list[int]) -> None:
+        for c in (drive, *biases):
+            self._check_channel(c)
+        self.limits.check_read(volts)
+
+    def _read_bias(self, drive: int, volts: float, biases: list[int]) -> tuple[str, list[int]]:
+        """Commands of a DC read (checked first): drive and biases at ``volts``, measure drive, all off at 0 V."""
+        self._check_read_bias(drive, volts, biases)
+        chans = sorted({drive, *biases})
+        msg = ("".join(self._shape_cmd(c, "DC") for c in chans) + "".join(self._level_cmd(c, volts) for c in chans)
+               + "".join(f":OUTP{c} ON;" for c in chans) + f":MEAS:CURR? (@{drive});"
+               + "".join(f":OUTP{c} OFF;" + self._level_cmd(c, 0.0) for c in chans))
+        return msg, chans
+
     async def read_with_bias(self, drive: int, volts: float, biases: list[int]) -> float:
         """Drive and bias channels all at ``volts`` (DC), measure the drive channel, outputs off (one round trip)."""
-        self._check_channel(drive)
-        self.limits.check_read(volts)
-        chans = sorted({drive, *biases})
-        v = _num(volts)
-        msg = ("".join(self._shape_cmd(c, "DC") for c in chans)
-               + "".join(f":SOUR{c}:VOLT {v};" for c in chans) + "".join(f":OUTP{c} ON;" for c in chans)
-               + f":MEAS:CURR? (@{drive});" + ";".join(f":OUTP{c} OFF;:SOUR{c}:VOLT 0" for c in chans))
+        msg, chans = self._read_bias(drive, volts, biases)
         self._mark(chans, True)
-        value = (await self._query_floats(msg, 1))[0]
+        value = (await self._ask(msg.rstrip(";"), 1, safe=True))[0]
         self._mark(chans, False)
         return value
 
     async def pulse(self, volts: float, width: float, channel: int = 1) -> float:
         return (await self.pulse_channels({channel: volts}, width, measure=channel))
 
-    def _pulse_setup(self, peaks: dict[int, float], width: float, trigger: str) -> str:
-        parts = []
-        for ch, v in sorted(peaks.items()):
+    def _check_pulse(self, peaks: dict[int, float], width: float) -> None:
+        for ch, v in peaks.items():
             self._check_channel(ch)
             self.limits.check_pulse(v, width)
+
+    def _pulse_setup(self, peaks: dict[int, float], width: float, trigger: str) -> str:
+        """Setup commands of a pulse; every channel and level is checked before any cached state changes."""
+        self._check_pulse(peaks, width)
+        parts = []
+        for ch, v in sorted(peaks.items()):
             parts.append(self._shape_cmd(ch, "PULS") + self._trig_cmd(ch, trigger))
             if self._width.get(ch) != width:
                 parts.append(f":SOUR{ch}:PULS:WIDT {_num(width)};")
                 self._width[ch] = width
-            parts.append(f":SOUR{ch}:VOLT 0;:SOUR{ch}:VOLT:TRIG {_num(v)};:OUTP{ch} ON;")
+            parts.append(self._level_cmd(ch, 0.0) + f":SOUR{ch}:VOLT:TRIG {_num(v)};:OUTP{ch} ON;")
         return "".join(parts)
 
     async def pulse_channels(self, peaks: dict[int, float], width: float, *, measure: int) -> float:
@@ -136,18 +166,35 @@ class KeysightB2902(SmuBase):
         armed on the trigger bus; outputs off again afterwards. Returns ``measure``'s current at the peak.
         Never retried: a failure raises with the outcome unknown."""
         chans = sorted(peaks)
-        setup = self._pulse_setup(peaks, width, "AINT")
-        lst = ",".join(str(c) for c in chans)
-        msg = (setup + f":INIT (@{lst});:FETC:CURR? (@{measure});"
-               + ";".join(f":OUTP{c} OFF" for c in chans))
+        msg = self._pulse_message(peaks, width, measure)
         self._mark(chans, True)
-        try:
-            value = (await self._query_floats(msg, 1, safe=False))[0]
-        except BaseException:
-            self._forget()
-            raise
+        value = (await self._ask(msg, 1, safe=False))[0]
         self._mark(chans, False)
         return value
+
+    def _pulse_message(self, peaks: dict[int, float], width: float, measure: int) -> str:
+        self._check_channel(measure)
+        self._check_pulse(peaks, width)
+        chans = sorted(peaks)
+        setup = self._pulse_setup(peaks, width, "AINT")
+        lst = ",".join(str(c) for c in chans)
+        return setup + f":INIT (@{lst});:FETC:CURR? (@{measure});" + ";".join(f":OUTP{c} OFF" for c in chans)
+
+    async def pulse_and_read(self, peaks: dict[int, float], width: float, *, measure: int, read_volts: float,
+                             biases: list[int]) -> tuple[float, float]:
+        """A pulse as :meth:`pulse_channels`, then the DC read of :meth:`read_with_bias` (``measure`` at
+        ``read_volts``, ``biases`` at the same level), in one program message: one round trip. Every limit is
+        checked before anything is sent; never retried. Returns (current at the pulse peak, read current)."""
+        self._check_pulse(peaks, width)
+        self._check_channel(measure)
+        self._check_read_bias(measure, read_volts, biases)
+        chans = sorted({*peaks, measure, *biases})
+        pulse = self._pulse_message(peaks, width, measure)
+        read, _ = self._read_bias(measure, read_volts, biases)
+        self._mark(chans, True)
+        values = await self._ask(pulse + ";" + read.rstrip(";"), 2, safe=False)
+        self._mark(chans, False)
+        return values[0], values[1]
 
     async def arm(self, peaks: dict[int, float], width: float) -> None:
         """Arm channels to pulse on the external trigger (another instrument's ``:INIT``); confirms the arm."""
@@ -174,5 +221,7 @@ class KeysightB2902(SmuBase):
         self._mark(chans, False)
 
     async def safe_state(self) -> None:
+        self._forget()
         await self._query(":ABOR;:OUTP1 OFF;:OUTP2 OFF;:SOUR1:VOLT 0;:SOUR2:VOLT 0;*OPC?")
+        self._level = {1: 0.0, 2: 0.0}
         self._mark([1, 2], False)

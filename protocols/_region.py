@@ -1,8 +1,6 @@
-"""Rectangular regions of an array and a bench-time wait that protocols share."""
+"""Rectangular regions of an array and cell checks that protocols share."""
 
 from __future__ import annotations
-
-import asyncio
 
 from labctl.core.access import CrossbarAccess
 from labctl.core.errors import ConfigError
@@ -26,13 +24,3 @@ def check_cell(access: CrossbarAccess, row: int, col: int) -> None:
         raise ConfigError.out_of_range("row", row, 0, access.rows - 1)
     if not 0 <= col < access.cols:
         raise ConfigError.out_of_range("col", col, 0, access.cols - 1)
-
-
-async def wait(access: CrossbarAccess, seconds: float) -> None:
-    """Let bench time pass: ``access.wait`` where the bench has one (virtual time on a simulated bench,
-    with the physics relaxing), wall-clock sleep otherwise."""
-    fn = getattr(access, "wait", None)
-    if fn is not None:
-        await fn(seconds)
-    else:
-        await asyncio.sleep(seconds)

@@ -2,7 +2,9 @@
 
 Cells are programmed row by row; up to ``parallel`` cells of a row are in flight together (cells
 wanting the same pulse share one pulse: the selected row at V, their columns at 0, the other lines
-per ``scheme``), and verified with one clamped read of those cells. The per-cell rules are in
+per ``scheme``), and verified with one clamped read of those cells. On a bench with the optional
+``PulseAndRead`` capability the first verify read comes with the pulse (one operation, one round trip on an
+instrument bench); the records are the same either way. The per-cell rules are in
 :mod:`protocols._ispp`. Every pulse and read is emitted as it happens, then a ``CellOutcome`` per cell
 (the journal commits there), then the final ``MapRecord`` named "program".
 
@@ -17,7 +19,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field, model_validator
 
-from labctl.core.access import BiasScheme, CrossbarAccess
+from labctl.core.access import BiasScheme, CrossbarAccess, PulseAndRead
 from labctl.core.errors import ConfigError
 from labctl.core.records import CellOutcome, CellStatus, MapRecord, Progress
 from protocols._base import Params, RecordSink, Resume, check_read_volts
@@ -130,28 +132,30 @@ async def run(
     sink.emit(Progress(finished, total, "program: start"))
     vr = params.read_voltage
     hints = _WarmStart(params)
+    combined = access if isinstance(access, PulseAndRead) else None
     for row in range(access.rows):
         queue = deque(int(c) for c in np.flatnonzero(mask[row]) if (row, int(c)) not in done)
         active: list[CellProgram] = []
+        fresh: dict[int, list[float]] = {}  # col -> conductances read with its last pulse (PulseAndRead)
         while queue or active:
             while queue and len(active) < params.parallel:
                 c = queue.popleft()
                 t = float(targets[row, c])
                 active.append(CellProgram(row, c, t, settings, hints.start(t)))
-            cols = [cp.col for cp in active]
-            g = np.zeros(len(cols))
-            for _ in range(params.verify_reads):
-                for k, rec in enumerate(await access.read(row, cols, vr)):
-                    sink.emit(rec)
-                    g[k] += rec.current / rec.volts
-            g /= params.verify_reads
+            for k in range(params.verify_reads):
+                cols = [cp.col for cp in active if len(fresh.get(cp.col, ())) <= k]
+                if cols:
+                    for rec in await access.read(row, cols, vr):
+                        sink.emit(rec)
+                        fresh.setdefault(rec.col, []).append(rec.current / rec.volts)
+            g = [sum(fresh.pop(cp.col)[:params.verify_reads]) / params.verify_reads for cp in active]
             groups: dict[tuple[float, float], list[int]] = {}
             still: list[CellProgram] = []
             for cp, gk in zip(active, g, strict=True):
-                nxt = cp.observe(float(gk))
+                nxt = cp.observe(gk)
                 if nxt is None:
                     hints.learn(cp)
-                    sink.emit(CellOutcome(row, cp.col, cp.status, cp.target, float(gk), cp.pulses))
+                    sink.emit(CellOutcome(row, cp.col, cp.status, cp.target, gk, cp.pulses))
                     g_map[row, cp.col], status[row, cp.col] = gk, str(cp.status)
                     finished += 1
                     sink.emit(Progress(finished, total, f"program: row {row} col {cp.col} {cp.status}"))
@@ -160,8 +164,15 @@ async def run(
                     still.append(cp)
             active = still
             for (volts, width), gcols in groups.items():
-                for prec in await access.pulse(row, gcols, volts, width, params.scheme):
+                if combined is not None:  # the pulse and the first verify read of its cells in one operation
+                    pulses, reads = await combined.pulse_and_read(row, gcols, volts, width, params.scheme, vr)
+                else:
+                    pulses, reads = await access.pulse(row, gcols, volts, width, params.scheme), []
+                for prec in pulses:
                     sink.emit(prec)
+                for rec in reads:
+                    sink.emit(rec)
+                    fresh.setdefault(rec.col, []).append(rec.current / rec.volts)
     sink.emit(MapRecord("program", g_map, vr, targets=targets, status=status))
     counts = {s.value: int((status == s.value).sum()) for s in CellStatus}
     sink.emit(Progress(total, total, "program: done"))

@@ -15,7 +15,7 @@ from pydantic import Field
 from labctl.core.access import CrossbarAccess
 from labctl.core.records import Progress, ResultRecord
 from protocols._base import Params, RecordSink, Resume, check_read_volts
-from protocols._region import region_bounds, wait
+from protocols._region import region_bounds
 
 
 class RetentionParams(Params):
@@ -36,7 +36,7 @@ async def run(
     t0 = access.now()
     for k in range(n):
         if k:
-            await wait(access, t0 + k * params.interval - access.now())
+            await access.wait(t0 + k * params.interval - access.now())  # bench time (virtual on a sim bench)
         times[k] = access.now() - t0
         for row in range(r0, r1):
             for j, rec in enumerate(await access.read(row, cols, params.read_voltage)):

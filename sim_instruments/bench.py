@@ -119,7 +119,8 @@ class SimBench:
         self._relay_version = 0
         self._feed_cache: dict[str, tuple[int, tuple[list[Any], list[Any]]]] = {}
         self._code_cache: dict[str, tuple[int, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]]] = {}
-        self._lines_cache: dict[str, tuple[Any, LinesResult]] = {}
+        self._lines_cache: dict[tuple[Any, ...], LinesResult] = {}
+        self._source_cache: dict[tuple[Any, ...], dict[Key, tuple[IntArray, IntArray]]] = {}
         self._keys: list[Key] = list(self.sources)
         self._src_list = [self.sources[k] for k in self._keys]
         self._index = {k: i for i, k in enumerate(self._keys)}
@@ -133,6 +134,9 @@ class SimBench:
         if seconds <= 0:
             return
         with self.lock:
+            if not any(s.on for s in self._src_list):  # nothing biased: the arrays catch up (idle) when next used
+                self.clock.advance(seconds)
+                return
             for name in self.crossbars:
                 rows, cols, _ = self.lines(name)
                 if _biased(rows, cols):
@@ -208,32 +212,51 @@ class SimBench:
 
     def lines(self, xname: str, override: dict[Key, float] | None = None) -> LinesResult:
         """Line conditions of crossbar ``xname``: per-line volts (None = floating), and for each live source the
-        indices of the rows and columns it drives."""
-        state = (self._relay_version, tuple((s.on, s.level) for s in self._src_list))
-        if override is None:
-            hit = self._lines_cache.get(xname)
-            if hit is not None and hit[0] == state:
-                return hit[1]
+        indices of the rows and columns it drives. ``override`` replaces the levels of some live sources.
+
+        Results are cached by relay state, source states and override (a bounded cache; callers must not mutate
+        them), except overridden conditions with a short, whose every evaluation records the short."""
+        key = (xname, self._relay_version, tuple([(s.on, s.level) for s in self._src_list]),
+               None if override is None else tuple(override.items()))
+        hit = self._lines_cache.get(key)
+        if hit is not None:
+            return hit
         sv = np.array([(override[k] if override is not None and k in override else s.level) if s.on else np.nan
                        for k, s in zip(self._keys, self._src_list, strict=True)] + [np.nan, 0.0, np.nan])
         rc, cc = self._codes(xname)
         out: list[Lines] = []
-        by_source: dict[Key, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]] = {}
+        shorts = False
         for codes, feeds in ((rc, self._feeds(xname)[0]), (cc, self._feeds(xname)[1])):
             v = sv[codes]  # -1 -> nan (floating), -2 -> 0 (ground), -3 -> resolved below
             vals: Lines = [None if x != x else x for x in v.tolist()]
             for i in np.flatnonzero(codes == -3):
                 vals[i] = self._volts(feeds[i], override)
+                shorts = True
             out.append(vals)
-        for k, key in enumerate(self._keys):
+        result: LinesResult = (out[0], out[1], self._by_source(xname))
+        if override is None or not shorts:
+            if len(self._lines_cache) >= 512:
+                self._lines_cache.clear()
+            self._lines_cache[key] = result
+        return result
+
+    def _by_source(self, xname: str) -> dict[Key, tuple[IntArray, IntArray]]:
+        """For each live source, the rows and columns of ``xname`` it drives (cached by relays and outputs on)."""
+        key = (xname, self._relay_version, tuple([s.on for s in self._src_list]))
+        hit = self._source_cache.get(key)
+        if hit is not None:
+            return hit
+        rc, cc = self._codes(xname)
+        by_source: dict[Key, tuple[IntArray, IntArray]] = {}
+        for k, name in enumerate(self._keys):
             if self._src_list[k].on:
                 r, c = np.flatnonzero(rc == k), np.flatnonzero(cc == k)
                 if r.size or c.size:
-                    by_source[key] = (r, c)
-        result: LinesResult = (out[0], out[1], by_source)
-        if override is None:
-            self._lines_cache[xname] = (state, result)
-        return result
+                    by_source[name] = (r, c)
+        if len(self._source_cache) >= 512:
+            self._source_cache.clear()
+        self._source_cache[key] = by_source
+        return by_source
 
     def _touched(self, keys: list[Key]) -> list[str]:
         out = []
@@ -243,16 +266,20 @@ class SimBench:
                 out.append(name)
         return out
 
-    def _fold(self, xname: str, levels: dict[Key, float]) -> dict[Key, float]:
-        """Fold back every channel whose current would exceed its compliance (bisection on its level)."""
+    def _fold(self, xname: str, levels: dict[Key, float]) -> tuple[dict[Key, float], dict[Key, float]]:
+        """Fold back every channel whose current would exceed its compliance (bisection on its level).
+        Returns the folded levels and the static current of every live source at them."""
         out = dict(levels)
         for key in out:
             self.sources[key].tripped = False
+        cur: dict[Key, float] | None = None  # currents at ``out`` (one I-V evaluation serves every source)
         for _ in range(4):  # folding one source changes the others' currents: repeat until all are within
             settled = True
             for key in list(out):
                 src = self.sources[key]
-                if abs(self._static_current(xname, out, key)) <= src.limit * (1 + 1e-9):
+                if cur is None:
+                    cur = self._static_currents(xname, out)
+                if abs(cur.get(key, 0.0)) <= src.limit * (1 + 1e-9):
                     continue
                 settled = False
                 src.tripped = True
@@ -261,25 +288,24 @@ class SimBench:
                 for _ in range(30):
                     mid = 0.5 * (lo + hi)
                     out[key] = v * mid
-                    if abs(self._static_current(xname, out, key)) > src.limit:
+                    if abs(self._static_currents(xname, out).get(key, 0.0)) > src.limit:
                         hi = mid
                     else:
                         lo = mid
                 out[key] = v * lo
+                cur = None
             if settled:
                 break
-        return out
+        return out, cur if cur is not None else self._static_currents(xname, out)
 
-    def _static_current(self, xname: str, levels: dict[Key, float], key: Key) -> float:
+    def _static_currents(self, xname: str, levels: dict[Key, float]) -> dict[Key, float]:
+        """Current out of every live source into crossbar ``xname`` with ``levels`` overriding, at the present
+        state (no time passes), A."""
         rows, cols, by_source = self.lines(xname, levels)
         xbar = self.crossbars[xname]
         v = xbar.cell_voltages(rows, cols)
         cur = np.asarray(xbar.array.current(v))
-        total = 0.0
-        if key in by_source:
-            r, c = by_source[key]
-            total = float(cur[r, :].sum()) - float(cur[:, c].sum())
-        return total
+        return {key: float(cur[r, :].sum()) - float(cur[:, c].sum()) for key, (r, c) in by_source.items()}
 
     # --- operations the instruments ask for -------------------------------------------------------------
     def measure(self, key: Key, duration: float | None = None) -> float:
@@ -294,8 +320,7 @@ class SimBench:
             total = 0.0
             touched = self._touched([key])
             for name in touched:
-                on = {k: s.level for k, s in self.sources.items() if s.on}
-                folded = self._fold(name, {key: on[key]})
+                folded, _ = self._fold(name, {key: src.level})
                 self._catch_up(name)
                 rows, cols, by_source = self.lines(name, folded)
                 ri, ci = self.crossbars[name].read(rows, cols, hold)
@@ -332,9 +357,9 @@ class SimBench:
                         self.crossbars[name].pulse(rows, cols, width)
                         self._synced[name] += width
                     continue
-                folded = self._fold(name, mine)
+                folded, static = self._fold(name, mine)
                 for k in mine:
-                    currents[k] = self._static_current(name, folded, k)
+                    currents[k] = static.get(k, 0.0)
                 self._catch_up(name)
                 rows, cols, _ = self.lines(name, folded)
                 self.crossbars[name].pulse(rows, cols, width)

@@ -10,8 +10,15 @@ The same code drives a real bench and the simulated one. Per operation:
   grounded, every other line on the bias channel at the read voltage; the drive current is the cell's current
   alone. Same relays as a V/2 pulse on that cell, so a verify read moves no relay: one round trip. (Benches
   whose bias is not on the drive instrument read through the sense input instead.)
+* pulse_and_read (the optional :class:`labctl.core.access.PulseAndRead`): a V/2 pulse on one cell and its
+  equipotential verify read use the same relays, so the drive SMU gets both as one program message: one round trip
+  per programming step (plus the route when the cell changes). Other cases do the pulse and the read in turn.
 * infer: superposition over distinct row voltages: per level and column, route + read. Exact for any cell I-V
   because every row is driven (level or ground) and the sensed column is held at 0 V.
+* wait: bench time passes with outputs off (the simulator's virtual clock on a simulated bench, a sleep otherwise).
+
+Routing is skipped without any I/O when the matrix already holds the wanted relays (consecutive operations on
+one cell); relay plans are cached per cell.
 
 Any error or cancellation puts the bench in its safe state (outputs off, relays open) and logs it.
 """
@@ -74,9 +81,12 @@ class BenchCrossbar:
         if len(set(cols)) != len(cols):
             raise ConfigError.invalid("cols", list(cols), "distinct columns")
 
-    async def _route(self, target: set[Point]) -> None:
+    async def _route(self, target: frozenset[Point] | set[Point]) -> None:
         matrix = self._bench.matrix(self.wiring.matrix)
-        others = {p for p in matrix.state if p[1] not in self._outputs}
+        state = matrix.state
+        if state == target:  # already there (the usual case: the same cell again): no message at all
+            return
+        others = {p for p in state if p[1] not in self._outputs}
         if await matrix.route(target | others):
             self.counts["route"] += 1
 
@@ -84,19 +94,26 @@ class BenchCrossbar:
         return self._bench.smu(source[0])
 
     # --- CrossbarAccess -------------------------------------------------------------------------------------
-    async def pulse(self, row: int, cols: Sequence[int], volts: float, width: float,
-                    scheme: BiasScheme = BiasScheme.HALF) -> list[PulseRecord]:
-        cols = list(cols)
+    def _pulse_levels(self, row: int, cols: list[int], volts: float, width: float, scheme: BiasScheme
+                      ) -> tuple[frozenset[Point], dict[Source, float], str]:
+        """Checked plan of a pulse: relays, source peaks and the drive instrument. Raises before any I/O."""
         self._check_cells(row, cols)
         self.limits.check_program(volts, width)
-        scheme = BiasScheme(scheme)
         target, levels = self.wiring.pulse_plan(row, cols, volts, scheme)
         drive = self.wiring.drive.source
         if drive is None:
             raise ConfigError.invalid(f"crossbars.{self.name}.wiring", "drive on ground", "an SMU channel")
-        master = drive[0]
         for (inst, _), v in levels.items():  # every level is checked before anything is sent
             self._bench.smu(inst).limits.check_pulse(v, width) if v else None
+        return target, levels, drive[0]
+
+    async def pulse(self, row: int, cols: Sequence[int], volts: float, width: float,
+                    scheme: BiasScheme = BiasScheme.HALF) -> list[PulseRecord]:
+        cols = list(cols)
+        scheme = BiasScheme(scheme)
+        target, levels, master = self._pulse_levels(row, cols, volts, width, scheme)
+        drive = self.wiring.drive.source
+        assert drive is not None
 
         async def run() -> list[PulseRecord]:
             await self._route(target)
@@ -127,6 +144,39 @@ class BenchCrossbar:
             return [PulseRecord(row, c, volts, width, t, cur, str(scheme)) for c in cols]
 
         return await self._guarded("pulse", run)
+
+    async def pulse_and_read(self, row: int, cols: Sequence[int], volts: float, width: float,
+                             scheme: BiasScheme, read_volts: float) -> tuple[list[PulseRecord], list[ReadRecord]]:
+        """A pulse and its verify read: one message on the drive SMU when the read needs no relay to move (one
+        cell, V/2, bias on the drive instrument, a driver with ``pulse_and_read``); otherwise pulse then read."""
+        cols = list(cols)
+        scheme = BiasScheme(scheme)
+        target, levels, master = self._pulse_levels(row, cols, volts, width, scheme)
+        self.limits.check_read(read_volts)
+        drive = self.wiring.drive.source
+        smu = self._bench.smu(master)
+        plan = self.wiring.equipotential_plan(row, cols[0]) if len(cols) == 1 else None
+        if (plan is None or plan != target or drive is None or not hasattr(smu, "pulse_and_read")
+                or any(inst != master for inst, _ in levels)):
+            return await self.pulse(row, cols, volts, width, scheme), await self.read(row, cols, read_volts)
+        peaks = {ch: v for (_, ch), v in levels.items()}
+        biases = self._read_biases()
+        smu.limits.check_read(read_volts)
+
+        async def run() -> tuple[list[PulseRecord], list[ReadRecord]]:
+            await self._route(target)
+            t0 = self.now()
+            i_pulse, i_read = await smu.pulse_and_read(peaks, width, measure=drive[1], read_volts=read_volts,
+                                                       biases=biases)
+            self.counts["pulse"] += 1
+            self.counts["read"] += 1
+            return ([PulseRecord(row, cols[0], volts, width, t0, i_pulse, str(scheme))],
+                    [ReadRecord(row, cols[0], read_volts, float(i_read), self.now())])
+
+        return await self._guarded("pulse_and_read", run)
+
+    def _read_biases(self) -> list[int]:
+        return sorted({s[1] for s in (self.wiring.bias_row.source, self.wiring.bias_col_half.source) if s})
 
     async def _sense(self, rows: Sequence[int], col: int, volts: float) -> float:
         """Current out of column ``col`` with ``rows`` at ``volts`` and every other line grounded, A."""
@@ -161,9 +211,8 @@ class BenchCrossbar:
         if not hasattr(smu, "read_with_bias"):
             return None
         await self._route(plan)
-        biases = sorted({s[1] for s in (self.wiring.bias_row.source, self.wiring.bias_col_half.source) if s})
         self.counts["read"] += 1
-        return float(await smu.read_with_bias(drive[1], volts, biases))
+        return float(await smu.read_with_bias(drive[1], volts, self._read_biases()))
 
     async def read(self, row: int, cols: Sequence[int], volts: float) -> list[ReadRecord]:
         cols = list(cols)
@@ -204,6 +253,10 @@ class BenchCrossbar:
             return totals
 
         return await self._guarded("infer", run)
+
+    async def wait(self, seconds: float) -> None:
+        """Bench time passes with every output off (see :meth:`Bench.wait`)."""
+        await self._guarded("wait", lambda: self._bench.wait(seconds))
 
     async def safe_state(self) -> None:
         await self._bench.safe_state(reason=f"{self.name}.safe_state requested")

@@ -55,6 +55,17 @@ class Bench:
         """Bench time, s: virtual on a simulated bench, wall time since opening on a real one."""
         return self.simulation.now() if self.simulation is not None else time.monotonic() - self._t0
 
+    async def wait(self, seconds: float) -> None:
+        """Let ``seconds`` of bench time pass with every output off: on a simulated bench the virtual clock
+        advances (the physics idles: relaxation acts), on a real bench this sleeps."""
+        if not seconds > 0:
+            return
+        if isinstance(self.simulation, Simulation):
+            sim = self.simulation.bench
+            await asyncio.to_thread(sim.advance, float(seconds))
+        else:
+            await asyncio.sleep(seconds)
+
     def estimated_bench_seconds(self) -> float:
         """Time the work so far takes on the bench, s (the simulators' timing model on a simulated bench)."""
         return self.now()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 from labctl.core.access import BiasScheme
 from labctl.core.config import CrossbarConfig, InputWiring, Role
@@ -45,6 +45,19 @@ class Wiring:
     bias_row: Feed
     bias_col_half: Feed
     bias_col_third: Feed | None
+    _plans: dict[tuple[object, ...], frozenset[Point] | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False)
+
+    def _cached(self, key: tuple[object, ...], build: Callable[[], set[Point] | None]) -> frozenset[Point] | None:
+        """Relay plans are pure functions of their arguments: built once (bounded), then shared."""
+        hit = self._plans.get(key, ())
+        if hit != ():
+            return hit  # type: ignore[return-value]
+        out = build()
+        plan = None if out is None else frozenset(out)
+        if len(self._plans) < 65536:
+            self._plans[key] = plan
+        return plan
 
     @classmethod
     def of(cls, name: str, xb: CrossbarConfig) -> Wiring:
@@ -72,45 +85,72 @@ class Wiring:
 
     # --- relay states ------------------------------------------------------------------------------------
     def pulse_plan(self, row: int, cols: Sequence[int], volts: float, scheme: BiasScheme
-                   ) -> tuple[set[Point], dict[Source, float]]:
+                   ) -> tuple[frozenset[Point], dict[Source, float]]:
         """Relays and source peaks for a pulse on ``cols`` of ``row``; selected columns grounded."""
-        sel = set(cols)
-        pts: set[Point] = {(self.drive.input, self.row_out(row))}
-        pts |= {(self.ground.input, self.col_out(j)) for j in sel}
+        scheme = BiasScheme(scheme)
+        pts = self._cached(("pulse", row, tuple(cols), scheme), lambda: self._pulse_points(row, cols, scheme))
+        assert pts is not None
         levels: dict[Source, float] = {self.drive.source: volts} if self.drive.source else {}
         if scheme == BiasScheme.FLOATING:
             return pts, levels
         if scheme == BiasScheme.GROUNDED:
-            row_feed, col_feed, vr, vc = self.ground, self.ground, 0.0, 0.0
+            feeds, vr, vc = (self.ground, self.ground), 0.0, 0.0
         elif scheme == BiasScheme.HALF:
-            row_feed, col_feed, vr, vc = self.bias_row, self.bias_col_half, volts / 2, volts / 2
+            feeds, vr, vc = (self.bias_row, self.bias_col_half), volts / 2, volts / 2
         else:
-            if self.bias_col_third is None:
-                raise ConfigError.invalid(f"crossbars.{self.name}.wiring", "no bias_col input",
-                                          "a 'bias_col' input on another source for the V/3 scheme")
-            row_feed, col_feed, vr, vc = self.bias_row, self.bias_col_third, volts / 3, 2 * volts / 3
-        pts |= {(row_feed.input, self.row_out(i)) for i in range(self.rows) if i != row}
-        pts |= {(col_feed.input, self.col_out(j)) for j in range(self.cols) if j not in sel}
-        for feed, v in ((row_feed, vr), (col_feed, vc)):
+            assert self.bias_col_third is not None  # _pulse_points raised otherwise
+            feeds, vr, vc = (self.bias_row, self.bias_col_third), volts / 3, 2 * volts / 3
+        for feed, v in zip(feeds, (vr, vc), strict=True):
             if feed.source is not None:
                 levels[feed.source] = v
         return pts, levels
 
-    def equipotential_plan(self, row: int, col: int) -> set[Point] | None:
+    def _pulse_points(self, row: int, cols: Sequence[int], scheme: BiasScheme) -> set[Point]:
+        sel = set(cols)
+        pts: set[Point] = {(self.drive.input, self.row_out(row))}
+        pts |= {(self.ground.input, self.col_out(j)) for j in sel}
+        if scheme == BiasScheme.FLOATING:
+            return pts
+        if scheme == BiasScheme.GROUNDED:
+            row_feed, col_feed = self.ground, self.ground
+        elif scheme == BiasScheme.HALF:
+            row_feed, col_feed = self.bias_row, self.bias_col_half
+        else:
+            if self.bias_col_third is None:
+                raise ConfigError.invalid(f"crossbars.{self.name}.wiring", "no bias_col input",
+                                          "a 'bias_col' input on another source for the V/3 scheme")
+            row_feed, col_feed = self.bias_row, self.bias_col_third
+        pts |= {(row_feed.input, self.row_out(i)) for i in range(self.rows) if i != row}
+        pts |= {(col_feed.input, self.col_out(j)) for j in range(self.cols) if j not in sel}
+        return pts
+
+    def equipotential_plan(self, row: int, col: int) -> frozenset[Point] | None:
         """Read relays: ``row`` on drive, ``col`` grounded, every other line on the bias input(s) at the read
         voltage, so only the selected cell carries the drive current. The same relays as a V/2 pulse on that
         cell: a verify read after a pulse moves no relay. None when drive and bias are not on one instrument."""
         d, br, bc = self.drive.source, self.bias_row.source, self.bias_col_half.source
         if d is None or br is None or bc is None or not d[0] == br[0] == bc[0]:
             return None
-        pts = {(self.drive.input if i == row else self.bias_row.input, self.row_out(i)) for i in range(self.rows)}
-        pts |= {(self.ground.input if j == col else self.bias_col_half.input, self.col_out(j))
-                for j in range(self.cols)}
-        return pts
 
-    def sense_plan(self, rows: Sequence[int], col: int) -> set[Point]:
+        def build() -> set[Point]:
+            pts = {(self.drive.input if i == row else self.bias_row.input, self.row_out(i))
+                   for i in range(self.rows)}
+            pts |= {(self.ground.input if j == col else self.bias_col_half.input, self.col_out(j))
+                    for j in range(self.cols)}
+            return pts
+
+        return self._cached(("equi", row, col), build)
+
+    def sense_plan(self, rows: Sequence[int], col: int) -> frozenset[Point]:
         """``rows`` on the drive input, ``col`` on the sense input, every other line grounded."""
-        driven = set(rows)
-        pts = {(self.drive.input if i in driven else self.ground.input, self.row_out(i)) for i in range(self.rows)}
-        pts |= {(self.sense.input if j == col else self.ground.input, self.col_out(j)) for j in range(self.cols)}
-        return pts
+
+        def build() -> set[Point]:
+            driven = set(rows)
+            pts = {(self.drive.input if i in driven else self.ground.input, self.row_out(i))
+                   for i in range(self.rows)}
+            pts |= {(self.sense.input if j == col else self.ground.input, self.col_out(j)) for j in range(self.cols)}
+            return pts
+
+        plan = self._cached(("sense", tuple(sorted(set(rows))), col), build)
+        assert plan is not None
+        return plan

@@ -4,6 +4,11 @@ A bench (real or simulated) implements it by routing its SMUs through its switch
 (``labctl.bench``); tests may implement it directly. Voltages are cell voltages
 ``V_row - V_col``: positive programs towards SET (lower resistance), negative towards RESET.
 Rows and columns are 0-based array indices.
+
+Optional capabilities, which protocols use when a bench has them and do without otherwise:
+
+* :class:`PulseAndRead`: a pulse and the verify read of the same cells as one operation (on an instrument bench
+  one program message and one round trip instead of two).
 """
 
 from __future__ import annotations
@@ -52,10 +57,28 @@ class CrossbarAccess(Protocol):
         current of each listed column (all by default), amps."""
         ...
 
+    async def wait(self, seconds: float) -> None:
+        """Let ``seconds`` of bench time pass with no cell biased (retention, relaxation): virtual time on a
+        simulated bench (the physics idles, relaxation acts), a real sleep on a real bench. ``seconds <= 0``
+        returns at once."""
+        ...
+
     async def safe_state(self) -> None:
         """Outputs off and relays open."""
         ...
 
     async def snapshot(self) -> dict[str, Any]:
         """Identities, settings, limits (and sim preset/seed) for the run's journal."""
+        ...
+
+
+@runtime_checkable
+class PulseAndRead(Protocol):
+    """Optional capability: pulse cells, then read them back, as one operation."""
+
+    async def pulse_and_read(
+        self, row: int, cols: Sequence[int], volts: float, width: float, scheme: BiasScheme, read_volts: float
+    ) -> tuple[list[PulseRecord], list[ReadRecord]]:
+        """:meth:`CrossbarAccess.pulse` then :meth:`CrossbarAccess.read` of the same ``cols`` at ``read_volts``
+        (same limits, same records); a bench that cannot combine them for these cells does the two in turn."""
         ...

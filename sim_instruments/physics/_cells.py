@@ -6,7 +6,7 @@ cell) or a backend array (one value per cell, e.g. with device-to-device spread)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from sim_instruments.physics._backend import Array
@@ -63,13 +63,17 @@ class CellParams:
 
     def take(self, idx: Array, column: bool = False) -> CellParams:
         """The constants of the cells ``idx`` (per-cell arrays indexed, scalars kept); ``column`` gives (n, 1)."""
-        names = ("I0", "g0", "V0", "v0", "A_ea", "gs0", "gr0", "bs", "br")
-        out = {}
-        for n in names:
-            a = getattr(self, n)
+        out = object.__new__(CellParams)  # a field-for-field copy (dataclasses.replace re-runs __init__: slow)
+        d = out.__dict__
+        d.update(self.__dict__)
+        for n in _PER_CELL:
+            a = d[n]
             if not isinstance(a, float | int):
-                out[n] = a[idx][:, None] if column else a[idx]
-        return replace(self, **out)
+                d[n] = a[idx][:, None] if column else a[idx]
+        return out
+
+
+_PER_CELL = ("I0", "g0", "V0", "v0", "A_ea", "gs0", "gr0", "bs", "br")  # fields that may be per-cell arrays
 
 
 def _max(x: Num) -> float:

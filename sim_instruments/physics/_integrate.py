@@ -45,15 +45,17 @@ def advance(cp: CellParams, xp: Any, x: Array, v: Array, tau: Array, dg_max: flo
         return x
     gam0, bet = gamma0_beta(cp, xp, v)
     absv = xp.abs(v)
+    g = xp.clip(x, cp.gmin, cp.gmax)
+    is_open = (gam0 - bet * gap_power(cp, xp, g)) * absv >= cp.Fmin_tox
+    if not cp.windup and not xp.any(is_open):
+        return x + 0.0  # every gate closed: nothing moves (the common case once a cell has reached g*)
     heat = None
     if cp.heating:
         heat = absv * cp.I0 * xp.abs(xp.sinh(v / cp.V0)) * cp.Rth
     setting = v > 0
-    g = xp.clip(x, cp.gmin, cp.gmax)
     gstar = reset_limit(cp, xp, v, gam0, bet)
     g_end = xp.where(setting, cp.gmin, gstar)
     direction = xp.where(setting, -1.0, 1.0)
-    is_open = (gam0 - bet * gap_power(cp, xp, g)) * absv >= cp.Fmin_tox
     tau = tau + 0.0 * x
     out = x + 0.0
     if cp.windup:

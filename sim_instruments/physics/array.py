@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,15 @@ from sim_instruments.physics.nonideal import NonIdealities
 from sim_instruments.physics.params import StanfordParams
 
 _MAX_NOISE_CHUNKS = 8
+
+
+@dataclass(frozen=True)
+class _Subset:
+    """Cells that a constant bias may switch: their indices, constants and voltages."""
+
+    idx: Array
+    cp: CellParams
+    v: Array
 
 
 class RRAMArray:
@@ -151,13 +161,21 @@ class RRAMArray:
         if duration == 0:
             return
         self._age += duration
+        xp, cp = self.xp, self.cells
+        # exact global gate bound: gamma <= gamma0_max, so |V| < F_min*tox/gamma0_max can never open the gate.
+        # v is constant over the call: the candidate cells and their constants are taken once, not per chunk.
+        cand = xp.flatnonzero(xp.abs(v) >= cp.Fmin_tox / cp.gamma0_max)
+        sub = _Subset(cand, cp.take(cand), v[cand]) if cand.shape[0] else None
         if self.nonideal.c2c:
-            nch = int(min(max(math.ceil(duration / self.cells.noise_step), 1), _MAX_NOISE_CHUNKS))
+            if sub is None and self.nonideal.c2c_switching_only:
+                self.time += duration  # no cell can switch: neither term acts
+                return
+            nch = int(min(max(math.ceil(duration / cp.noise_step), 1), _MAX_NOISE_CHUNKS))
             for _ in range(nch):
-                self._deterministic(v, duration / nch)
-                self._noise(v, duration / nch)
+                self._deterministic(sub, duration / nch)
+                self._noise(v, sub, duration / nch)
         else:
-            self._deterministic(v, duration)
+            self._deterministic(sub, duration)
         self.time += duration
 
     def _store(self, idx: Array, x: Array) -> None:
@@ -169,31 +187,29 @@ class RRAMArray:
         self._age[xp.to_numpy(idx)[changed]] = 0.0
         self._pin()
 
-    def _deterministic(self, v: Array, tau: float) -> None:
-        xp, cp = self.xp, self.cells
-        # exact global gate bound: gamma <= gamma0_max, so |V| < F_min*tox/gamma0_max can never open the gate
-        cand = xp.flatnonzero(xp.abs(v) >= cp.Fmin_tox / cp.gamma0_max)
-        if cand.shape[0] == 0:
+    def _deterministic(self, sub: _Subset | None, tau: float) -> None:
+        if sub is None:
             return
-        x = advance(cp.take(cand), xp, self._x[cand], v[cand], xp.full(cand.shape[0], tau), self.dg_max)
-        self._store(cand, x)
+        xp = self.xp
+        x = advance(sub.cp, xp, self._x[sub.idx], sub.v, xp.full(sub.idx.shape[0], tau), self.dg_max)
+        self._store(sub.idx, x)
 
-    def _noise(self, v: Array, tau: float) -> None:
+    def _noise(self, v: Array, sub: _Subset | None, tau: float) -> None:
         xp, cp = self.xp, self.cells
         if cp.dg0 == 0:
             return
         if self.nonideal.c2c_switching_only:
-            sel = xp.flatnonzero(xp.abs(v) >= cp.Fmin_tox / cp.gamma0_max)
-            if sel.shape[0]:
-                sel = sel[gate_open(cp.take(sel), xp, xp.clip(self._x[sel], cp.gmin, cp.gmax), v[sel])]
-        elif self.nonideal.c2c_at_zero_bias:
-            sel = xp.iarange(self.size)
+            if sub is None:
+                return
+            is_open = gate_open(sub.cp, xp, xp.clip(self._x[sub.idx], cp.gmin, cp.gmax), sub.v)
+            sel, cps, vs = sub.idx[is_open], sub.cp.take(is_open), sub.v[is_open]
         else:
-            sel = xp.flatnonzero(v != 0)
+            sel = xp.iarange(self.size) if self.nonideal.c2c_at_zero_bias else xp.flatnonzero(v != 0)
+            cps, vs = cp.take(sel), v[sel]
         if sel.shape[0] == 0:
             return
         g = xp.clip(self._x[sel], cp.gmin, cp.gmax)
-        temp = temperature(cp.take(sel), xp, g, v[sel])
+        temp = temperature(cps, xp, g, vs)
         sigma = cp.dg0 * noise_sigmoid(cp, xp, temp) * math.sqrt(min(cp.noise_step, tau) * tau)
         x = self._x[sel] + sigma * xp.normal(self.rng, sel.shape[0])
         self._store(sel, x if cp.windup else xp.clip(x, cp.gmin, cp.gmax))
@@ -222,5 +238,5 @@ class RRAMArray:
         if ni.c2c and ni.c2c_at_zero_bias and seconds > 0:
             nch = int(min(max(math.ceil(seconds / self.cells.noise_step), 1), _MAX_NOISE_CHUNKS))
             for _ in range(nch):
-                self._noise(xp.zeros(self.size), seconds / nch)
+                self._noise(xp.zeros(self.size), None, seconds / nch)
         self.time += seconds

@@ -38,6 +38,8 @@ class Crossbar:
         self.peak_read_voltage: NDArray = np.zeros(self.shape)
         self.peak_pulse_voltage: NDArray = np.zeros(self.shape)
         self.last_line_voltages: tuple[NDArray, NDArray] = (np.zeros(self.shape[0]), np.zeros(self.shape[1]))
+        self._memo: dict[tuple[tuple[float | None, ...], tuple[float | None, ...]],
+                         tuple[NDArray, NDArray, NDArray, NDArray]] = {}
 
     @property
     def time(self) -> float:
@@ -90,6 +92,24 @@ class Crossbar:
         return np.array([x is not None for x in lines])
 
     def _lines(self, rows: Lines, cols: Lines) -> tuple[NDArray, NDArray, NDArray, NDArray]:
+        """(row volts, column volts, row floating mask, column floating mask), validated; the arrays are
+        read-only and memoised (a bench repeats the same few line conditions)."""
+        key = (tuple(rows), tuple(cols))
+        try:
+            hit = self._memo.get(key)
+        except TypeError:  # unhashable entries: validated and converted without the memo
+            return self._convert(rows, cols)
+        if hit is not None:
+            return hit
+        out = self._convert(rows, cols)
+        for a in out:
+            a.setflags(write=False)
+        if len(self._memo) >= 256:
+            self._memo.clear()
+        self._memo[key] = out
+        return out
+
+    def _convert(self, rows: Lines, cols: Lines) -> tuple[NDArray, NDArray, NDArray, NDArray]:
         out = []
         for name, lines, n in (("rows", rows, self.shape[0]), ("cols", cols, self.shape[1])):
             if len(lines) != n:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from instruments import Keithley707B, Keithley2400, Keithley2450, KeysightB2201A, KeysightB2902, SourceLimits
-from labctl.core import LimitError, SafetyLimits
+from labctl.core import LimitError, SafetyLimits, TransportError
 from tests.instruments.scripted import Scripted
 
 LIM = SourceLimits.of(SafetyLimits(max_program_voltage=3.0, read_clamp=0.2, compliance=1e-3,
@@ -21,20 +21,86 @@ async def test_b2902_configure_read_pulse() -> None:
         (":SYST:ERR?", '+0,"No error"'),
         (":SOUR1:VOLT 0.1;:SOUR2:VOLT 0.1;:OUTP1 ON;:OUTP2 ON;:MEAS:CURR? (@1);:OUTP1 OFF;:SOUR1:VOLT 0;"
          ":OUTP2 OFF;:SOUR2:VOLT 0", "+1.250000E-05"),
-        (":SOUR1:FUNC:SHAP PULS;:SOUR1:PULS:WIDT 0.0001;:SOUR1:VOLT 0;:SOUR1:VOLT:TRIG 1.5;:OUTP1 ON;"
-         ":SOUR2:FUNC:SHAP PULS;:SOUR2:PULS:WIDT 0.0001;:SOUR2:VOLT 0;:SOUR2:VOLT:TRIG 0.75;:OUTP2 ON;"
+        # the base level is known to be 0 V (the read left it there): not re-sent
+        (":SOUR1:FUNC:SHAP PULS;:SOUR1:PULS:WIDT 0.0001;:SOUR1:VOLT:TRIG 1.5;:OUTP1 ON;"
+         ":SOUR2:FUNC:SHAP PULS;:SOUR2:PULS:WIDT 0.0001;:SOUR2:VOLT:TRIG 0.75;:OUTP2 ON;"
          ":INIT (@1,2);:FETC:CURR? (@1);:OUTP1 OFF;:OUTP2 OFF", "+2.000000E-04"),
-        (":SOUR1:VOLT 0;:SOUR1:VOLT:TRIG 1.6;:OUTP1 ON;:SOUR2:VOLT 0;:SOUR2:VOLT:TRIG 0.8;:OUTP2 ON;"
+        (":SOUR1:VOLT:TRIG 1.6;:OUTP1 ON;:SOUR2:VOLT:TRIG 0.8;:OUTP2 ON;"
          ":INIT (@1,2);:FETC:CURR? (@1);:OUTP1 OFF;:OUTP2 OFF", "+2.100000E-04"),
     ])
     smu = KeysightB2902("smu", t, LIM)
     await smu.configure()
     assert await smu.read_with_bias(1, 0.1, [2]) == pytest.approx(1.25e-5)
     assert await smu.pulse_channels({1: 1.5, 2: 0.75}, 1e-4, measure=1) == pytest.approx(2e-4)
-    # unchanged shape and width are not re-sent
+    # unchanged shape, width and base level are not re-sent
     assert await smu.pulse_channels({1: 1.6, 2: 0.8}, 1e-4, measure=1) == pytest.approx(2.1e-4)
     assert not smu.is_live(1)
     assert not smu.is_live(2)
+    t.done()
+
+
+def _configured(extra: list[tuple[str, str | None]]) -> Scripted:
+    return Scripted([
+        ("*IDN?", "Keysight Technologies,B2902A,MY1,3.4"),
+        ("*CLS;:OUTP1 OFF;:OUTP2 OFF;:SOUR1:FUNC:MODE VOLT;:SOUR2:FUNC:MODE VOLT;:SENS1:CURR:PROT 0.001;"
+         ":SENS2:CURR:PROT 0.001;:SENS1:CURR:NPLC 0.01;:SENS2:CURR:NPLC 0.01;:SOUR1:VOLT 0;:SOUR2:VOLT 0;"
+         ":SOUR1:FUNC:SHAP DC;:SOUR2:FUNC:SHAP DC;:TRIG1:SOUR AINT;:TRIG2:SOUR AINT", None),
+        (":SYST:ERR?", '+0,"No error"'),
+        *extra,
+    ])
+
+
+def _pulse_read(setup1: str = "", setup2: str = "") -> str:
+    return (f":SOUR1:FUNC:SHAP PULS;{setup1}:SOUR1:VOLT:TRIG -1.2;:OUTP1 ON;"
+            f":SOUR2:FUNC:SHAP PULS;{setup2}:SOUR2:VOLT:TRIG -0.6;:OUTP2 ON;"
+            ":INIT (@1,2);:FETC:CURR? (@1);:OUTP1 OFF;:OUTP2 OFF;"
+            ":SOUR1:FUNC:SHAP DC;:SOUR2:FUNC:SHAP DC;:SOUR1:VOLT 0.1;:SOUR2:VOLT 0.1;:OUTP1 ON;:OUTP2 ON;"
+            ":MEAS:CURR? (@1);:OUTP1 OFF;:SOUR1:VOLT 0;:OUTP2 OFF;:SOUR2:VOLT 0")
+
+
+PULSE_READ = _pulse_read(":SOUR1:PULS:WIDT 5e-05;", ":SOUR2:PULS:WIDT 5e-05;")
+
+
+async def test_b2902_pulse_and_read_is_one_message_with_both_replies() -> None:
+    t = _configured([(PULSE_READ, "-3.000000E-04;+4.000000E-06"), (_pulse_read(), "-3.100000E-04;+4.100000E-06")])
+    smu = KeysightB2902("smu", t, LIM)
+    await smu.configure()
+    i_pulse, i_read = await smu.pulse_and_read({1: -1.2, 2: -0.6}, 5e-5, measure=1, read_volts=0.1, biases=[2])
+    assert i_pulse == pytest.approx(-3e-4)
+    assert i_read == pytest.approx(4e-6)
+    # the shapes alternate (pulse, then DC read) so each message sets them; the width is not sent again
+    i_pulse, i_read = await smu.pulse_and_read({1: -1.2, 2: -0.6}, 5e-5, measure=1, read_volts=0.1, biases=[2])
+    assert i_pulse == pytest.approx(-3.1e-4)
+    assert i_read == pytest.approx(4.1e-6)
+    assert not smu.is_live(1)
+    assert not smu.is_live(2)
+    t.done()
+
+
+async def test_b2902_forgets_cached_settings_after_a_failure() -> None:
+    full = _pulse_read(":TRIG1:SOUR AINT;:SOUR1:PULS:WIDT 5e-05;:SOUR1:VOLT 0;",
+                       ":TRIG2:SOUR AINT;:SOUR2:PULS:WIDT 5e-05;:SOUR2:VOLT 0;")
+    t = _configured([(PULSE_READ, "garbled"), (full, "-3.000000E-04;+4.000000E-06")])
+    smu = KeysightB2902("smu", t, LIM)
+    await smu.configure()
+    with pytest.raises(TransportError, match="garbled"):
+        await smu.pulse_and_read({1: -1.2, 2: -0.6}, 5e-5, measure=1, read_volts=0.1, biases=[2])
+    assert smu.is_live(1)  # outcome unknown: the hot-switch interlock assumes the outputs on
+    assert smu.is_live(2)
+    # nothing is assumed after the failure: trigger source, width and base level are all sent again
+    await smu.pulse_and_read({1: -1.2, 2: -0.6}, 5e-5, measure=1, read_volts=0.1, biases=[2])
+    t.done()
+
+
+async def test_b2902_limit_on_one_channel_leaves_the_cache_untouched() -> None:
+    t = _configured([(PULSE_READ, "-3.000000E-04;+4.000000E-06")])
+    smu = KeysightB2902("smu", t, LIM)
+    await smu.configure()
+    with pytest.raises(LimitError):  # channel 2 over the limit: refused before channel 1's setup is cached
+        await smu.pulse_channels({1: -1.2, 2: -3.5}, 5e-5, measure=1)
+    with pytest.raises(LimitError, match="read clamp"):  # the read part is checked before the pulse is built
+        await smu.pulse_and_read({1: -1.2, 2: -0.6}, 5e-5, measure=1, read_volts=0.5, biases=[2])
+    await smu.pulse_and_read({1: -1.2, 2: -0.6}, 5e-5, measure=1, read_volts=0.1, biases=[2])
     t.done()
 
 
