@@ -25,8 +25,7 @@ from pathlib import Path
 import pyvisa
 
 import instruments
-from labctl.bench import DEFAULT_CONFIG, open_bench, start_simulation
-from labctl.bench._sim import SimProcess
+from labctl.bench import DEFAULT_CONFIG, SimProcess, open_bench, start_simulation
 from labctl.core.config import BenchConfig, load_bench_config
 
 
