@@ -3,10 +3,14 @@
 Full stack: ``labctl.jobs.run_protocol`` -> ``labctl.bench.open_bench(DEFAULT_CONFIG)`` (drivers -> pyvisa ->
 TCP -> simulator -> physics) -> SQLite journal. Baseline, measured in the same run: the same protocol and
 journal over an in-process adapter straight on the physics (no drivers, no sockets).
-Prints cells programmed per second, SCPI round trips per programmed cell (where the bench counts them), the
-bench time the timing model estimates for real instruments, and the statistics from the journal.
+Prints cells programmed per second, SCPI round trips per programmed cell (matrix and SMU), the bench time the
+timing model estimates for real instruments, CPU seconds, and the statistics from the journal.
 
-    .venv/bin/python bench/bench_program.py [--size 64] [--parallel 8] [--baseline-only]
+The simulator runs in a child process by default (``labctl sim serve``: its own GIL, spinning servers), which this
+process opens as it would open a real bench; its timing-model clock is asked from the child. ``--sim thread``
+serves it from a thread of this process instead (``open_bench`` on the simulated config).
+
+    .venv/bin/python bench/bench_program.py [--size 64] [--parallel 8] [--sim process|thread] [--baseline-only]
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import argparse
 import asyncio
 import importlib
 import json
+import os
 import sys
 import tempfile
 import time
@@ -49,53 +54,88 @@ def _stats(store: RunStore, run_id: str) -> dict[str, Any]:
 
 async def _run(label: str, size: int, params: dict[str, Any], root: Path, bench: Any = None,
                config: Any = None) -> dict[str, Any]:
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     res = await run_protocol(config, "program", params, store_root=root / label, bench=bench)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     st = _stats(RunStore(root / label), str(res.run_id))
-    return {"label": label, "wall_s": wall, "cells_per_s": st["cells"] / wall, "stats": st, "run": res.run_id}
+    return {"label": label, "wall_s": wall, "cpu_s": cpu, "cells_per_s": st["cells"] / wall, "stats": st,
+            "run": res.run_id}
+
+
+def _child_cpu(pid: int) -> float:
+    """User + system CPU seconds of a (Linux) process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _full(args: argparse.Namespace, params: dict[str, Any], root: Path) -> dict[str, Any]:
+    """The program run through the whole stack; the simulator in this process or in a child process."""
+    bench_mod = importlib.import_module("labctl.bench")
+    sent: list[tuple[str, str]] = []  # every message the drivers send, counted at the transport (open_bench's log)
+    log = lambda res, msg: sent.append((res, msg))  # noqa: E731
+    if args.sim == "thread":
+        async with bench_mod.open_bench(bench_mod.DEFAULT_CONFIG, log=log) as bench:
+            n_open, t_open = len(sent), bench.estimated_bench_seconds()
+            full = await _run("full-thread", args.size, params, root, bench=bench)
+            full["bench_s"] = bench.estimated_bench_seconds() - t_open
+            mats = {r for n, r in bench.simulation.resources.items() if bench.config.instruments[n].is_matrix}
+    else:  # ``labctl sim serve`` in a child process; this process opens it as it would open a real bench
+        from labctl.core.config import load_bench_config
+
+        with bench_mod.SimProcess(load_bench_config(bench_mod.DEFAULT_CONFIG)) as proc:
+            served = proc.served_config()
+            async with bench_mod.open_bench(served, log=log) as bench:
+                n_open, t_open, c_open = len(sent), proc.now(), _child_cpu(proc.proc.pid)
+                full = await _run("full-process", args.size, params, root, bench=bench)
+                full["bench_s"] = proc.now() - t_open  # the timing model runs in the child: asked there
+                full["child_cpu_s"] = _child_cpu(proc.proc.pid) - c_open
+                mats = {i.resource for i in served.instruments.values() if i.is_matrix}
+    run_msgs = sent[n_open:]
+    full["messages"] = len(run_msgs)
+    full["trips"] = sum(1 for _, m in run_msgs if "?" in m or "print(" in m)  # queries: the driver waits
+    full["matrix_trips"] = sum(1 for r, m in run_msgs if r in mats and ("?" in m or "print(" in m))
+    kinds: dict[str, int] = {}
+    for _, m in run_msgs:
+        head = m.split()[0].split(";")[0][:24]
+        kinds[head] = kinds.get(head, 0) + 1
+    full["by_header"] = kinds
+    return full
 
 
 async def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", type=int, default=64)
     ap.add_argument("--parallel", type=int, default=1)
+    ap.add_argument("--sim", choices=["process", "thread"], default="process",
+                    help="simulator in a child process (labctl sim serve, default) or in a thread of this process")
     ap.add_argument("--baseline-only", action="store_true")
     args = ap.parse_args()
     params = {"random_levels": 4, "seed": 1, "shape": [args.size, args.size], "parallel": args.parallel}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         base = await _run("baseline", args.size, params, root, bench=_PhysicsBench(args.size))
-        print(f"baseline (bare physics + journal): {base['cells_per_s']:.0f} cells/s, {base['wall_s']:.2f} s")
+        print(f"baseline (bare physics + journal): {base['cells_per_s']:.0f} cells/s, {base['wall_s']:.2f} s "
+              f"(cpu {base['cpu_s']:.1f} s)")
         if args.baseline_only:
             print(json.dumps(base["stats"], indent=1))
             return
-        bench_mod = importlib.import_module("labctl.bench")
-        if not hasattr(bench_mod, "open_bench"):
-            print("labctl.bench.open_bench is not available: full-stack figure not measured")
-            return
-        sent: list[str] = []  # every message the drivers send, counted at the transport (open_bench's log hook)
-        async with bench_mod.open_bench(bench_mod.DEFAULT_CONFIG, log=lambda _res, msg: sent.append(msg)) as bench:
-            n_open, t_open = len(sent), bench.estimated_bench_seconds()
-            full = await _run("full", args.size, params, root, bench=bench)
-            bench_s = bench.estimated_bench_seconds() - t_open
-            run_msgs = sent[n_open:]
-        trips = sum(1 for m in run_msgs if "?" in m)  # queries: the driver waits for the reply
-    cells = full["stats"]["cells"]
+        full = await _full(args, params, root)
     st = full["stats"]
-    print(f"full stack ({args.size}x{args.size}, parallel={args.parallel}): {full['wall_s']:.1f} s wall, "
-          f"{full['cells_per_s']:.0f} cells/s; ratio full/baseline speed = "
-          f"{full['cells_per_s'] / base['cells_per_s']:.3f}")
+    cells = st["cells"]
+    child = f" + simulator process {full['child_cpu_s']:.1f} s" if "child_cpu_s" in full else ""
+    print(f"full stack ({args.size}x{args.size}, parallel={args.parallel}, simulator in a {args.sim}): "
+          f"{full['wall_s']:.1f} s wall, {full['cells_per_s']:.0f} cells/s (cpu: this process {full['cpu_s']:.1f} s"
+          f"{child}); ratio full/baseline speed = {full['cells_per_s'] / base['cells_per_s']:.3f}")
     print(f"converged {st['converged']}/{cells} = {100 * st['converged_fraction']:.2f} %, failed {st['failed']}, "
-          f"stuck {st['stuck']}")
+          f"stuck {st['stuck']} (tolerance |G - target| <= 1 uS + 3 % of target)")
     print(f"pulses per cell (journal): {json.dumps(st['pulses_per_cell'])}")
     print(f"pulse histogram: {json.dumps(st['pulse_histogram'])}")
     print(f"final |G-target|/target of converged cells: {json.dumps(st['rel_error'])}")
-    kinds: dict[str, int] = {}
-    for m in run_msgs:
-        kinds[m.split()[0].split(";")[0][:24]] = kinds.get(m.split()[0].split(";")[0][:24], 0) + 1
-    print(f"SCPI messages: {len(run_msgs)} ({len(run_msgs) / cells:.2f} per programmed cell), of which round trips "
-          f"(queries) {trips} ({trips / cells:.2f} per cell); by header: {json.dumps(kinds)}")
+    print(f"SCPI messages: {full['messages']} ({full['messages'] / cells:.2f} per programmed cell), of which round "
+          f"trips (queries) {full['trips']} ({full['trips'] / cells:.2f} per cell: matrix "
+          f"{full['matrix_trips'] / cells:.2f}, SMU {(full['trips'] - full['matrix_trips']) / cells:.2f}); "
+          f"by header: {json.dumps(full['by_header'])}")
+    bench_s = full["bench_s"]
     print(f"timing model: {bench_s:.1f} s of real-bench time, {bench_s / cells:.4f} s per cell")
     for peer, s in PEERS_S_PER_CELL.items():
         print(f"  vs {peer} {s} s/cell: sim wall {full['wall_s'] / cells / s:.3f}x, "

@@ -173,7 +173,8 @@ class RRAMArray:
             nch = int(min(max(math.ceil(duration / cp.noise_step), 1), _MAX_NOISE_CHUNKS))
             for _ in range(nch):
                 self._deterministic(sub, duration / nch)
-                self._noise(v, sub, duration / nch)
+                if not self._noise(v, sub, duration / nch) and self.nonideal.c2c_switching_only and not cp.windup:
+                    break  # every gate closed after the drift and no noise: the remaining chunks change nothing
         else:
             self._deterministic(sub, duration)
         self.time += duration
@@ -194,25 +195,30 @@ class RRAMArray:
         x = advance(sub.cp, xp, self._x[sub.idx], sub.v, xp.full(sub.idx.shape[0], tau), self.dg_max)
         self._store(sub.idx, x)
 
-    def _noise(self, v: Array, sub: _Subset | None, tau: float) -> None:
+    def _noise(self, v: Array, sub: _Subset | None, tau: float) -> bool:
+        """The stochastic gap term for ``tau`` s. Returns True when some cell was open to it (a gate open with
+        ``c2c_switching_only``), False when no cell was: then the drift cannot have moved any either."""
         xp, cp = self.xp, self.cells
-        if cp.dg0 == 0:
-            return
         if self.nonideal.c2c_switching_only:
             if sub is None:
-                return
+                return False
             is_open = gate_open(sub.cp, xp, xp.clip(self._x[sub.idx], cp.gmin, cp.gmax), sub.v)
+            if cp.dg0 == 0:
+                return xp.any(is_open)
             sel, cps, vs = sub.idx[is_open], sub.cp.take(is_open), sub.v[is_open]
         else:
+            if cp.dg0 == 0:
+                return True
             sel = xp.iarange(self.size) if self.nonideal.c2c_at_zero_bias else xp.flatnonzero(v != 0)
             cps, vs = cp.take(sel), v[sel]
         if sel.shape[0] == 0:
-            return
+            return False
         g = xp.clip(self._x[sel], cp.gmin, cp.gmax)
         temp = temperature(cps, xp, g, vs)
         sigma = cp.dg0 * noise_sigmoid(cp, xp, temp) * math.sqrt(min(cp.noise_step, tau) * tau)
         x = self._x[sel] + sigma * xp.normal(self.rng, sel.shape[0])
         self._store(sel, x if cp.windup else xp.clip(x, cp.gmin, cp.gmax))
+        return True
 
     def prefactor(self) -> Array:
         """I0·exp(−g/g0) per cell (flat, cached until the state changes), A."""
