@@ -18,12 +18,13 @@ import numpy as np
 import numpy.typing as npt
 import torch
 from torch import Tensor
+from torch.nn import functional as F
 
 from labctl.core.errors import ConfigError
 from labctl.core.records import CellStatus
 from labctl.train.base import CrossbarModel, accuracy
 from labctl.train.measured import MeasuredMap
-from labctl.train.mlp import CrossbarMLP, fit_mlp
+from labctl.train.mlp import CrossbarMLP
 from labctl.train.targets import TargetMap
 
 
@@ -169,20 +170,22 @@ def chip_in_the_loop(
         for k, name in enumerate(names):
             if name in measured:
                 mm = measured[name]
-                model.p[k].copy_(model.from_map(mm.conductance).clamp(-0.05, 1.05))
                 fixed = torch.as_tensor(~mm.usable)
-                model.frozen[k] = torch.stack([fixed[:, 0::2].T, fixed[:, 1::2].T])
+                frozen = torch.stack([fixed[:, 0::2].T, fixed[:, 1::2].T])
+                model.frozen[k] = frozen
+                # frozen devices keep exactly what they read, even far outside the window (a stuck-ON cell
+                # of STANFORD_V1 reads ~1.8 mS); the others start from their reading, clipped to the window
+                p_meas = model.from_map(mm.conductance)
+                model.p[k].copy_(torch.where(frozen, p_meas, p_meas.clamp(0.0, 1.0)))
     model.noise_model = noise_model
-    fit_mlp(model, x, y, epochs=epochs, lr=lr, seed=seed, progress=progress)
-    # frozen devices may sit outside [0, 1] (a stuck cell reads what it reads): restore them exactly
-    with torch.no_grad():
-        for k, name in enumerate(names):
-            if name in measured and model.frozen[k] is not None:
-                m = model.frozen[k]
-                assert m is not None
-                model.p[k][m] = model.from_map(measured[name].conductance)[m]
+    _fit_around(model, x, y, epochs=epochs, lr=lr, seed=seed, progress=progress)
     model.noise_model = None
-    targets = model.target_maps()
+    with torch.no_grad():  # targets inside the window (frozen devices keep their out-of-window readings)
+        held = [p.detach().clone() for p in model.p]
+        model.clamp_()
+        targets = model.target_maps()
+        for p, v in zip(model.p, held, strict=True):
+            p.copy_(v)
     out_targets: dict[str, TargetMap] = {}
     counts: dict[str, int] = {}
     for name, tm in targets.items():
@@ -206,3 +209,37 @@ def chip_in_the_loop(
     after = evaluate(model, xe, ye, after_maps)
     model.frozen = [None] * len(model.p)
     return ChipLoopResult(model, out_targets, before, after, counts)
+
+
+def _fit_around(model: CrossbarMLP, x: npt.NDArray[np.float32], y: npt.NDArray[np.int64], *, epochs: int,
+                lr: float, seed: int, progress: Any = None) -> None:
+    """Adam on the free devices only: frozen devices get no update and are never clipped into the window (the
+    forward sees what the chip holds); free devices stay inside ``[0, 1]``."""
+    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    xt, yt = torch.as_tensor(x), torch.as_tensor(y)
+    masks = [m if m is not None else torch.zeros(p.shape, dtype=torch.bool) for p, m in zip(model.p, model.frozen,
+                                                                                          strict=True)]
+    held = [p.detach()[m].clone() for p, m in zip(model.p, masks, strict=True)]
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    for epoch in range(epochs):
+        model.train()
+        perm = torch.randperm(len(xt), generator=gen)
+        total = 0.0
+        for i in range(0, len(xt), 64):
+            idx = perm[i:i + 64]
+            loss = F.cross_entropy(model(xt[idx]), yt[idx])
+            opt.zero_grad()
+            loss.backward()  # type: ignore[no-untyped-call]
+            for p, m in zip(model.p, masks, strict=True):
+                if p.grad is not None:
+                    p.grad[m] = 0.0
+            opt.step()
+            with torch.no_grad():
+                for p, m, v in zip(model.p, masks, held, strict=True):
+                    p.copy_(torch.where(m, p, p.clamp(0.0, 1.0)))
+                    p[m] = v
+            total += float(loss.detach()) * len(idx)
+        if progress is not None:
+            progress(epoch + 1, epochs, {"loss": total / len(xt)})
+    model.eval()

@@ -247,11 +247,15 @@ def train_lut(
     batch: int = 8,
     max_pulses: int = 8,
     tol: float = 0.02,
+    select: str = "val_acc",
     seed: int = 0,
     progress: Any = None,
 ) -> LUTResult:
     """Train a ``features-hidden-classes`` MLP whose updates are LUT pulses; the epoch with the best validation
-    accuracy is kept (seed 004 uses a 40/30/30 split)."""
+    accuracy (``select="val_acc"``, ties by lower validation loss) or the lowest validation loss (``"val_loss"``)
+    is kept (seed 004 uses a 40/30/30 split)."""
+    if select not in ("val_acc", "val_loss"):
+        raise ConfigError.invalid("select", select, "val_acc, val_loss")
     if mode not in MODES:
         raise ConfigError.invalid("mode", mode, ", ".join(MODES))
     if scheme not in SCHEMES:
@@ -271,7 +275,7 @@ def train_lut(
     assign = [rng.integers(0, len(tables), size=p.shape) for p in model.p]
     xt, yt = torch.as_tensor(data.x_train), torch.as_tensor(data.y_train)
     xv, yv = torch.as_tensor(data.x_val), torch.as_tensor(data.y_val)
-    best, best_state, hist = -1.0, None, []
+    best, best_key, best_state, hist = -1.0, (-1.0, 0.0), None, []
     for epoch in range(epochs):
         model.train()
         perm = rng.permutation(len(xt))
@@ -288,10 +292,13 @@ def train_lut(
                     p.copy_(torch.as_tensor(np.clip(new, 0.0, 1.0), dtype=p.dtype))
         model.eval()
         with torch.no_grad():
-            va = accuracy(model(xv), yv)
+            out_v = model(xv)
+            va = accuracy(out_v, yv)
+            key = (va, -float(F.cross_entropy(out_v, yv))) if select == "val_acc" else (-float(F.cross_entropy(
+                out_v, yv)), va)
         hist.append(va)
-        if va > best:
-            best, best_state = va, {k: v.clone() for k, v in model.state_dict().items()}
+        if key > best_key:
+            best, best_key, best_state = va, key, {k: v.clone() for k, v in model.state_dict().items()}
         if progress is not None:
             progress(epoch + 1, epochs, {"val_acc": va})
     if best_state is not None:

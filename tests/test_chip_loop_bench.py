@@ -1,0 +1,68 @@
+"""Chip in the loop on the simulated bench with stuck cells (small arrays, small network, inproc transport)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from labctl.core.config import load_bench_config
+from labctl.core.errors import ConfigError
+from labctl.jobs.chip_loop import STUCK5_CONFIG, ChipLoopOptions, ChipLoopRun, run_chip_loop
+from labctl.store import RunStore
+
+
+def _small_config(tmp: Path, stuck: float = 0.1) -> Path:
+    """configs/sim_bench_stuck5.yaml with 64x8 and 4x20 arrays and ``stuck`` ON + ``stuck`` OFF cells."""
+    data = load_bench_config(STUCK5_CONFIG).model_dump(mode="json")
+    data["crossbars"]["xbar0"] |= {"rows": 64, "cols": 8}
+    data["crossbars"]["xbar1"] |= {"rows": 4, "cols": 20}
+    data["sim"]["nonideal"] |= {"stuck_on": stuck, "stuck_off": stuck}
+    path = tmp / "small.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@pytest.fixture(scope="module")
+def chip_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[ChipLoopOptions, ChipLoopRun]:
+    tmp = tmp_path_factory.mktemp("chip")
+    opts = ChipLoopOptions(bench=str(_small_config(tmp)), out=str(tmp / "out"), sizes=(64, 4, 10), epochs=40,
+                           retrain_epochs=20, read_repeats=1, transport="inproc")
+    return opts, asyncio.run(run_chip_loop(opts, log=lambda _s: None))
+
+
+def test_stuck_cells_are_found_hurt_and_retraining_recovers(chip_run) -> None:
+    _opts, res = chip_run
+    assert res.cells_total == {"fc1": 64 * 8, "fc2": 4 * 20}
+    total = sum(res.cells_total.values())
+    stuck = sum(res.cells_stuck.values())
+    assert 0.12 * total < stuck < 0.35 * total  # 20 % stuck cells (+ cells that failed to converge)
+    b, a = res.before, res.after
+    assert b["measured"] < b["software"] - 0.05  # stuck-ON cells read ~1.8 mS: a heavy weight error
+    assert a["measured"] > b["measured"] + 0.05
+    assert abs(a["measured"] - res.predicted_after) < 0.1  # the bench holds what the retraining predicted
+
+
+def test_reprogramming_touches_only_the_masked_cells(chip_run) -> None:
+    opts, res = chip_run
+    store = RunStore(Path(opts.out) / "runs")
+    after = [r for r in res.runs if r["protocol"] == "program" and r["stage"] == "after"]
+    assert after
+    for r in after:
+        mask = np.load(Path(opts.out) / "program" / f"{r['layer']}-after.npz")["mask"]
+        assert set(store.outcomes(r["id"])) == {(int(i), int(j)) for i, j in np.argwhere(mask)}
+        assert int(mask.sum()) == res.cells_to_program[r["layer"]]
+    for info in store.list_runs():
+        assert info.status == "completed"
+
+
+def test_options_are_validated(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="epochs"):
+        ChipLoopOptions.parse(epochs=0)
+    opts = ChipLoopOptions(bench=str(_small_config(tmp_path)), out=str(tmp_path / "o"), sizes=(64, 8, 10),
+                           epochs=1, transport="inproc")
+    with pytest.raises(ConfigError, match=r"placement\.fc1"):  # 64x16 does not fit the 64x8 array
+        asyncio.run(run_chip_loop(opts, log=lambda _s: None))
