@@ -1,7 +1,7 @@
 """Regenerate the README's trainer results table: ``.venv/bin/python -m labctl.train.reproduce [--out DIR]``.
 
-Runs (CPU, a few minutes on 2 cores): letters seed-001 reproduction (best training loss of 8 restarts, as the
-seed notebook keeps its lowest-loss model) and the improved network; seed 002's robustness curve on digits
+Runs (CPU, a few minutes on 2 cores): letters seed-001 reproduction (of 8 restarts the one with the best training
+accuracy, ``letters.select_restart``) and the improved network; seed 002's robustness curve on digits
 (10 draws per noise level, PNG); HRAT FC-4 on digits vs the float model; device-LUT training on breast cancer
 (numeric / standard / multi); chip-in-the-loop recovery with 5 % stuck-ON + 5 % stuck-OFF cells.
 """
