@@ -6,7 +6,9 @@ input clamp, BN fusing, learned-step 8-bit weight quantization (STE), Gaussian w
 noise, see :func:`labctl.train.layers.output_noise`), 10-bit DAC bias quantization noise, output clamps, learned
 scale and ReLU. The baseline is ``torch.nn.Linear`` (with bias) on the same input, same threads. Each step is
 ``zero_grad`` (untimed), then ``layer(x).sum().backward()`` timed; layers are interleaved (a, b, a, b, ...) so
-load from other processes hits both alike; medians after warmup, ratio = median(HRAT) / median(Linear).
+load from other processes hits both alike; medians after warmup, ratio = median(HRAT) / median(Linear), for
+wall-clock time and for process CPU time (``time.process_time``: not inflated when other processes preempt
+this one, but with 2 threads it includes the workers' spin-waiting).
 
 Usage: ``.venv/bin/python bench/bench_train.py [--threads 1,2] [--device cpu|cuda] [--noise-mode both]``.
 """
@@ -23,27 +25,28 @@ import torch
 from labctl.train.hrat import NOISE_MODES, HRATLinear
 
 
-def _step(layer: torch.nn.Module, x: torch.Tensor, device: str) -> float:
+def _step(layer: torch.nn.Module, x: torch.Tensor, device: str) -> tuple[float, float]:
+    """(wall, process CPU) seconds of one forward+backward."""
     layer.zero_grad(set_to_none=True)
     if device == "cuda":
         torch.cuda.synchronize()
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     layer(x).sum().backward()
     if device == "cuda":
         torch.cuda.synchronize()
-    return time.perf_counter() - t
+    return time.perf_counter() - t, time.process_time() - c
 
 
 def bench(layers: list[torch.nn.Module], x: torch.Tensor, reps: int, warmup: int,
-          device: str) -> list[float]:
-    """Interleaved timing of all layers; medians in ms."""
-    times: list[list[float]] = [[] for _ in layers]
+          device: str) -> list[tuple[float, float]]:
+    """Interleaved timing of all layers; (wall, CPU) medians in ms."""
+    times: list[list[tuple[float, float]]] = [[] for _ in layers]
     for i in range(reps + warmup):
         for k, layer in enumerate(layers):
             dt = _step(layer, x, device)
             if i >= warmup:
                 times[k].append(dt)
-    return [statistics.median(t) * 1e3 for t in times]
+    return [(statistics.median(w for w, _ in t) * 1e3, statistics.median(c for _, c in t) * 1e3) for t in times]
 
 
 def hrat_layer(n: int, noise_mode: str, device: str) -> HRATLinear:
@@ -73,11 +76,11 @@ def main() -> None:
           "learned scale, ReLU")
     for threads in (int(v) for v in a.threads.split(",")):
         torch.set_num_threads(threads)
-        t_plain, *t_hw = bench([plain, *hws], x, a.reps, a.warmup, a.device)
-        print(f"threads {threads}: torch.nn.Linear {t_plain:7.3f} ms")
-        for mode, t in zip(modes, t_hw, strict=True):
-            print(f"threads {threads}: HRAT, noise_mode={mode:6s} {t:7.3f} ms  ratio {t / t_plain:5.2f}x"
-                  "   (goal <= 3x; aihwkit HWA preset ~100x)")
+        (w0, c0), *t_hw = bench([plain, *hws], x, a.reps, a.warmup, a.device)
+        print(f"threads {threads}: torch.nn.Linear        wall {w0:7.3f} ms            cpu {c0:7.3f} ms")
+        for mode, (w, c) in zip(modes, t_hw, strict=True):
+            print(f"threads {threads}: HRAT noise_mode={mode:6s} wall {w:7.3f} ms ({w / w0:5.2f}x)  "
+                  f"cpu {c:7.3f} ms ({c / c0:5.2f}x)   goal <= 3x; aihwkit HWA preset ~100x")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 

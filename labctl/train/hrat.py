@@ -5,11 +5,16 @@ One layer in training (seed 003 Fig. 2b, eqs. 10-13; without BN Fig. 2a, eq. 6):
     x  <- clamp(x, -V_TH, V_TH)                                  input clamp (non-destructive threshold)
     Wf =  gamma/sqrt(var_MA + eps) * W                            fused weight (BN layers)
     Wq =  LSQ(Wf; step, bits) + N(0, (noise * 2 max|Wq|)^2)       learned-step quantization (STE) + weight noise
+                                                                  (noise_mode="output": the same noise referred
+                                                                  to the output, one draw per sample)
     y  =  Wq x * sqrt(var_MA + eps)/gamma + b                     back to the unfused scale; plain BN -> y_BN
     bf =  beta + gamma/sqrt(var_MA + eps) (b - mu_MA)             fused bias
     out = relu(clamp(clamp(y_BN - bf, +-c) + clamp(Q_dac(bf), +-c), +-c)) / s,   c = s VDD/2
 
-``s`` is the learned per-layer scale; the DAC is modelled with uniform noise of one step while training and
+``noise_mode="output"`` (default) adds ``N(0, sigma^2 ||x||^2)`` per sample and output instead of drawing the
+``out x in`` matrix (:func:`labctl.train.layers.output_noise`: the same distribution per sample, independent
+across samples; ``"weight"`` is the draw-the-matrix original, shared by the batch). ``s`` is the learned
+per-layer scale; the DAC is modelled with uniform noise of one step while training and
 rounding at deployment. Deployment (eqs. 14-15) gives ``W_deploy = s_c Q(Wf)/s`` (a differential conductance map
 with ``s_c = (g_on - g_off)/max|Q(Wf)/s|``) and ``b_deploy = Q_dac(bf)/s``; hardware inference is eq. 9,
 ``relu(clamp(clamp(W_deploy V / s_c) + b_deploy))`` with clamps at ``VDD/2``, computed by
@@ -47,7 +52,7 @@ class HRATLinear(nn.Module):
     """One HRAT layer (see module docstring). ``hw=False`` gives the plain float layer (Linear+BN+ReLU)."""
 
     def __init__(self, n_in: int, n_out: int, *, bits: int, noise: float, v_th: float, vdd: float,
-                 dac_bits: int | None, bn: bool, last: bool, hw: bool, noise_mode: str = "weight") -> None:
+                 dac_bits: int | None, bn: bool, last: bool, hw: bool, noise_mode: str = "output") -> None:
         super().__init__()
         if noise_mode not in NOISE_MODES:
             raise ConfigError.invalid("noise_mode", noise_mode, ", ".join(NOISE_MODES))
@@ -128,7 +133,7 @@ class HRATMLP(CrossbarModel):
     def __init__(self, sizes: tuple[int, ...] | list[int] = (64, 512, 128, 32, 10), bits: int = 8,
                  noise: float = 0.01, v_th: float = 0.2, vdd: float = 3.0, dac_bits: int | None = 10,
                  bn: bool = True, hw: bool = True, g_off: float = HRAT_WINDOW.g_off,
-                 g_on: float = HRAT_WINDOW.g_on, noise_mode: str = "weight") -> None:
+                 g_on: float = HRAT_WINDOW.g_on, noise_mode: str = "output") -> None:
         super().__init__()
         self.sizes = [int(v) for v in sizes]
         self.cfg = {"sizes": self.sizes, "bits": bits, "noise": noise, "v_th": v_th, "vdd": vdd,

@@ -89,9 +89,9 @@ class _HWWeight(torch.autograd.Function):
     composition with STE rounding and identity noise; with ``m`` the inside-clamp mask and ``e = c - m t``
     (LSQ's ``dWq/dD``): ``dw = g m``, ``dD = sum g e / inv``, ``dinv = -sum_j g (D e + N) / inv^2``.
 
-    CPU cost is dominated by fresh 1 MB buffers (page faults) and bool ops (~10x a float op), so: three
-    buffers in the forward, one in the backward, float-only masks, and only ``e`` is saved: inside the clamp
-    range ``|e| <= 1/2``, outside ``|e| = qmax >= 1``, so ``m = clamp(2 - 2|e|, 0, 1)`` exactly.
+    On CPU fresh 1 MB buffers (page faults), passes over the matrix and bool ops (~10x a float op) dominate,
+    so: three buffers in the forward (``t`` becomes ``e``, ``round(t)`` the output, one for ``m``), one in the
+    backward, float-only masks (``round(t)`` is integer-valued: ``m = clamp(qmax + 1 - |round(t)|, 0, 1)``).
     """
 
     @staticmethod
@@ -101,10 +101,10 @@ class _HWWeight(torch.autograd.Function):
         d = step.detach().abs() + 1e-12
         t = w.detach() * (inv.detach() / d)[:, None] if inv is not None else w.detach() / d
         c = torch.round(t)
-        neg_m = c.abs().sub_(qmax + 1.0).clamp_(-1.0, 0.0)  # round(t) is integer: -1 if |.| <= qmax, else 0
+        m = torch.abs(c)
+        torch.sub(c.new_tensor(qmax + 1.0), m, out=m).clamp_(0.0, 1.0)  # round(t) integer: 1 if |.| <= qmax
         c.clamp_(-qmax, qmax)
-        e = torch.addcmul(c, neg_m, t, out=t)  # c - m t
-        del neg_m
+        e = torch.addcmul(c, m, t, value=-1.0, out=t)  # c - m t
         if noise > 0:
             lo, hi = torch.aminmax(c)
             sigma = torch.maximum(hi, -lo) * d * (2.0 * noise)  # noise * 2 max|Wq|, no .item() sync
@@ -119,18 +119,18 @@ class _HWWeight(torch.autograd.Function):
         else:
             out = c.mul_((d / inv.detach())[:, None] if inv is not None else d)
         ctx.mark_non_differentiable(sigma)
-        ctx.save_for_backward(inv, step, e, n)
+        ctx.save_for_backward(inv, step, e, m, n)
         return out, sigma
 
     @staticmethod
     def backward(ctx: Any, *grads: Tensor) -> tuple[Tensor | None, Tensor | None, Tensor | None, None, None, None]:
         g = grads[0]
-        inv, step, e, n = ctx.saved_tensors
+        inv, step, e, m, n = ctx.saved_tensors
         gi = gs = None
         need_i = inv is not None and ctx.needs_input_grad[1]
         buf = torch.mul(g, e)
+        ge = buf.sum(1)  # per row: sum_j g e
         if ctx.needs_input_grad[2] or need_i:
-            ge = buf.sum(1)  # per row: sum_j g e
             d = step.detach().abs() + 1e-12
             if inv is None:
                 gs = ge.sum() * torch.sgn(step)
@@ -140,7 +140,7 @@ class _HWWeight(torch.autograd.Function):
                 if need_i:
                     num = ge * d if n is None else ge * d + torch.mul(g, n, out=buf).sum(1)
                     gi = -num / inv**2
-        gw = torch.abs(e, out=buf).mul_(-2.0).add_(2.0).clamp_(0.0, 1.0).mul_(g) if ctx.needs_input_grad[0] else None
+        gw = torch.mul(g, m, out=buf) if ctx.needs_input_grad[0] else None
         return gw, gi, gs, None, None, None
 
 
@@ -177,7 +177,8 @@ def output_noise(y: Tensor, x: Tensor, sigma: Tensor, inv: Tensor | None = None)
 
 def _inside(u: Tensor, k: float) -> Tensor:
     """1.0 where ``|u| < k`` else 0.0 for ``|u| <= k`` (float ops only)."""
-    return torch.abs(u).neg_().add_(k).sign_()
+    a = torch.abs(u)
+    return torch.sub(a.new_tensor(k), a, out=a).sign_()
 
 
 class _OutStage(torch.autograd.Function):
@@ -201,7 +202,7 @@ class _OutStage(torch.autograd.Function):
         o = u.add_(ub).clamp_(-k, k)
         if relu:
             o = o.relu_()
-            p = torch.sign(o).mul_(torch.rsub(o, k).sign_())  # 1 where 0 < o < k
+            p = torch.rsub(o, k).mul_(o).sign_()  # o in [0, k]: 1 where 0 < o < k
         else:
             p = _inside(o, k)
         ctx.save_for_backward(y, b, rs, p, m_y, m_b)
