@@ -141,3 +141,5 @@ def test_lut_training_on_bench_tables_learns_with_refreshes() -> None:
     assert m.test_acc > 0.8
     with pytest.raises(ConfigError, match="scheme"):
         train_lut(ds, pooled, devices, scheme="sideways")
+    with pytest.raises(ConfigError, match="select"):
+        train_lut(ds, pooled, devices, select="test_acc")
