@@ -34,7 +34,8 @@ def _progress(label: str) -> Any:
 @click.option("--noise", type=float, default=0.2, show_default=True, help="mat: relative weight noise std")
 @click.option("--g-off", type=float, default=None, help="conductance window low end (S)")
 @click.option("--g-on", type=float, default=None, help="conductance window high end (S)")
-@click.option("--pulse-csv", type=click.Path(exists=True, path_type=Path), default=None, help="lut: pulse responses")
+@click.option("--pulse-csv", type=click.Path(exists=True, path_type=Path),
+              default=None, help="lut: pulse-response CSV (default: the simulated bench's pulse trains)")
 @click.option("--lut-mode", type=click.Choice(["numeric", "standard", "multi"]), default="standard")
 @click.option("--reproduce", is_flag=True, help="regenerate the README results table (minutes)")
 def command(recipe: str | None, dataset: str | None, out: Path | None, epochs: int | None, seed: int, hidden: int,
@@ -96,11 +97,11 @@ def command(recipe: str | None, dataset: str | None, out: Path | None, epochs: i
                                epochs=epochs or 40, seed=seed, progress=progress)
             info["metrics"] = hrat_accuracies(model, ds.x_test, ds.y_test)
         else:
-            from labctl.train.lut import build_luts_from_csv, train_lut
+            from labctl.train.lut import BENCH_CSV, build_luts_from_csv, train_lut
 
             if ds.x_val is None:
                 raise ConfigError.invalid("--dataset", ds_name, "breast-cancer (lut needs a validation split)")
-            csv = pulse_csv or Path(__file__).resolve().parents[1] / "train" / "data" / "pulse_responses_synthetic.csv"
+            csv = pulse_csv or BENCH_CSV  # pulse trains measured on the simulated bench (bench/pulse_csv.py)
             pooled, devices = build_luts_from_csv(csv)
             r = train_lut(ds, pooled, devices, mode=lut_mode, hidden=min(hidden, 16), epochs=epochs or 80,
                           seed=seed, progress=progress)
