@@ -156,7 +156,8 @@ def table(r: dict[str, Any]) -> str:
         "| device-LUT MLP, breast cancer test, tables from simulated-bench pulse trains: numeric / standard / multi, "
         f"mean +- std (min-max) of {len(lut['numeric'])} seeds (seed 004: 92.9-97.8 %) | >= 97 % | "
         + " / ".join(_ms(lut[m]) for m in ("numeric", "standard", "multi")) + " |",
-        f"| chip in the loop, digits 64-64-10, 5 % stuck-ON + 5 % stuck-OFF: measured before / after | MemTorch "
+        f"| chip in the loop, statistical stand-in chip (`program_with_faults`), digits 64-64-10, 5 % stuck-ON "
+        f"+ 5 % stuck-OFF: measured before / after | MemTorch "
         f"33-39 % without retraining; goal >= 95 % | {p(c['before']['measured'])} / {p(c['after']['measured'])} "
         f"(reprogram {sum(c['cells_to_program'].values())} of {sum(c['cells_total'].values())} cells) |",
     ]
