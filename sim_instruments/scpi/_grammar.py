@@ -54,25 +54,7 @@ def split_units(message: str) -> list[str]:
     """Split a program message on ``;`` outside quotes and parentheses."""
     if '"' not in message and "'" not in message and "(" not in message:  # the common case, no scan
         return [u for u in (x.strip() for x in message.split(";")) if u]
-    units: list[str] = []
-    depth = 0
-    quote = ""
-    start = 0
-    for i, ch in enumerate(message):
-        if quote:
-            if ch == quote:
-                quote = ""
-        elif ch in "\"'":
-            quote = ch
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == ";" and depth == 0:
-            units.append(message[start:i])
-            start = i + 1
-    units.append(message[start:])
-    return [u.strip() for u in units if u.strip()]
+    return [u.strip() for u in _split_outside(message, ";") if u.strip()]
 
 
 def split_args(text: str) -> list[str]:
@@ -81,15 +63,16 @@ def split_args(text: str) -> list[str]:
         return []
     if '"' not in text and "'" not in text and "(" not in text:
         return [x.strip() for x in text.split(",")]
-    return _split_commas(text)
+    return [x.strip() for x in _split_outside(text, ",")]
 
 
-def _split_commas(text: str) -> list[str]:
-    out: list[str] = []
+def _split_outside(text: str, sep: str) -> list[str]:
+    """The pieces of ``text`` between the ``sep`` characters outside quotes and parentheses (not stripped)."""
+    pieces: list[str] = []
     depth = 0
     quote = ""
-    cur: list[str] = []
-    for ch in text:
+    start = 0
+    for i, ch in enumerate(text):
         if quote:
             if ch == quote:
                 quote = ""
@@ -99,13 +82,11 @@ def _split_commas(text: str) -> list[str]:
             depth += 1
         elif ch == ")":
             depth -= 1
-        elif ch == "," and depth == 0:
-            out.append("".join(cur).strip())
-            cur = []
-            continue
-        cur.append(ch)
-    out.append("".join(cur).strip())
-    return out
+        elif ch == sep and depth == 0:
+            pieces.append(text[start:i])
+            start = i + 1
+    pieces.append(text[start:])
+    return pieces
 
 
 _KEYWORDS = {"MIN", "MINIMUM", "MAX", "MAXIMUM", "DEF", "DEFAULT"}
