@@ -3,35 +3,25 @@
 from __future__ import annotations
 
 from sim_instruments.bench import SimBench
-from sim_instruments.devices.k2450 import CurrentRange, command_clock
-from sim_instruments.scpi import ScpiDevice, ScpiError, parse_bool, parse_number
+from sim_instruments.devices.k2450 import KeithleySmu
+from sim_instruments.scpi import ScpiError, parse_bool, parse_number
 
 _ELEMS = ("VOLT", "CURR", "RES", "TIME", "STAT")
 
 
-class Sim2400(ScpiDevice):
+class Sim2400(KeithleySmu):
     idn = "KEITHLEY INSTRUMENTS INC.,MODEL 2400,1234567,C32   Oct  4 2010 14:20:11/A02  /S/K"
-    max_volts = 210.0
-    max_amps = 1.05
     line_frequency = 60.0
     current_ranges = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
     resolution = 1e-5
 
     def __init__(self, bench: SimBench, name: str) -> None:
-        self.bench, self.name = bench, name
-        self.key = (name, 1)
         self.elements: tuple[str, ...] = _ELEMS
-        self.nplc = 1.0
-        self.autozero = True
-        self.range = CurrentRange(self.current_ranges, self.resolution)
-        super().__init__()
-        self.on_message = command_clock(bench)
+        super().__init__(bench, name)
 
     def reset(self) -> None:
-        src = self.bench.sources[self.key]
-        src.on, src.level, src.limit, src.tripped = False, 0.0, 1.05e-4, False
-        self.elements, self.nplc, self.autozero = _ELEMS, 1.0, True
-        self.range.reset()
+        super().reset()
+        self.elements = _ELEMS
 
     def commands(self) -> list[tuple[str, object]]:  # type: ignore[override]
         src = self.bench.sources[self.key]

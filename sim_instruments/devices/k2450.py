@@ -78,21 +78,19 @@ class CurrentRange:
         ]
 
 
-class Sim2450(ScpiDevice):
-    idn = "KEITHLEY INSTRUMENTS INC.,MODEL 2450,04400001,1.7.3b"
+class KeithleySmu(ScpiDevice):
+    """What the simulated 2400 and 2450 share: channel 1 of the bench's sources, a :class:`CurrentRange`, the
+    per-message :func:`command_clock`, and the ``*RST`` state of the source and of NPLC/autozero."""
+
     max_volts = 210.0
     max_amps = 1.05
-    channel = 1
-    line_frequency = 50.0
-    current_ranges = (1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+    current_ranges: tuple[float, ...] = ()
     resolution = 1e-6
 
     def __init__(self, bench: SimBench, name: str) -> None:
         self.bench, self.name = bench, name
         self.key = (name, 1)
-        self.delay = 0.0
         self.nplc = 1.0
-        self.func = "VOLT"
         self.autozero = True
         self.range = CurrentRange(self.current_ranges, self.resolution)
         super().__init__()
@@ -101,8 +99,25 @@ class Sim2450(ScpiDevice):
     def reset(self) -> None:
         src = self.bench.sources[self.key]
         src.on, src.level, src.limit, src.tripped = False, 0.0, 1.05e-4, False
-        self.delay, self.nplc, self.func, self.autozero = 0.0, 1.0, "VOLT", True
+        self.nplc, self.autozero = 1.0, True
         self.range.reset()
+
+
+class Sim2450(KeithleySmu):
+    idn = "KEITHLEY INSTRUMENTS INC.,MODEL 2450,04400001,1.7.3b"
+    channel = 1
+    line_frequency = 50.0
+    current_ranges = (1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+    resolution = 1e-6
+
+    def __init__(self, bench: SimBench, name: str) -> None:
+        self.delay = 0.0
+        self.func = "VOLT"
+        super().__init__(bench, name)
+
+    def reset(self) -> None:
+        super().reset()
+        self.delay, self.func = 0.0, "VOLT"
 
     def _aperture(self) -> float:
         """Time one reading takes. After a programmed source delay (a timed hold, e.g. a pulse) the reading is
