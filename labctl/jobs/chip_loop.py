@@ -24,19 +24,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
-from labctl.core.errors import ConfigError
+from labctl.jobs._layers import JobOptions, check_placement, layer_block, program_params, read_map_params
 from labctl.jobs.protocol_run import run_protocol
 from labctl.store import RunStore
 
 STUCK5_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "sim_bench_stuck5.yaml"
 
 
-class ChipLoopOptions(BaseModel):
+class ChipLoopOptions(JobOptions):
     """Parameters of the bench-backed chip-in-the-loop run."""
-
-    model_config = ConfigDict(extra="forbid")
 
     bench: str | None = Field(default=None, description="Bench YAML; None = configs/sim_bench_stuck5.yaml")
     out: str = Field(default="results/chip_loop", description="Output folder (runs, targets, results.json)")
@@ -56,16 +54,6 @@ class ChipLoopOptions(BaseModel):
         default_factory=lambda: {"fc1": ("xbar0", 0, 0), "fc2": ("xbar1", 0, 0)},
         description="layer -> (crossbar, row origin, column origin)")
     transport: str = Field(default="visa", description="visa (loopback TCP, the real stack) or inproc (tests)")
-
-    @classmethod
-    def parse(cls, **kw: Any) -> ChipLoopOptions:
-        """Validate; a bad value raises ``ConfigError`` naming the field."""
-        try:
-            return cls(**kw)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            name = ".".join(str(x) for x in err["loc"])
-            raise ConfigError(f"{name} = {err.get('input')!r} is invalid: {err['msg']}", field=name) from None
 
 
 @dataclass
@@ -93,29 +81,20 @@ class _Steps:
 
     async def program(self, layer: str, targets: np.ndarray, mask: np.ndarray | None, stage: str) -> np.ndarray:
         """Write-verify the layer (only ``mask`` cells when given); per-cell outcome strings of the layer."""
-        xb, r0, c0 = self.opts.placement[layer]
-        path = Path(self.opts.out) / "program" / f"{layer}-{stage}.npz"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if mask is None:
-            np.savez(path, targets=targets)
-        else:
-            np.savez(path, targets=targets, mask=mask)
-        params = self.opts.program | {"targets": str(path), "origin": [r0, c0], "read_voltage": self.opts.read_voltage}
+        xb, params = program_params(self.opts, layer, targets, mask, stage)
         res = await run_protocol(None, "program", params, store_root=self.store.root, crossbar=xb, bench=self.bench)
         self.runs.append({"id": res.run_id, "protocol": "program", "layer": layer, "stage": stage})
         m = self.store.load_map(str(res.run_id), name="program")
-        status = np.asarray(m.status)[r0:r0 + targets.shape[0], c0:c0 + targets.shape[1]].astype(str)
+        status = layer_block(self.opts, layer, m.status, targets.shape).astype(str)
         return np.where(status == "", "pending", status)
 
     async def read(self, layer: str, shape: tuple[int, ...], stage: str) -> np.ndarray:
         """The layer's conductance map read under the clamp, S."""
-        xb, r0, c0 = self.opts.placement[layer]
-        params = {"read_voltage": self.opts.read_voltage, "repeats": self.opts.read_repeats,
-                  "region": [r0, r0 + shape[0], c0, c0 + shape[1]]}
+        xb, params = read_map_params(self.opts, layer, shape)
         res = await run_protocol(None, "read_map", params, store_root=self.store.root, crossbar=xb, bench=self.bench)
         self.runs.append({"id": res.run_id, "protocol": "read_map", "layer": layer, "stage": stage})
         m = self.store.load_map(str(res.run_id), name="read_map")
-        return np.asarray(m.conductance, dtype=np.float64)[r0:r0 + shape[0], c0:c0 + shape[1]]
+        return layer_block(self.opts, layer, m.conductance, shape, np.float64)
 
 
 async def run_chip_loop(opts: ChipLoopOptions, log: Any = print) -> ChipLoopRun:
@@ -139,16 +118,7 @@ async def run_chip_loop(opts: ChipLoopOptions, log: Any = print) -> ChipLoopRun:
                     d.x_train, d.y_train, epochs=opts.epochs, seed=opts.seed)
     targets = model.target_maps()
     cfg = load_bench_config(opts.bench or STUCK5_CONFIG)
-    for n, tm in targets.items():
-        if n not in opts.placement:
-            raise ConfigError.invalid("placement", sorted(opts.placement), f"an entry for layer {n}")
-        xb, r0, c0 = opts.placement[n]
-        if xb not in cfg.crossbars:
-            raise ConfigError.invalid(f"placement.{n}", xb, ", ".join(cfg.crossbars))
-        x = cfg.crossbars[xb]
-        if r0 + tm.targets.shape[0] > x.rows or c0 + tm.targets.shape[1] > x.cols:
-            raise ConfigError.invalid(f"placement.{n}", (xb, r0, c0),
-                                      f"an origin where the {tm.targets.shape} map fits the {x.rows}x{x.cols} array")
+    check_placement(opts.placement, {n: tm.targets.shape for n, tm in targets.items()}, cfg.crossbars)
     timing = {"train_s": time.monotonic() - t0}
     runs: list[dict[str, Any]] = []
     async with open_bench(cfg, transport=opts.transport) as bench:

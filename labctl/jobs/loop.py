@@ -23,10 +23,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
 from labctl.core.errors import ConfigError
 from labctl.core.records import Progress, ResultRecord
+from labctl.jobs._layers import JobOptions, check_placement, layer_block, program_params, read_map_params
 from labctl.jobs.protocol_run import run_protocol
 from labctl.report import (
     REPORT_RESULT,
@@ -42,10 +43,8 @@ from labctl.report._runs import now_iso, program_pass
 from labctl.store import RunStore
 
 
-class LoopOptions(BaseModel):
+class LoopOptions(JobOptions):
     """Parameters of the full loop (everything needed to reproduce a run is stored with it)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     bench: str | None = Field(default=None, description="Bench YAML; None = the embedded simulated bench")
     out: str = Field(default="results/loop", description="Output folder (runs, model, targets, report)")
@@ -81,16 +80,6 @@ class LoopOptions(BaseModel):
                 raise ValueError(f"sim key {key!r} is invalid; allowed: params.<StanfordParams field> or "
                                  "nonideal.<NonIdealities field>")
         return v
-
-    @classmethod
-    def parse(cls, **kw: Any) -> LoopOptions:
-        """Validate; a bad value raises ``ConfigError`` naming the field, the value and the allowed range."""
-        try:
-            return cls(**kw)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            field = ".".join(str(x) for x in err["loc"])
-            raise ConfigError(f"{field} = {err.get('input')!r} is invalid: {err['msg']}", field=field) from None
 
 
 class LoopProgress(Protocol):
@@ -162,7 +151,7 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
     # 2. the bench (simulated by default; stuck cells injected into the simulated chip on request)
     cfg = load_bench_config(opts.bench or DEFAULT_CONFIG)
     cfg = _sim_variant(cfg, opts)
-    _check_placement(opts, {n: t.targets.shape for n, t in targets.items()}, cfg.crossbars)
+    check_placement(opts.placement, {n: t.targets.shape for n, t in targets.items()}, cfg.crossbars)
     runs: list[dict[str, Any]] = []
     async with open_bench(cfg, transport=opts.transport) as bench:
         snapshot = await bench.snapshot()
@@ -305,19 +294,6 @@ def _codes(status: np.ndarray) -> np.ndarray:
     return np.where(status == "", "pending", status)
 
 
-def _check_placement(opts: LoopOptions, shapes: dict[str, tuple[int, ...]], crossbars: Any) -> None:
-    for n, shape in shapes.items():
-        if n not in opts.placement:
-            raise ConfigError.invalid("placement", sorted(opts.placement), f"an entry for layer {n}")
-        xb, r0, c0 = opts.placement[n]
-        if xb not in crossbars:
-            raise ConfigError.invalid(f"placement.{n}", xb, ", ".join(crossbars))
-        rows, cols = crossbars[xb].rows, crossbars[xb].cols
-        if r0 + shape[0] > rows or c0 + shape[1] > cols:
-            raise ConfigError.invalid(f"placement.{n}", (xb, r0, c0),
-                                      f"an origin where the {shape[0]}x{shape[1]} map fits the {rows}x{cols} array")
-
-
 def command_line(opts: LoopOptions) -> str:
     """The command that reproduces this run."""
     cmd = ["labctl", "loop", "--out", opts.out]
@@ -388,14 +364,7 @@ class _BenchSteps:
 
     async def program(self, layer: str, targets: np.ndarray, mask: np.ndarray | None, stage: str) -> ProgramPass:
         """Write-verify the layer's targets (only ``mask`` cells when given) at its place on its crossbar."""
-        xb, r0, c0 = self.opts.placement[layer]
-        path = Path(self.opts.out) / "program" / f"{layer}-{stage.replace(' ', '_')}.npz"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if mask is None:
-            np.savez(path, targets=targets)
-        else:
-            np.savez(path, targets=targets, mask=mask)
-        params = self.opts.program | {"targets": str(path), "origin": [r0, c0], "read_voltage": self.opts.read_voltage}
+        xb, params = program_params(self.opts, layer, targets, mask, stage)
         n = int(targets.size if mask is None else mask.sum())
         t0, b0 = time.monotonic(), self.bench.now()
         res = await self._run("program", params, xb, f"program {layer} on {xb} ({stage}, {n} cells)", stage)
@@ -403,18 +372,15 @@ class _BenchSteps:
 
     def status_of(self, layer: str, run_id: str | None, shape: tuple[int, ...]) -> np.ndarray:
         """Per-cell outcome strings of a program run, cropped to the layer."""
-        _xb, r0, c0 = self.opts.placement[layer]
         m = self.store.load_map(str(run_id), name="program")
-        return np.asarray(m.status)[r0:r0 + shape[0], c0:c0 + shape[1]].astype(str)
+        return layer_block(self.opts, layer, m.status, shape).astype(str)
 
     async def read(self, layer: str, shape: tuple[int, ...], stage: str) -> np.ndarray:
         """The layer's conductance map read under the clamp (repeats averaged), S."""
-        xb, r0, c0 = self.opts.placement[layer]
-        params = {"read_voltage": self.opts.read_voltage, "repeats": self.opts.read_repeats,
-                  "region": [r0, r0 + shape[0], c0, c0 + shape[1]]}
+        xb, params = read_map_params(self.opts, layer, shape)
         res = await self._run("read_map", params, xb, f"read map {layer} on {xb} ({stage})", stage)
         m = self.store.load_map(res.run_id, name="read_map")
-        return np.asarray(m.conductance, dtype=np.float64)[r0:r0 + shape[0], c0:c0 + shape[1]]
+        return layer_block(self.opts, layer, m.conductance, shape, np.float64)
 
     async def infer_network(self, targets: dict[str, Any], ideal: dict[str, np.ndarray],
                             measured: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray, stage: str) -> _Inference:
