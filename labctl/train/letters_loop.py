@@ -28,6 +28,7 @@ from labctl.train.base import accuracy
 from labctl.train.datasets import Dataset, letters_test160, load_letters
 from labctl.train.layers import hard_binarize_ste
 from labctl.train.letters import SoftBinaryNet
+from labctl.train.loop import check_layers, retarget
 from labctl.train.mapping import binary_to_conductance
 from labctl.train.measured import MeasuredMap
 from labctl.train.targets import TargetMap
@@ -101,10 +102,8 @@ def retrain_letters(
     ``restarts`` extra runs start from fresh small weights instead of the trained ones; the run with the lowest
     :func:`selection_loss` (noisy training letters, never the test images) is kept.
     """
+    check_layers(model, measured)
     names = model.layer_names()
-    for k in measured:
-        if k not in names:
-            raise ConfigError.invalid("measured layer", k, ", ".join(names))
     if not 0 < tolerance < 1:
         raise ConfigError.out_of_range("tolerance", tolerance, 0.0, 1.0, "of the window span")
     ds = data or load_letters()
@@ -174,10 +173,7 @@ def retrain_letters(
             out[name], counts[name], n_fixed[name] = tm, tm.targets.size, 0
             continue
         mm = measured[name]
-        mask = mm.usable & (np.abs(tm.targets - mm.conductance) > tolerance * wd.span)
-        keep = np.clip(mm.conductance, wd.g_off, wd.g_on)
-        out[name] = TargetMap(name, np.where(mask, tm.targets, keep), tm.mapping, tm.window, mask, tm.columns,
-                              tm.periphery)
+        out[name], mask = retarget(tm, mm, tolerance)  # binary targets lie on the window's ends: none clipped
         counts[name], n_fixed[name] = int(mask.sum()), int((~mm.usable).sum())
         after_maps[name] = np.where(mask, tm.targets, mm.conductance)
     after = {"measured": measured_accuracy(model, after_maps, x160, y160),

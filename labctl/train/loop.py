@@ -41,13 +41,14 @@ def evaluate(
     with torch.no_grad():
         out = {"software": accuracy(model(xt), yt), "ideal_crossbar": accuracy(model.forward_hw(xt), yt)}
         if measured:
-            _check_layers(model, measured)
+            check_layers(model, measured)
             maps = {k: m.conductance for k, m in measured.items()}
             out["measured"] = accuracy(model.forward_hw(xt, maps), yt)
     return out
 
 
-def _check_layers(model: CrossbarModel, measured: dict[str, MeasuredMap]) -> None:
+def check_layers(model: CrossbarModel, measured: dict[str, MeasuredMap]) -> None:
+    """Every measured layer must be one of the model's layers."""
     names = model.layer_names()
     for k in measured:
         if k not in names:
@@ -162,7 +163,7 @@ def chip_in_the_loop(
     """
     if not isinstance(model, CrossbarMLP):
         raise ConfigError.invalid("model", type(model).__name__, "CrossbarMLP (device-level parameters)")
-    _check_layers(model, measured)
+    check_layers(model, measured)
     xe, ye = (x_test, y_test) if x_test is not None and y_test is not None else (x, y)
     before = evaluate(model, xe, ye, measured)
     names = model.layer_names()
@@ -193,11 +194,7 @@ def chip_in_the_loop(
             out_targets[name] = tm
             counts[name] = tm.targets.size
             continue
-        mm = measured[name]
-        t = np.clip(tm.targets, tm.window.g_off, tm.window.g_on)
-        mask = mm.usable & (np.abs(t - mm.conductance) > tolerance * tm.window.span)
-        t = np.where(mask, t, np.clip(mm.conductance, tm.window.g_off, tm.window.g_on))
-        out_targets[name] = TargetMap(name, t, tm.mapping, tm.window, mask, tm.columns, tm.periphery)
+        out_targets[name], mask = retarget(tm, measured[name], tolerance)
         counts[name] = int(mask.sum())
     # predicted accuracy once reprogrammed: masked cells at their new target, the rest as measured
     after_maps = {}
@@ -209,6 +206,17 @@ def chip_in_the_loop(
     after = evaluate(model, xe, ye, after_maps)
     model.frozen = [None] * len(model.p)
     return ChipLoopResult(model, out_targets, before, after, counts)
+
+
+def retarget(tm: TargetMap, mm: MeasuredMap, tolerance: float) -> tuple[TargetMap, npt.NDArray[np.bool_]]:
+    """``tm`` masked to the usable cells whose target (clipped into the window) differs from what they read by
+    more than ``tolerance * (g_on - g_off)``; every other cell keeps its reading, clipped into the window.
+    Returns the new map and its mask."""
+    wd = tm.window
+    t = np.clip(tm.targets, wd.g_off, wd.g_on)
+    mask = mm.usable & (np.abs(t - mm.conductance) > tolerance * wd.span)
+    t = np.where(mask, t, np.clip(mm.conductance, wd.g_off, wd.g_on))
+    return TargetMap(tm.layer, t, tm.mapping, wd, mask, tm.columns, tm.periphery), mask
 
 
 def _fit_around(model: CrossbarMLP, x: npt.NDArray[np.float32], y: npt.NDArray[np.int64], *, epochs: int,
