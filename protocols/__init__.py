@@ -25,38 +25,23 @@ Protocols never import a driver, a simulator or ``labctl.bench`` (import-linter 
 from protocols import endurance, forming, inference, iv_sweep, program, pulse_train, read_map, retention
 from protocols._base import ListSink, Params, ProtocolSpec, RecordSink, Resume
 
-REGISTRY: dict[str, ProtocolSpec] = {
-    "forming": ProtocolSpec(
-        "forming", "Electroforming: voltage ramp until the cell's conductance passes a threshold.",
-        forming.FormingParams, forming.run, resumable=True,
-    ),
-    "program": ProtocolSpec(
-        "program", "Write-verify (ISPP) of an array to a target conductance map.",
-        program.ProgramParams, program.run, resumable=True,
-    ),
-    "read_map": ProtocolSpec(
-        "read_map", "Conductance map read at the clamped read voltage (averaged, outliers reported).",
-        read_map.ReadMapParams, read_map.run,
-    ),
-    "inference": ProtocolSpec(
-        "inference", "Vector-matrix products: inputs to row voltages within the clamp, column currents out.",
-        inference.InferenceParams, inference.run,
-    ),
-    "iv_sweep": ProtocolSpec(
-        "iv_sweep", "Pulsed I-V sweep of one cell (0 -> +V -> 0 -> -V -> 0).", iv_sweep.IvSweepParams, iv_sweep.run
-    ),
-    "retention": ProtocolSpec(
-        "retention", "Reads of a set of cells over time.", retention.RetentionParams, retention.run
-    ),
-    "endurance": ProtocolSpec(
-        "endurance", "SET/RESET cycling of one cell with reads of both states.",
-        endurance.EnduranceParams, endurance.run,
-    ),
-    "pulse_train": ProtocolSpec(
-        "pulse_train", "SET and RESET pulse trains on cells, read after every pulse (device look-up tables).",
-        pulse_train.PulseTrainParams, pulse_train.run,
-    ),
-}
+REGISTRY: dict[str, ProtocolSpec] = {spec.name: spec for spec in (
+    ProtocolSpec("forming", "Electroforming: voltage ramp until the cell's conductance passes a threshold.",
+                 forming.FormingParams, forming.run, resumable=True),
+    ProtocolSpec("program", "Write-verify (ISPP) of an array to a target conductance map.",
+                 program.ProgramParams, program.run, resumable=True),
+    ProtocolSpec("read_map", "Conductance map read at the clamped read voltage (averaged, outliers reported).",
+                 read_map.ReadMapParams, read_map.run),
+    ProtocolSpec("inference", "Vector-matrix products: inputs to row voltages within the clamp, column currents out.",
+                 inference.InferenceParams, inference.run),
+    ProtocolSpec("iv_sweep", "Pulsed I-V sweep of one cell (0 -> +V -> 0 -> -V -> 0).",
+                 iv_sweep.IvSweepParams, iv_sweep.run),
+    ProtocolSpec("retention", "Reads of a set of cells over time.", retention.RetentionParams, retention.run),
+    ProtocolSpec("endurance", "SET/RESET cycling of one cell with reads of both states.",
+                 endurance.EnduranceParams, endurance.run),
+    ProtocolSpec("pulse_train", "SET and RESET pulse trains on cells, read after every pulse (device look-up tables).",
+                 pulse_train.PulseTrainParams, pulse_train.run),
+)}
 
 
 def get(name: str) -> ProtocolSpec:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from labctl.core.access import CrossbarAccess
+from labctl.core.access import BiasScheme, CrossbarAccess
 from labctl.core.errors import ConfigError
 from labctl.core.records import CellOutcome
 
@@ -36,6 +36,13 @@ class Params(BaseModel):
     """Strict parameter model: unknown keys rejected, values validated, frozen."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+# Parameters that several protocols declare alike; the default stays at each use (``read_voltage: ReadVolts = 0.1``).
+CellRow = Annotated[int, Field(ge=0, description="Cell row")]
+CellCol = Annotated[int, Field(ge=0, description="Cell column")]
+ReadVolts = Annotated[float, Field(gt=0, le=1, description="Read voltage, V")]
+Scheme = Annotated[BiasScheme, Field(description="Bias of unselected lines")]
 
 
 #: Cells a resumed run must not touch again: (row, col) -> the outcome the journal shows.

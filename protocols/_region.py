@@ -1,4 +1,4 @@
-"""Rectangular regions of an array and cell checks that protocols share."""
+"""Rectangular regions of an array that protocols share."""
 
 from __future__ import annotations
 
@@ -18,9 +18,3 @@ def region_bounds(region: tuple[int, int, int, int] | None, access: CrossbarAcce
         )
     return r0, r1, c0, c1
 
-
-def check_cell(access: CrossbarAccess, row: int, col: int) -> None:
-    if not 0 <= row < access.rows:
-        raise ConfigError.out_of_range("row", row, 0, access.rows - 1)
-    if not 0 <= col < access.cols:
-        raise ConfigError.out_of_range("col", col, 0, access.cols - 1)

@@ -7,7 +7,6 @@ conductances per cycle; the summary gives the median ON/OFF ratio and the cycles
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import numpy as np
@@ -15,20 +14,20 @@ from pydantic import Field
 
 from labctl.core.access import BiasScheme, CrossbarAccess
 from labctl.core.records import Progress, ResultRecord
-from protocols._base import Params, RecordSink, Resume, check_read_volts
-from protocols._region import check_cell
+from protocols._base import CellCol, CellRow, Params, ReadVolts, RecordSink, Resume, Scheme, check_read_volts
+from protocols._cell import OneCell, check_cell
 
 
 class EnduranceParams(Params):
-    row: int = Field(0, ge=0, description="Cell row")
-    col: int = Field(0, ge=0, description="Cell column")
+    row: CellRow = 0
+    col: CellCol = 0
     cycles: int = Field(10, ge=1, le=1_000_000, description="SET/RESET cycles")
     set_volts: float = Field(1.6, gt=0, le=20, description="SET amplitude, V")
     reset_volts: float = Field(1.6, gt=0, le=20, description="RESET amplitude (magnitude), V")
     width: float = Field(1e-5, gt=0, le=10, description="Pulse width, s")
-    read_voltage: float = Field(0.1, gt=0, le=1, description="Read voltage, V")
+    read_voltage: ReadVolts = 0.1
     min_ratio: float = Field(2.0, gt=1, description="ON/OFF ratio below which a cycle counts as failed")
-    scheme: BiasScheme = Field(BiasScheme.HALF, description="Bias of unselected lines")
+    scheme: Scheme = BiasScheme.HALF
 
 
 async def run(
@@ -39,16 +38,14 @@ async def run(
     access.limits.check_program(params.set_volts, params.width)
     access.limits.check_program(-params.reset_volts, params.width)
     g_on, g_off = np.empty(params.cycles), np.empty(params.cycles)
-    r, c = params.row, params.col
+    cell = OneCell(access, sink, params.row, params.col, "endurance")
     for k in range(params.cycles):
         for volts, out in ((params.set_volts, g_on), (-params.reset_volts, g_off)):
-            (p,) = await access.pulse(r, [c], volts, params.width, params.scheme)
-            sink.emit(dataclasses.replace(p, kind="endurance"))
-            (rd,) = await access.read(r, [c], params.read_voltage)
-            sink.emit(dataclasses.replace(rd, kind="endurance"))
-            out[k] = rd.conductance
+            await cell.pulse(volts, params.width, params.scheme)
+            out[k] = (await cell.read(params.read_voltage)).conductance
         sink.emit(Progress(k + 1, params.cycles, f"endurance: cycle {k + 1}"))
     ratio = g_on / g_off
-    sink.emit(ResultRecord("endurance", {"row": r, "col": c, "g_on": g_on, "g_off": g_off, "ratio": ratio}))
+    sink.emit(ResultRecord("endurance", {"row": params.row, "col": params.col, "g_on": g_on, "g_off": g_off,
+                                         "ratio": ratio}))
     return {"cycles": params.cycles, "median_ratio": float(np.median(ratio)),
             "failed_cycles": int((ratio < params.min_ratio).sum())}

@@ -16,7 +16,7 @@ from pydantic import Field, model_validator
 
 from labctl.core.access import BiasScheme, CrossbarAccess
 from labctl.core.records import CellOutcome, CellStatus, MapRecord, Progress
-from protocols._base import Params, RecordSink, Resume, check_read_volts
+from protocols._base import Params, ReadVolts, RecordSink, Resume, Scheme, check_read_volts
 from protocols._region import region_bounds
 
 
@@ -30,9 +30,9 @@ class FormingParams(Params):
     width_growth: float = Field(1.0, ge=1, le=10, description="Width factor per ramp step")
     width_max: float = Field(1e-3, gt=0, le=10, description="Longest pulse, s")
     pulses_per_step: int = Field(1, ge=1, le=100, description="Pulses per ramp amplitude")
-    read_voltage: float = Field(0.1, gt=0, le=1, description="Read voltage, V")
+    read_voltage: ReadVolts = 0.1
     stuck_rel: float = Field(0.05, ge=0, description="A cell that never moved more than this is stuck")
-    scheme: BiasScheme = Field(BiasScheme.HALF, description="Bias of unselected lines")
+    scheme: Scheme = BiasScheme.HALF
 
     @model_validator(mode="after")
     def _ordered(self) -> FormingParams:

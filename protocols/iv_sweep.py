@@ -7,7 +7,6 @@ Emits every pulse (kind "iv") and read, and a ``ResultRecord`` "iv_sweep" with v
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import numpy as np
@@ -15,20 +14,20 @@ from pydantic import Field
 
 from labctl.core.access import BiasScheme, CrossbarAccess
 from labctl.core.records import Progress, ResultRecord
-from protocols._base import Params, RecordSink, Resume, check_read_volts
-from protocols._region import check_cell
+from protocols._base import CellCol, CellRow, Params, ReadVolts, RecordSink, Resume, Scheme, check_read_volts
+from protocols._cell import OneCell, check_cell
 
 
 class IvSweepParams(Params):
-    row: int = Field(0, ge=0, description="Cell row")
-    col: int = Field(0, ge=0, description="Cell column")
+    row: CellRow = 0
+    col: CellCol = 0
     v_max: float = Field(1.6, ge=0, le=20, description="Positive (SET) turning point, V")
     v_min: float = Field(1.6, ge=0, le=20, description="Magnitude of the negative (RESET) turning point, V")
     step: float = Field(0.05, gt=0, le=2, description="Voltage step, V")
     width: float = Field(1e-5, gt=0, le=10, description="Width of each point's pulse, s")
     read_after: bool = Field(True, description="Read the cell after each point")
-    read_voltage: float = Field(0.1, gt=0, le=1, description="Read voltage, V")
-    scheme: BiasScheme = Field(BiasScheme.HALF, description="Bias of unselected lines")
+    read_voltage: ReadVolts = 0.1
+    scheme: Scheme = BiasScheme.HALF
 
 
 def sweep_points(v_max: float, v_min: float, step: float) -> np.ndarray:
@@ -48,14 +47,11 @@ async def run(
         access.limits.check_program(v, params.width)
     pts = sweep_points(params.v_max, params.v_min, params.step)
     current, state = np.full(pts.size, np.nan), np.full(pts.size, np.nan)
+    cell = OneCell(access, sink, params.row, params.col, "iv")
     for i, v in enumerate(pts):
-        (rec,) = await access.pulse(params.row, [params.col], float(v), params.width, params.scheme)
-        sink.emit(dataclasses.replace(rec, kind="iv"))
-        current[i] = rec.current
+        current[i] = (await cell.pulse(float(v), params.width, params.scheme)).current
         if params.read_after:
-            (rd,) = await access.read(params.row, [params.col], params.read_voltage)
-            sink.emit(dataclasses.replace(rd, kind="iv"))
-            state[i] = rd.conductance
+            state[i] = (await cell.read(params.read_voltage)).conductance
         sink.emit(Progress(i + 1, pts.size, f"iv_sweep: {v:+.3f} V"))
     sink.emit(ResultRecord("iv_sweep", {"row": params.row, "col": params.col, "volts": pts, "current": current,
                                         "conductance": state, "read_voltage": params.read_voltage}))

@@ -14,7 +14,6 @@ RESET 1.00 -> 1.59 V in 10 mV steps (the first RESET threshold spreads over 1.05
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import numpy as np
@@ -22,8 +21,8 @@ from pydantic import Field, field_validator
 
 from labctl.core.access import BiasScheme, CrossbarAccess
 from labctl.core.records import Progress, ResultRecord
-from protocols._base import Params, RecordSink, Resume, check_read_volts
-from protocols._region import check_cell
+from protocols._base import Params, ReadVolts, RecordSink, Resume, Scheme, check_read_volts
+from protocols._cell import OneCell, check_cell
 
 
 class PulseTrainParams(Params):
@@ -39,8 +38,8 @@ class PulseTrainParams(Params):
     reset_step: float = Field(0.01, ge=0, le=2, description="RESET amplitude increment per pulse, V")
     reset_cap: float = Field(1.6, gt=0, le=20, description="Largest RESET amplitude (magnitude), V")
     width: float = Field(5e-5, gt=0, le=10, description="Pulse width, s")
-    read_voltage: float = Field(0.1, gt=0, le=1, description="Read voltage, V")
-    scheme: BiasScheme = Field(BiasScheme.HALF, description="Bias of unselected lines")
+    read_voltage: ReadVolts = 0.1
+    scheme: Scheme = BiasScheme.HALF
 
     @field_validator("cells")
     @classmethod
@@ -72,16 +71,12 @@ async def run(
     g_start = np.empty((n, params.cycles))
     g = np.empty((n, params.cycles, len(volts)))
     for i, (r, c) in enumerate(params.cells):
+        cell = OneCell(access, sink, r, c, "pulse_train")
         for k in range(params.cycles):
-            (rd,) = await access.read(r, [c], params.read_voltage)
-            sink.emit(dataclasses.replace(rd, kind="pulse_train"))
-            g_start[i, k] = rd.conductance
+            g_start[i, k] = (await cell.read(params.read_voltage)).conductance
             for j, v in enumerate(volts):
-                (p,) = await access.pulse(r, [c], v, params.width, params.scheme)
-                sink.emit(dataclasses.replace(p, kind="pulse_train"))
-                (rd,) = await access.read(r, [c], params.read_voltage)
-                sink.emit(dataclasses.replace(rd, kind="pulse_train"))
-                g[i, k, j] = rd.conductance
+                await cell.pulse(v, params.width, params.scheme)
+                g[i, k, j] = (await cell.read(params.read_voltage)).conductance
         sink.emit(Progress(i + 1, n, f"pulse_train: cell ({r}, {c})"))
     sink.emit(ResultRecord("pulse_train", {
         "rows": np.array([r for r, _ in params.cells]), "cols": np.array([c for _, c in params.cells]),

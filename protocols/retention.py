@@ -14,13 +14,13 @@ from pydantic import Field
 
 from labctl.core.access import CrossbarAccess
 from labctl.core.records import Progress, ResultRecord
-from protocols._base import Params, RecordSink, Resume, check_read_volts
+from protocols._base import Params, ReadVolts, RecordSink, Resume, check_read_volts
 from protocols._region import region_bounds
 
 
 class RetentionParams(Params):
     region: tuple[int, int, int, int] | None = Field((0, 1, 0, 8), description="(row0, row1, col0, col1) read")
-    read_voltage: float = Field(0.1, gt=0, le=1, description="Read voltage, V")
+    read_voltage: ReadVolts = 0.1
     interval: float = Field(1.0, gt=0, le=86400, description="Time between reads, s")
     duration: float = Field(10.0, gt=0, le=30 * 86400, description="Total time, s")
 
