@@ -26,6 +26,8 @@ class CrossbarModel(nn.Module):
     """A network whose layers are crossbars. Subclasses set ``kind`` and implement the abstract methods."""
 
     kind: ClassVar[str] = ""
+    sizes: list[int]
+    _window: ConductanceWindow
 
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
@@ -36,12 +38,19 @@ class CrossbarModel(nn.Module):
         """Constructor keyword arguments (JSON-serialisable)."""
         raise NotImplementedError
 
+    def _set_layout(self, sizes: tuple[int, ...] | list[int], g_off: float, g_on: float, read_voltage: float) -> None:
+        """Check and keep the layer ``sizes`` (inputs, hidden..., outputs) and the conductance window."""
+        if len(sizes) < 2:
+            raise ConfigError.invalid("sizes", sizes, "at least (inputs, outputs)")
+        self.sizes = [int(s) for s in sizes]
+        self._window = ConductanceWindow(g_off, g_on, read_voltage)
+
     @property
     def window(self) -> ConductanceWindow:
-        raise NotImplementedError
+        return self._window
 
     def layer_names(self) -> list[str]:
-        raise NotImplementedError
+        return [f"fc{i + 1}" for i in range(len(self.sizes) - 1)]
 
     def target_maps(self, window: ConductanceWindow | None = None) -> dict[str, TargetMap]:
         """Per-layer conductance targets (crossbar convention: rows = inputs)."""

@@ -150,13 +150,6 @@ class HRATMLP(CrossbarModel):
     def config(self) -> dict[str, Any]:
         return dict(self.cfg)
 
-    @property
-    def window(self) -> ConductanceWindow:
-        return self._window
-
-    def layer_names(self) -> list[str]:
-        return [f"fc{i + 1}" for i in range(len(self.layers))]
-
     def forward(self, x: Tensor) -> Tensor:
         h = x.reshape(x.shape[0], -1) * self.v_th  # pixels in [0, 1] -> [0, V_TH] volts
         for layer in self.layers:

@@ -48,10 +48,7 @@ class SoftBinaryNet(CrossbarModel):
         init_factor: float = 0.25,
     ) -> None:
         super().__init__()
-        if len(sizes) < 2:
-            raise ConfigError.invalid("sizes", sizes, "at least (inputs, outputs)")
-        self.sizes = [int(s) for s in sizes]
-        self._window = ConductanceWindow(g_off, g_on, v_read)
+        self._set_layout(sizes, g_off, g_on, v_read)
         self.zeta, self.v_rail, self.r_fb, self.v_read = float(zeta), float(v_rail), float(r_fb), float(v_read)
         self.v_clamp = None if v_clamp is None else float(v_clamp)
         self.differential, self.init_factor = bool(differential), float(init_factor)
@@ -70,13 +67,6 @@ class SoftBinaryNet(CrossbarModel):
         return {"sizes": self.sizes, "g_off": self._window.g_off, "g_on": self._window.g_on, "zeta": self.zeta,
                 "v_rail": self.v_rail, "r_fb": self.r_fb, "v_read": self.v_read, "v_clamp": self.v_clamp,
                 "differential": self.differential, "init_factor": self.init_factor}
-
-    @property
-    def window(self) -> ConductanceWindow:
-        return self._window
-
-    def layer_names(self) -> list[str]:
-        return [f"fc{i + 1}" for i in range(len(self.weights))]
 
     # --- conductances -----------------------------------------------------------------------------------
     def _g(self, w: Tensor, hard: bool) -> Tensor:

@@ -18,7 +18,6 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from labctl.core.errors import ConfigError
 from labctl.train.base import CrossbarModel
 from labctl.train.layers import noisy_ste, round_ste
 from labctl.train.mapping import SEED_WINDOW, ConductanceWindow
@@ -40,10 +39,7 @@ class CrossbarMLP(CrossbarModel):
         levels: int | None = None,
     ) -> None:
         super().__init__()
-        if len(sizes) < 2:
-            raise ConfigError.invalid("sizes", sizes, "at least (inputs, outputs)")
-        self.sizes = [int(s) for s in sizes]
-        self._window = ConductanceWindow(g_off, g_on, v_read)
+        self._set_layout(sizes, g_off, g_on, v_read)
         self.v_read = float(v_read)
         self.levels = levels
         self.p = nn.ParameterList()
@@ -61,13 +57,6 @@ class CrossbarMLP(CrossbarModel):
     def config(self) -> dict[str, Any]:
         return {"sizes": self.sizes, "g_off": self._window.g_off, "g_on": self._window.g_on,
                 "v_read": self.v_read, "levels": self.levels}
-
-    @property
-    def window(self) -> ConductanceWindow:
-        return self._window
-
-    def layer_names(self) -> list[str]:
-        return [f"fc{i + 1}" for i in range(len(self.p))]
 
     def clamp_(self) -> None:
         """Keep devices inside the window (call after each optimiser step)."""
