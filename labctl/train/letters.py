@@ -231,6 +231,14 @@ SEED_RECIPE: dict[str, Any] = {"sizes": (16, 8, 4), "zeta": 500.0, "v_rail": 1.2
                                "optimizer": "sgd", "noise_std": 0.1, "logit_scale": 1.0, "g_noise": 0.0,
                                "hard_epochs": 0, "init_factor": 0.05,
                                "keep_best": True}
+#: Optional overrides of :data:`SEED_RECIPE` (``train_letters(SEED_RECIPE | SEED_TEMPERED)``), every circuit value
+#: unchanged (zeta 500, V_RAIL 1.2 V, R_fb 2 kOhm, +-0.1 V, G_ON/G_OFF). The seed recipe's logits are the output
+#: voltages, which swing only about +-0.14 V, so the cross-entropy stays near ln 4 and its gradient barely depends
+#: on which images are wrong. A software-only logit temperature (x100, i.e. voltages in units of 10 mV;
+#: argmax-invariant, nothing in the circuit) with Adam at a constant 1e-3 (the seeds name no optimizer) trains
+#: 16-8-4 to 92.5 % mean training accuracy over 32 restarts (85-97.5 %; seed 001: 87.5 %). Not in the seeds:
+#: seed 000 uses the raw voltages and plain SGD.
+SEED_TEMPERED: dict[str, Any] = {"logit_scale": 100.0, "optimizer": "adam", "lr": 1e-3}
 #: Beating it: differential pairs of binary cells, 16-32-4, R_fb 10 kOhm, hidden voltages clamped to the
 #: 0.15 V small-signal limit, Adam, a software-only logit temperature (argmax-invariant), conductance noise,
 #: then binarized (STE) fine-tuning so software and crossbar run the same conductances.
