@@ -173,8 +173,7 @@ class KeysightB2902(SmuBase):
         return value
 
     def _pulse_message(self, peaks: dict[int, float], width: float, measure: int) -> str:
-        self._check_channel(measure)
-        self._check_pulse(peaks, width)
+        self._check_channel(measure)  # before _pulse_setup (which checks the peaks) changes the cache
         chans = sorted(peaks)
         setup = self._pulse_setup(peaks, width, "AINT")
         lst = ",".join(str(c) for c in chans)
@@ -186,8 +185,7 @@ class KeysightB2902(SmuBase):
         ``read_volts``, ``biases`` at the same level), in one program message: one round trip. Every limit is
         checked before anything is sent; never retried. Returns (current at the pulse peak, read current)."""
         self._check_pulse(peaks, width)
-        self._check_channel(measure)
-        self._check_read_bias(measure, read_volts, biases)
+        self._check_read_bias(measure, read_volts, biases)  # measure first; before the pulse changes the cache
         chans = sorted({*peaks, measure, *biases})
         pulse = self._pulse_message(peaks, width, measure)
         read, _ = self._read_bias(measure, read_volts, biases)
@@ -202,12 +200,7 @@ class KeysightB2902(SmuBase):
         setup = self._pulse_setup(peaks, width, "EXT1")
         lst = ",".join(str(c) for c in chans)
         self._mark(chans, True)
-        try:
-            cond = await self._query_floats(setup + f":INIT (@{lst});:STAT:OPER:COND?", 1, safe=False)
-        except BaseException:
-            self._forget()
-            raise
-        bits = int(cond[0])
+        bits = int((await self._ask(setup + f":INIT (@{lst});:STAT:OPER:COND?", 1, safe=False))[0])
         for c in chans:
             if not bits & (1 << (1 if c == 1 else 7)):
                 from labctl.core.errors import InstrumentError
