@@ -45,18 +45,16 @@ class Wiring:
     bias_row: Feed
     bias_col_half: Feed
     bias_col_third: Feed | None
-    _plans: dict[tuple[object, ...], frozenset[Point] | None] = field(
+    _plans: dict[tuple[object, ...], frozenset[Point]] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False)
 
-    def _cached(self, key: tuple[object, ...], build: Callable[[], set[Point] | None]) -> frozenset[Point] | None:
+    def _cached(self, key: tuple[object, ...], build: Callable[[], set[Point]]) -> frozenset[Point]:
         """Relay plans are pure functions of their arguments: built once (bounded), then shared."""
-        hit = self._plans.get(key, ())
-        if hit != ():
-            return hit  # type: ignore[return-value]
-        out = build()
-        plan = None if out is None else frozenset(out)
-        if len(self._plans) < 65536:
-            self._plans[key] = plan
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = frozenset(build())
+            if len(self._plans) < 65536:
+                self._plans[key] = plan
         return plan
 
     @classmethod
@@ -88,38 +86,36 @@ class Wiring:
                    ) -> tuple[frozenset[Point], dict[Source, float]]:
         """Relays and source peaks for a pulse on ``cols`` of ``row``; selected columns grounded."""
         scheme = BiasScheme(scheme)
-        pts = self._cached(("pulse", row, tuple(cols), scheme), lambda: self._pulse_points(row, cols, scheme))
-        assert pts is not None
+        bias = self._bias(scheme, volts)
+        feeds = None if bias is None else (bias[0][0], bias[1][0])
+        pts = self._cached(("pulse", row, tuple(cols), scheme), lambda: self._pulse_points(row, cols, feeds))
         levels: dict[Source, float] = {self.drive.source: volts} if self.drive.source else {}
-        if scheme == BiasScheme.FLOATING:
-            return pts, levels
-        if scheme == BiasScheme.GROUNDED:
-            feeds, vr, vc = (self.ground, self.ground), 0.0, 0.0
-        elif scheme == BiasScheme.HALF:
-            feeds, vr, vc = (self.bias_row, self.bias_col_half), volts / 2, volts / 2
-        else:
-            assert self.bias_col_third is not None  # _pulse_points raised otherwise
-            feeds, vr, vc = (self.bias_row, self.bias_col_third), volts / 3, 2 * volts / 3
-        for feed, v in zip(feeds, (vr, vc), strict=True):
+        for feed, v in bias or ():
             if feed.source is not None:
                 levels[feed.source] = v
         return pts, levels
 
-    def _pulse_points(self, row: int, cols: Sequence[int], scheme: BiasScheme) -> set[Point]:
+    def _bias(self, scheme: BiasScheme, volts: float) -> tuple[tuple[Feed, float], tuple[Feed, float]] | None:
+        """(feed, level) of the unselected rows and of the unselected columns for a pulse of ``volts``; None when
+        they float."""
+        if scheme == BiasScheme.FLOATING:
+            return None
+        if scheme == BiasScheme.GROUNDED:
+            return (self.ground, 0.0), (self.ground, 0.0)
+        if scheme == BiasScheme.HALF:
+            return (self.bias_row, volts / 2), (self.bias_col_half, volts / 2)
+        if self.bias_col_third is None:
+            raise ConfigError.invalid(f"crossbars.{self.name}.wiring", "no bias_col input",
+                                      "a 'bias_col' input on another source for the V/3 scheme")
+        return (self.bias_row, volts / 3), (self.bias_col_third, 2 * volts / 3)
+
+    def _pulse_points(self, row: int, cols: Sequence[int], feeds: tuple[Feed, Feed] | None) -> set[Point]:
         sel = set(cols)
         pts: set[Point] = {(self.drive.input, self.row_out(row))}
         pts |= {(self.ground.input, self.col_out(j)) for j in sel}
-        if scheme == BiasScheme.FLOATING:
+        if feeds is None:
             return pts
-        if scheme == BiasScheme.GROUNDED:
-            row_feed, col_feed = self.ground, self.ground
-        elif scheme == BiasScheme.HALF:
-            row_feed, col_feed = self.bias_row, self.bias_col_half
-        else:
-            if self.bias_col_third is None:
-                raise ConfigError.invalid(f"crossbars.{self.name}.wiring", "no bias_col input",
-                                          "a 'bias_col' input on another source for the V/3 scheme")
-            row_feed, col_feed = self.bias_row, self.bias_col_third
+        row_feed, col_feed = feeds
         pts |= {(row_feed.input, self.row_out(i)) for i in range(self.rows) if i != row}
         pts |= {(col_feed.input, self.col_out(j)) for j in range(self.cols) if j not in sel}
         return pts
@@ -151,6 +147,4 @@ class Wiring:
             pts |= {(self.sense.input if j == col else self.ground.input, self.col_out(j)) for j in range(self.cols)}
             return pts
 
-        plan = self._cached(("sense", tuple(sorted(set(rows))), col), build)
-        assert plan is not None
-        return plan
+        return self._cached(("sense", tuple(sorted(set(rows))), col), build)
