@@ -18,13 +18,12 @@ import numpy as np
 import numpy.typing as npt
 import torch
 from torch import Tensor
-from torch.nn import functional as F
 
 from labctl.core.errors import ConfigError
 from labctl.core.records import CellStatus
 from labctl.train.base import CrossbarModel, accuracy
 from labctl.train.measured import MeasuredMap
-from labctl.train.mlp import CrossbarMLP
+from labctl.train.mlp import CrossbarMLP, fit_mlp
 from labctl.train.targets import TargetMap
 
 
@@ -179,7 +178,7 @@ def chip_in_the_loop(
                 p_meas = model.from_map(mm.conductance)
                 model.p[k].copy_(torch.where(frozen, p_meas, p_meas.clamp(0.0, 1.0)))
     model.noise_model = noise_model
-    _fit_around(model, x, y, epochs=epochs, lr=lr, seed=seed, progress=progress)
+    fit_mlp(model, x, y, epochs=epochs, lr=lr, seed=seed, progress=progress)
     model.noise_model = None
     with torch.no_grad():  # targets inside the window (frozen devices keep their out-of-window readings)
         held = [p.detach().clone() for p in model.p]
@@ -218,36 +217,3 @@ def retarget(tm: TargetMap, mm: MeasuredMap, tolerance: float) -> tuple[TargetMa
     t = np.where(mask, t, np.clip(mm.conductance, wd.g_off, wd.g_on))
     return TargetMap(tm.layer, t, tm.mapping, wd, mask, tm.columns, tm.periphery), mask
 
-
-def _fit_around(model: CrossbarMLP, x: npt.NDArray[np.float32], y: npt.NDArray[np.int64], *, epochs: int,
-                lr: float, seed: int, progress: Any = None) -> None:
-    """Adam on the free devices only: frozen devices get no update and are never clipped into the window (the
-    forward sees what the chip holds); free devices stay inside ``[0, 1]``."""
-    gen = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
-    xt, yt = torch.as_tensor(x), torch.as_tensor(y)
-    masks = [m if m is not None else torch.zeros(p.shape, dtype=torch.bool) for p, m in zip(model.p, model.frozen,
-                                                                                          strict=True)]
-    held = [p.detach()[m].clone() for p, m in zip(model.p, masks, strict=True)]
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    for epoch in range(epochs):
-        model.train()
-        perm = torch.randperm(len(xt), generator=gen)
-        total = 0.0
-        for i in range(0, len(xt), 64):
-            idx = perm[i:i + 64]
-            loss = F.cross_entropy(model(xt[idx]), yt[idx])
-            opt.zero_grad()
-            loss.backward()  # type: ignore[no-untyped-call]
-            for p, m in zip(model.p, masks, strict=True):
-                if p.grad is not None:
-                    p.grad[m] = 0.0
-            opt.step()
-            with torch.no_grad():
-                for p, m, v in zip(model.p, masks, held, strict=True):
-                    p.copy_(torch.where(m, p, p.clamp(0.0, 1.0)))
-                    p[m] = v
-            total += float(loss.detach()) * len(idx)
-        if progress is not None:
-            progress(epoch + 1, epochs, {"loss": total / len(xt)})
-    model.eval()

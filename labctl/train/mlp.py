@@ -151,10 +151,12 @@ def fit_mlp(
     seed: int = 0,
     progress: Any = None,
 ) -> CrossbarMLP:
-    """Adam on the device parameters; frozen devices get no update; devices stay inside the window."""
+    """Adam on the device parameters; free devices stay inside the window; frozen devices (``model.frozen``) get
+    no update and keep exactly what they hold, even outside the window (a stuck cell reads what it reads)."""
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     xt, yt = torch.as_tensor(x), torch.as_tensor(y)
+    held = [p.detach()[m].clone() if m is not None else None for p, m in zip(model.p, model.frozen, strict=True)]
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     for epoch in range(epochs):
         model.train()
@@ -168,14 +170,14 @@ def fit_mlp(
             for p, m in zip(model.p, model.frozen, strict=True):
                 if m is not None and p.grad is not None:
                     p.grad[m] = 0.0
-            frozen_vals = [p.detach()[m].clone() if m is not None else None
-                           for p, m in zip(model.p, model.frozen, strict=True)]
             opt.step()
             with torch.no_grad():
-                for p, m, v in zip(model.p, model.frozen, frozen_vals, strict=True):
-                    if m is not None and v is not None:
+                for p, m, v in zip(model.p, model.frozen, held, strict=True):
+                    if m is None or v is None:
+                        p.clamp_(0.0, 1.0)
+                    else:
+                        p.copy_(torch.where(m, p, p.clamp(0.0, 1.0)))
                         p[m] = v
-            model.clamp_()
             total += float(loss.detach()) * len(idx)
         if progress is not None:
             progress(epoch + 1, epochs, {"loss": total / len(xt)})
