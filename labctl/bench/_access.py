@@ -95,8 +95,8 @@ class BenchCrossbar:
 
     # --- CrossbarAccess -------------------------------------------------------------------------------------
     def _pulse_levels(self, row: int, cols: list[int], volts: float, width: float, scheme: BiasScheme
-                      ) -> tuple[frozenset[Point], dict[Source, float], str]:
-        """Checked plan of a pulse: relays, source peaks and the drive instrument. Raises before any I/O."""
+                      ) -> tuple[frozenset[Point], dict[Source, float], Source]:
+        """Checked plan of a pulse: relays, source peaks and the drive source. Raises before any I/O."""
         self._check_cells(row, cols)
         self.limits.check_program(volts, width)
         target, levels = self.wiring.pulse_plan(row, cols, volts, scheme)
@@ -105,15 +105,14 @@ class BenchCrossbar:
             raise ConfigError.invalid(f"crossbars.{self.name}.wiring", "drive on ground", "an SMU channel")
         for (inst, _), v in levels.items():  # every level is checked before anything is sent
             self._bench.smu(inst).limits.check_pulse(v, width) if v else None
-        return target, levels, drive[0]
+        return target, levels, drive
 
     async def pulse(self, row: int, cols: Sequence[int], volts: float, width: float,
                     scheme: BiasScheme = BiasScheme.HALF) -> list[PulseRecord]:
         cols = list(cols)
         scheme = BiasScheme(scheme)
-        target, levels, master = self._pulse_levels(row, cols, volts, width, scheme)
-        drive = self.wiring.drive.source
-        assert drive is not None
+        target, levels, drive = self._pulse_levels(row, cols, volts, width, scheme)
+        master = drive[0]
 
         async def run() -> list[PulseRecord]:
             await self._route(target)
@@ -151,13 +150,12 @@ class BenchCrossbar:
         cell, V/2, bias on the drive instrument, a driver with ``pulse_and_read``); otherwise pulse then read."""
         cols = list(cols)
         scheme = BiasScheme(scheme)
-        target, levels, master = self._pulse_levels(row, cols, volts, width, scheme)
+        target, levels, drive = self._pulse_levels(row, cols, volts, width, scheme)
         self.limits.check_read(read_volts)
-        drive = self.wiring.drive.source
-        smu = self._bench.smu(master)
+        smu = self._bench.smu(drive[0])
         plan = self.wiring.equipotential_plan(row, cols[0]) if len(cols) == 1 else None
-        if (plan is None or plan != target or drive is None or not hasattr(smu, "pulse_and_read")
-                or any(inst != master for inst, _ in levels)):
+        if (plan is None or plan != target or not hasattr(smu, "pulse_and_read")
+                or any(inst != drive[0] for inst, _ in levels)):
             return await self.pulse(row, cols, volts, width, scheme), await self.read(row, cols, read_volts)
         peaks = {ch: v for (_, ch), v in levels.items()}
         biases = self._read_biases()
