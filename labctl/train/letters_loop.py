@@ -28,7 +28,7 @@ from labctl.train.base import accuracy
 from labctl.train.datasets import Dataset, letters_test160, load_letters
 from labctl.train.layers import hard_binarize_ste
 from labctl.train.letters import SoftBinaryNet
-from labctl.train.loop import check_layers, retarget
+from labctl.train.loop import ChipLoopResult, check_layers, retarget_layers
 from labctl.train.mapping import binary_to_conductance
 from labctl.train.measured import MeasuredMap
 from labctl.train.targets import TargetMap
@@ -37,14 +37,9 @@ Progress = Callable[[int, int, dict[str, float]], None]
 
 
 @dataclass
-class BinaryLoopResult:
-    """Outcome of one round: new masked targets, accuracies (0..1) before and predicted after."""
+class BinaryLoopResult(ChipLoopResult[SoftBinaryNet]):
+    """:class:`~labctl.train.loop.ChipLoopResult` of the letters network, with the stuck/failed cells per layer."""
 
-    model: SoftBinaryNet
-    targets: dict[str, TargetMap]
-    before: dict[str, float]
-    after: dict[str, float]
-    cells_to_program: dict[str, int]
     fixed_cells: dict[str, int]
 
 
@@ -163,19 +158,9 @@ def retrain_letters(
         for w, wb in zip(model.weights, best[1], strict=True):
             w.copy_(wb)
     model.eval()
-    new = binary_targets(model)
-    out: dict[str, TargetMap] = {}
-    counts: dict[str, int] = {}
-    n_fixed: dict[str, int] = {}
-    after_maps: dict[str, npt.NDArray[np.float64]] = {}
-    for name, tm in new.items():
-        if name not in measured:
-            out[name], counts[name], n_fixed[name] = tm, tm.targets.size, 0
-            continue
-        mm = measured[name]
-        out[name], mask = retarget(tm, mm, tolerance)  # binary targets lie on the window's ends: none clipped
-        counts[name], n_fixed[name] = int(mask.sum()), int((~mm.usable).sum())
-        after_maps[name] = np.where(mask, tm.targets, mm.conductance)
+    # binary targets lie on the window's ends: retarget clips none of them
+    out, counts, after_maps = retarget_layers(binary_targets(model), measured, tolerance)
+    n_fixed = {name: int((~measured[name].usable).sum()) if name in measured else 0 for name in out}
     after = {"measured": measured_accuracy(model, after_maps, x160, y160),
              "measured_640": measured_accuracy(model, after_maps, ds.x_test, ds.y_test)}
     return BinaryLoopResult(model, out, before, after, counts, n_fixed)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -128,11 +128,14 @@ def fit_noise_model(
     return nm
 
 
-@dataclass
-class ChipLoopResult:
-    """Outcome of one chip-in-the-loop round."""
+M = TypeVar("M", bound=CrossbarModel)
 
-    model: CrossbarMLP
+
+@dataclass
+class ChipLoopResult(Generic[M]):
+    """Outcome of one chip-in-the-loop round: new masked targets, accuracies (0..1) before and predicted after."""
+
+    model: M
     targets: dict[str, TargetMap]
     before: dict[str, float]
     after: dict[str, float]
@@ -153,7 +156,7 @@ def chip_in_the_loop(
     noise_model: NoiseModel | None = None,
     seed: int = 0,
     progress: Any = None,
-) -> ChipLoopResult:
+) -> ChipLoopResult[CrossbarMLP]:
     """Retrain around the measured chip; new targets are masked to the cells that must change.
 
     Stuck and failed cells are frozen at their measured conductance; converged (and pending) cells start from
@@ -186,22 +189,9 @@ def chip_in_the_loop(
         targets = model.target_maps()
         for p, v in zip(model.p, held, strict=True):
             p.copy_(v)
-    out_targets: dict[str, TargetMap] = {}
-    counts: dict[str, int] = {}
-    for name, tm in targets.items():
-        if name not in measured:
-            out_targets[name] = tm
-            counts[name] = tm.targets.size
-            continue
-        out_targets[name], mask = retarget(tm, measured[name], tolerance)
-        counts[name] = int(mask.sum())
-    # predicted accuracy once reprogrammed: masked cells at their new target, the rest as measured
-    after_maps = {}
-    for n, mm in measured.items():
-        tm = out_targets[n]
-        sel = tm.mask if tm.mask is not None else np.ones(tm.targets.shape, dtype=bool)
-        after_maps[n] = MeasuredMap(n, np.where(sel, tm.targets, mm.conductance), mm.status, mm.read_voltage,
-                                    mm.run_id)
+    out_targets, counts, predicted = retarget_layers(targets, measured, tolerance)
+    after_maps = {n: MeasuredMap(n, g, measured[n].status, measured[n].read_voltage, measured[n].run_id)
+                  for n, g in predicted.items()}
     after = evaluate(model, xe, ye, after_maps)
     model.frozen = [None] * len(model.p)
     return ChipLoopResult(model, out_targets, before, after, counts)
@@ -217,3 +207,22 @@ def retarget(tm: TargetMap, mm: MeasuredMap, tolerance: float) -> tuple[TargetMa
     t = np.where(mask, t, np.clip(mm.conductance, wd.g_off, wd.g_on))
     return TargetMap(tm.layer, t, tm.mapping, wd, mask, tm.columns, tm.periphery), mask
 
+
+
+def retarget_layers(targets: dict[str, TargetMap], measured: dict[str, MeasuredMap], tolerance: float
+                    ) -> tuple[dict[str, TargetMap], dict[str, int], dict[str, npt.NDArray[np.float64]]]:
+    """:func:`retarget` on every measured layer (the other layers keep all their cells). Returns the new maps, the
+    cells to program per layer and, per measured layer, the conductances predicted once reprogrammed: masked
+    cells at their new target, the rest as measured."""
+    out: dict[str, TargetMap] = {}
+    counts: dict[str, int] = {}
+    predicted: dict[str, npt.NDArray[np.float64]] = {}
+    for name, tm in targets.items():
+        if name not in measured:
+            out[name], counts[name] = tm, tm.targets.size
+            continue
+        mm = measured[name]
+        out[name], mask = retarget(tm, mm, tolerance)
+        counts[name] = int(mask.sum())
+        predicted[name] = np.where(mask, out[name].targets, mm.conductance)
+    return out, counts, predicted
