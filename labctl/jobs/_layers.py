@@ -76,3 +76,8 @@ def layer_block(opts: LayerJob, layer: str, array: Any, shape: tuple[int, ...], 
     """The layer's block (``shape`` at its origin) of a full-array map."""
     _xb, r0, c0 = opts.placement[layer]
     return np.asarray(array, dtype=dtype)[r0:r0 + shape[0], c0:c0 + shape[1]]
+
+
+def outcome_codes(status: np.ndarray) -> np.ndarray:
+    """Outcome strings -> the trainer's status codes ('' = not programmed counts as pending)."""
+    return np.where(status == "", "pending", status)

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from labctl.jobs._layers import JobOptions, check_placement, layer_block, program_params, read_map_params
+from labctl.jobs._layers import JobOptions, check_placement, layer_block, outcome_codes, program_params, read_map_params
 from labctl.jobs.protocol_run import run_protocol
 from labctl.store import RunStore
 
@@ -85,8 +85,7 @@ class _Steps:
         res = await run_protocol(None, "program", params, store_root=self.store.root, crossbar=xb, bench=self.bench)
         self.runs.append({"id": res.run_id, "protocol": "program", "layer": layer, "stage": stage})
         m = self.store.load_map(str(res.run_id), name="program")
-        status = layer_block(self.opts, layer, m.status, targets.shape).astype(str)
-        return np.where(status == "", "pending", status)
+        return outcome_codes(layer_block(self.opts, layer, m.status, targets.shape).astype(str))
 
     async def read(self, layer: str, shape: tuple[int, ...], stage: str) -> np.ndarray:
         """The layer's conductance map read under the clamp, S."""

@@ -27,7 +27,7 @@ from pydantic import Field, field_validator
 
 from labctl.core.errors import ConfigError
 from labctl.core.records import Progress, ResultRecord
-from labctl.jobs._layers import JobOptions, check_placement, layer_block, program_params, read_map_params
+from labctl.jobs._layers import JobOptions, check_placement, layer_block, outcome_codes, program_params, read_map_params
 from labctl.jobs.protocol_run import run_protocol
 from labctl.report import (
     REPORT_RESULT,
@@ -161,8 +161,8 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
         passes = [await steps.program(n, tm.targets, None, "initial") for n, tm in targets.items()]
         status = {pp.layer: steps.status_of(pp.layer, pp.run_id, targets[pp.layer].targets.shape) for pp in passes}
         measured = {n: await steps.read(n, tm.targets.shape, "initial") for n, tm in targets.items()}
-        maps_before = {n: MeasuredMap(n, measured[n], _codes(status[n]), opts.read_voltage, passes[0].run_id or "")
-                       for n in targets}
+        maps_before = {n: MeasuredMap(n, measured[n], outcome_codes(status[n]), opts.read_voltage,
+                                      passes[0].run_id or "") for n in targets}
 
         # 4. the network on the bench (per layer, chained), next to the offline model
         ideal = {n: tm.targets for n, tm in targets.items()}
@@ -287,11 +287,6 @@ def _software_acc(model: Any, x: np.ndarray, y: np.ndarray) -> float:
     model.eval()
     with torch.no_grad():
         return float((model(torch.as_tensor(x)).argmax(dim=1).numpy() == y).mean())
-
-
-def _codes(status: np.ndarray) -> np.ndarray:
-    """Outcome strings -> the trainer's status codes ('' = not programmed counts as pending)."""
-    return np.where(status == "", "pending", status)
 
 
 def command_line(opts: LoopOptions) -> str:
