@@ -78,19 +78,11 @@ class DeviceLUT:
                 raise ConfigError.invalid(f"{name}_edges", len(edges), f"{tab.shape[0] + 1} (bins + 1)")
 
     @property
-    def n_bins(self) -> int:
-        return int(self.up.shape[0])
-
-    @property
     def span(self) -> float:
         return self.g_max - self.g_min
 
-    def mean_step(self) -> float:
-        return float(0.5 * (np.abs(self.up).mean() + np.abs(self.down).mean()))
-
     def bin_of(self, g: F64, up: bool) -> npt.NDArray[np.int64]:
-        edges = self.up_edges if up else self.down_edges
-        return np.clip(np.searchsorted(edges, g, side="right") - 1, 0, len(edges) - 2).astype(np.int64)
+        return _bin_index(self.up_edges if up else self.down_edges, g)
 
     def step_at(self, g: F64, up: bool) -> F64:
         """Mean |dG| of one pulse at conductance ``g`` (the bin's mean)."""
@@ -118,6 +110,11 @@ class DeviceLUT:
         return np.asarray((b == 0) | (np.abs(self.down.mean(axis=1))[b] < floor_step * self.span))
 
 
+def _bin_index(edges: F64, g: F64) -> npt.NDArray[np.int64]:
+    """Bin of each ``g`` (bin ``i`` = ``[edges[i], edges[i+1])``; outside the edges: the end bin)."""
+    return np.clip(np.searchsorted(edges, g, side="right") - 1, 0, len(edges) - 2).astype(np.int64)
+
+
 def _edges(g: F64, n_bins: int, binning: str) -> F64:
     lo, hi = float(g.min()), float(g.max())
     if binning == "quantile":
@@ -138,7 +135,7 @@ def _bin_table(g: F64, dg: F64, n_bins: int, n_points: int, binning: str, min_sa
     edges = _edges(g, n_bins, binning)
     while True:
         nb = len(edges) - 1
-        b = np.clip(np.searchsorted(edges, g, side="right") - 1, 0, nb - 1)
+        b = _bin_index(edges, g)
         cnt = np.bincount(b, minlength=nb)
         if nb == 1 or cnt.min() >= min_samples:
             break
