@@ -68,18 +68,22 @@ class HRATLinear(nn.Module):
         """(fused weight, fused bias, BN factor gamma/sqrt(var+eps)) from the moving-average statistics."""
         if self.bn is None:
             return self.weight, self.bias, torch.ones_like(self.bias)
-        assert self.bn.running_var is not None
-        assert self.bn.running_mean is not None
-        inv = self.bn.weight / torch.sqrt(self.bn.running_var + self.bn.eps)
-        return self.weight * inv[:, None], self.bn.bias + inv * (self.bias - self.bn.running_mean), inv
+        inv, bf = self._fused_bias()
+        return self.weight * inv[:, None], bf, inv
+
+    def _bn_factor(self) -> Tensor:
+        """``gamma / sqrt(var_MA + eps)`` from the BN layer's present moving averages."""
+        bn = self.bn
+        assert bn is not None
+        assert bn.running_var is not None
+        return bn.weight / torch.sqrt(bn.running_var + bn.eps)
 
     def _fused_bias(self) -> tuple[Tensor, Tensor]:
         """(BN factor, fused bias) without touching the weight matrix."""
         bn = self.bn
         assert bn is not None
-        assert bn.running_var is not None
         assert bn.running_mean is not None
-        inv = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+        inv = self._bn_factor()
         return inv, bn.bias + inv * (self.bias - bn.running_mean)
 
     def scale(self) -> Tensor:
@@ -92,10 +96,7 @@ class HRATLinear(nn.Module):
             return y if self.last else F.relu(y)
         x = torch.clamp(x, -self.v_th, self.v_th)
         bn = self.bn
-        inv = None
-        if bn is not None:
-            assert bn.running_var is not None
-            inv = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+        inv = self._bn_factor() if bn is not None else None  # moving averages before this batch
         noise = self.noise if self.training else 0.0
         wq, sigma = hw_weight(self.weight, inv, self.step, self.bits, noise, draw=self.noise_mode == "weight")
         y = F.linear(x, wq, self.bias if bn is not None else None)  # BN layers: yf / inv + b, yf = x Wq^T
@@ -135,11 +136,10 @@ class HRATMLP(CrossbarModel):
                  bn: bool = True, hw: bool = True, g_off: float = HRAT_WINDOW.g_off,
                  g_on: float = HRAT_WINDOW.g_on, noise_mode: str = "output") -> None:
         super().__init__()
-        self.sizes = [int(v) for v in sizes]
+        self._set_layout(sizes, g_off, g_on, v_th)
         self.cfg = {"sizes": self.sizes, "bits": bits, "noise": noise, "v_th": v_th, "vdd": vdd,
                     "dac_bits": dac_bits, "bn": bn, "hw": hw, "g_off": g_off, "g_on": g_on,
                     "noise_mode": noise_mode}
-        self._window = ConductanceWindow(g_off, g_on, v_th)
         n = len(self.sizes) - 1
         self.layers = nn.ModuleList(
             HRATLinear(a, b, bits=bits, noise=noise, v_th=v_th, vdd=vdd, dac_bits=dac_bits,
