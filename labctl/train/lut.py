@@ -272,7 +272,7 @@ def train_lut(
     assign = [rng.integers(0, len(tables), size=p.shape) for p in model.p]
     xt, yt = torch.as_tensor(data.x_train), torch.as_tensor(data.y_train)
     xv, yv = torch.as_tensor(data.x_val), torch.as_tensor(data.y_val)
-    best, best_key, best_state, hist = -1.0, (-1.0, 0.0), None, []
+    best, best_key, best_state, hist = -1.0, (-np.inf, -np.inf), None, []
     for epoch in range(epochs):
         model.train()
         perm = rng.permutation(len(xt))
@@ -290,9 +290,8 @@ def train_lut(
         model.eval()
         with torch.no_grad():
             out_v = model(xv)
-            va = accuracy(out_v, yv)
-            key = (va, -float(F.cross_entropy(out_v, yv))) if select == "val_acc" else (-float(F.cross_entropy(
-                out_v, yv)), va)
+            va, neg_loss = accuracy(out_v, yv), -float(F.cross_entropy(out_v, yv))
+            key = (va, neg_loss) if select == "val_acc" else (neg_loss, va)
         hist.append(va)
         if key > best_key:
             best, best_key, best_state = va, key, {k: v.clone() for k, v in model.state_dict().items()}
