@@ -9,18 +9,18 @@ import numpy as np
 import pytest
 import yaml
 
+from labctl.bench import DEFAULT_CONFIG
 from labctl.core.config import load_bench_config
 from labctl.core.errors import ConfigError
-from labctl.jobs.chip_loop import STUCK5_CONFIG, ChipLoopOptions, ChipLoopRun, run_chip_loop
+from labctl.jobs.chip_loop import ChipLoopOptions, ChipLoopRun, run_chip_loop
 from labctl.store import RunStore
 
 
-def _small_config(tmp: Path, stuck: float = 0.1) -> Path:
-    """configs/sim_bench_stuck5.yaml with 64x8 and 4x20 arrays and ``stuck`` ON + ``stuck`` OFF cells."""
-    data = load_bench_config(STUCK5_CONFIG).model_dump(mode="json")
+def _small_config(tmp: Path) -> Path:
+    """The embedded simulated bench with 64x8 and 4x20 arrays (the job adds the stuck cells)."""
+    data = load_bench_config(DEFAULT_CONFIG).model_dump(mode="json")
     data["crossbars"]["xbar0"] |= {"rows": 64, "cols": 8}
     data["crossbars"]["xbar1"] |= {"rows": 4, "cols": 20}
-    data["sim"]["nonideal"] |= {"stuck_on": stuck, "stuck_off": stuck}
     path = tmp / "small.yaml"
     path.write_text(yaml.safe_dump(data))
     return path
@@ -30,7 +30,7 @@ def _small_config(tmp: Path, stuck: float = 0.1) -> Path:
 def chip_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[ChipLoopOptions, ChipLoopRun]:
     tmp = tmp_path_factory.mktemp("chip")
     opts = ChipLoopOptions(bench=str(_small_config(tmp)), out=str(tmp / "out"), sizes=(64, 4, 10), epochs=40,
-                           retrain_epochs=20, read_repeats=1, transport="inproc")
+                           retrain_epochs=20, read_repeats=1, transport="inproc", stuck_on=0.1, stuck_off=0.1)
     return opts, asyncio.run(run_chip_loop(opts, log=lambda _s: None))
 
 

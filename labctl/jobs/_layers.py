@@ -81,3 +81,26 @@ def layer_block(opts: LayerJob, layer: str, array: Any, shape: tuple[int, ...], 
 def outcome_codes(status: np.ndarray) -> np.ndarray:
     """Outcome strings -> the trainer's status codes ('' = not programmed counts as pending)."""
     return np.where(status == "", "pending", status)
+
+
+def sim_variant(cfg: Any, *, stuck_on: float = 0.0, stuck_off: float = 0.0, sim: dict[str, Any] | None = None) -> Any:
+    """The bench config with stuck cells and physics overrides (``params.X`` / ``nonideal.X``) applied to its
+    simulated chip; unchanged when none is asked; ``ConfigError`` on a real bench."""
+    sim = sim or {}
+    if not (stuck_on or stuck_off or sim):
+        return cfg
+    if cfg.sim is None:
+        raise ConfigError.invalid("stuck/sim", (stuck_on, stuck_off, sim), "none on a real bench")
+    params, nonideal = dict(cfg.sim.params), dict(cfg.sim.nonideal)
+    if stuck_on or stuck_off:
+        nonideal |= {"stuck_on": stuck_on, "stuck_off": stuck_off}
+    for key, value in sim.items():
+        section, _, name = key.partition(".")
+        if section not in ("params", "nonideal") or not name:
+            raise ConfigError.invalid("sim", key, "params.<StanfordParams field> or nonideal.<NonIdealities field>")
+        (params if section == "params" else nonideal)[name] = value
+    from labctl.core.config import parse_bench_config
+
+    data = cfg.model_dump(mode="json")
+    data["sim"] |= {"params": params, "nonideal": nonideal}
+    return parse_bench_config(data, source="loop bench variant")

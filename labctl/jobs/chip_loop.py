@@ -3,7 +3,7 @@
 :func:`run_chip_loop` reads top to bottom::
 
     train a digits differential-pair MLP (labctl.train)       -> per-layer target maps (S) in the window
-    open the bench (default: configs/sim_bench_stuck5.yaml: 5 % stuck-ON + 5 % stuck-OFF cells)
+    open the bench (default: configs/sim_bench.yaml with 5 % stuck-ON + 5 % stuck-OFF cells)
     program every layer (protocols.program, journalled)       -> per-cell outcomes (converged/failed/stuck)
     read the maps back under the read clamp (protocols.read_map) -> measured maps; evaluate ("before")
     chip_in_the_loop: stuck/failed cells frozen at what they read, the rest retrained; new targets masked
@@ -26,17 +26,25 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from labctl.jobs._layers import JobOptions, check_placement, layer_block, outcome_codes, program_params, read_map_params
+from labctl.jobs._layers import (
+    JobOptions,
+    check_placement,
+    layer_block,
+    outcome_codes,
+    program_params,
+    read_map_params,
+    sim_variant,
+)
 from labctl.jobs.protocol_run import run_protocol
 from labctl.store import RunStore
-
-STUCK5_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "sim_bench_stuck5.yaml"
 
 
 class ChipLoopOptions(JobOptions):
     """Parameters of the bench-backed chip-in-the-loop run."""
 
-    bench: str | None = Field(default=None, description="Bench YAML; None = configs/sim_bench_stuck5.yaml")
+    bench: str | None = Field(default=None, description="Bench YAML; None = the embedded simulated bench")
+    stuck_on: float = Field(default=0.05, ge=0, le=0.5, description="Simulated stuck-ON cell fraction")
+    stuck_off: float = Field(default=0.05, ge=0, le=0.5, description="Simulated stuck-OFF cell fraction")
     out: str = Field(default="results/chip_loop", description="Output folder (runs, targets, results.json)")
     sizes: tuple[int, ...] = Field(default=(64, 32, 10), description="MLP sizes (differential pairs: 2 columns each)")
     g_off: float = Field(default=10e-6, gt=0, le=1e-3, description="Window bottom, S (stuck-OFF reads ~4.6 uS)")
@@ -100,7 +108,7 @@ async def run_chip_loop(opts: ChipLoopOptions, log: Any = print) -> ChipLoopRun:
     """Train, program, read, evaluate, retrain around the chip, reprogram the masked cells, read, evaluate."""
     import torch
 
-    from labctl.bench import open_bench
+    from labctl.bench import DEFAULT_CONFIG, open_bench
     from labctl.core.config import load_bench_config
     from labctl.train.datasets import load_digits
     from labctl.train.loop import chip_in_the_loop, evaluate
@@ -116,7 +124,8 @@ async def run_chip_loop(opts: ChipLoopOptions, log: Any = print) -> ChipLoopRun:
     model = fit_mlp(CrossbarMLP(opts.sizes, g_off=opts.g_off, g_on=opts.g_on, v_read=opts.read_voltage),
                     d.x_train, d.y_train, epochs=opts.epochs, seed=opts.seed)
     targets = model.target_maps()
-    cfg = load_bench_config(opts.bench or STUCK5_CONFIG)
+    cfg = sim_variant(load_bench_config(opts.bench or DEFAULT_CONFIG), stuck_on=opts.stuck_on,
+                      stuck_off=opts.stuck_off)
     check_placement(opts.placement, {n: tm.targets.shape for n, tm in targets.items()}, cfg.crossbars)
     timing = {"train_s": time.monotonic() - t0}
     runs: list[dict[str, Any]] = []
@@ -160,16 +169,19 @@ def _save(path: Path, res: ChipLoopRun) -> None:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="results/chip_loop")
-    ap.add_argument("--bench", default=None, help="bench YAML (default: configs/sim_bench_stuck5.yaml)")
+    ap.add_argument("--bench", default=None, help="bench YAML (default: the embedded simulated bench)")
+    ap.add_argument("--stuck", type=float, default=0.05, help="fraction stuck ON and the same stuck OFF (sim)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--retrain-epochs", type=int, default=60)
     ap.add_argument("--g-on", type=float, default=1.5e-3, help="window top, S")
     a = ap.parse_args(argv)
-    opts = ChipLoopOptions.parse(out=a.out, bench=a.bench, seed=a.seed, retrain_epochs=a.retrain_epochs, g_on=a.g_on)
+    opts = ChipLoopOptions.parse(out=a.out, bench=a.bench, seed=a.seed, retrain_epochs=a.retrain_epochs, g_on=a.g_on,
+                                 stuck_on=a.stuck, stuck_off=a.stuck)
     res = asyncio.run(run_chip_loop(opts))
     b, f = res.before, res.after
-    print(f"| chip in the loop on the simulated bench, digits {'-'.join(map(str, opts.sizes))}, 5 % stuck-ON + "
-          f"5 % stuck-OFF: measured before / after | goal >= 95 % | {100 * b['measured']:.1f} % / "
+    print(f"| chip in the loop on the simulated bench, digits {'-'.join(map(str, opts.sizes))}, "
+          f"{100 * opts.stuck_on:g} % stuck-ON + {100 * opts.stuck_off:g} % stuck-OFF: measured before / after | "
+          f"goal >= 95 % | {100 * b['measured']:.1f} % / "
           f"{100 * f['measured']:.1f} % (software {100 * b['software']:.1f} %; reprogrammed "
           f"{sum(res.cells_to_program.values())} of {sum(res.cells_total.values())} cells) |")
 

@@ -27,7 +27,15 @@ from pydantic import Field, field_validator
 
 from labctl.core.errors import ConfigError
 from labctl.core.records import Progress, ResultRecord
-from labctl.jobs._layers import JobOptions, check_placement, layer_block, outcome_codes, program_params, read_map_params
+from labctl.jobs._layers import (
+    JobOptions,
+    check_placement,
+    layer_block,
+    outcome_codes,
+    program_params,
+    read_map_params,
+    sim_variant,
+)
 from labctl.jobs.protocol_run import run_protocol
 from labctl.report import (
     REPORT_RESULT,
@@ -150,7 +158,7 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
 
     # 2. the bench (simulated by default; stuck cells injected into the simulated chip on request)
     cfg = load_bench_config(opts.bench or DEFAULT_CONFIG)
-    cfg = _sim_variant(cfg, opts)
+    cfg = sim_variant(cfg, stuck_on=opts.stuck_on, stuck_off=opts.stuck_off, sim=opts.sim)
     check_placement(opts.placement, {n: t.targets.shape for n, t in targets.items()}, cfg.crossbars)
     runs: list[dict[str, Any]] = []
     async with open_bench(cfg, transport=opts.transport) as bench:
@@ -258,27 +266,6 @@ def _subset(x: np.ndarray, y: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarra
     idx = np.concatenate([rng.permutation(np.flatnonzero(y == c))[: -(-n // len(classes))] for c in classes])
     idx = np.sort(rng.permutation(idx)[:n])
     return x[idx], y[idx]
-
-
-def _sim_variant(cfg: Any, opts: LoopOptions) -> Any:
-    """The bench config with the requested stuck cells and physics overrides (simulated benches only)."""
-    if not (opts.stuck_on or opts.stuck_off or opts.sim):
-        return cfg
-    if cfg.sim is None:
-        raise ConfigError.invalid("stuck/sim", (opts.stuck_on, opts.stuck_off, opts.sim), "none on a real bench")
-    params, nonideal = dict(cfg.sim.params), dict(cfg.sim.nonideal)
-    if opts.stuck_on or opts.stuck_off:
-        nonideal |= {"stuck_on": opts.stuck_on, "stuck_off": opts.stuck_off}
-    for key, value in opts.sim.items():
-        section, _, name = key.partition(".")
-        if section not in ("params", "nonideal") or not name:
-            raise ConfigError.invalid("sim", key, "params.<StanfordParams field> or nonideal.<NonIdealities field>")
-        (params if section == "params" else nonideal)[name] = value
-    from labctl.core.config import parse_bench_config
-
-    data = cfg.model_dump(mode="json")
-    data["sim"] |= {"params": params, "nonideal": nonideal}
-    return parse_bench_config(data, source="loop bench variant")
 
 
 def _software_acc(model: Any, x: np.ndarray, y: np.ndarray) -> float:
