@@ -135,7 +135,10 @@ class SimBench:
         if seconds <= 0:
             return
         with self.lock:
-            if not any(s.on for s in self._src_list):  # nothing biased: the arrays catch up (idle) when next used
+            for s in self._src_list:  # a loop, not any(...): this runs on every instrument message
+                if s.on:
+                    break
+            else:  # every source off, nothing biased: the arrays catch up (idle) when next used
                 self.clock.advance(seconds)
                 return
             for name in self.crossbars:

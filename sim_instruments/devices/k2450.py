@@ -2,29 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from sim_instruments.bench import SimBench
 from sim_instruments.scpi import ScpiDevice, ScpiError, parse_bool, parse_number
-
-
-def command_clock(bench: SimBench) -> Callable[[], None]:
-    """The per-message parse/execute time (``timing.command``). With every source off nothing is biased, so
-    ``bench.advance`` would only move the clock: that case moves it directly, without scanning the lines."""
-    sources = list(bench.sources.values())
-    dt = bench.timing.command
-
-    def tick() -> None:
-        with bench.lock:
-            for s in sources:
-                if s.on:
-                    bench.advance(dt)
-                    return
-            if dt > 0:
-                bench.clock.advance(dt)
-
-    return tick
-
 
 OVERFLOW = 9.9e37
 """The reading a Keithley SMU returns when the current exceeds its fixed measure range."""
@@ -80,7 +59,8 @@ class CurrentRange:
 
 class KeithleySmu(ScpiDevice):
     """What the simulated 2400 and 2450 share: channel 1 of the bench's sources, a :class:`CurrentRange`, the
-    per-message :func:`command_clock`, and the ``*RST`` state of the source and of NPLC/autozero."""
+    per-message parse/execute time (``timing.command``), and the ``*RST`` state of the source and of
+    NPLC/autozero."""
 
     max_volts = 210.0
     max_amps = 1.05
@@ -94,7 +74,7 @@ class KeithleySmu(ScpiDevice):
         self.autozero = True
         self.range = CurrentRange(self.current_ranges, self.resolution)
         super().__init__()
-        self.on_message = command_clock(bench)
+        self.on_message = lambda: bench.advance(bench.timing.command)
 
     def reset(self) -> None:
         src = self.bench.sources[self.key]
