@@ -50,21 +50,17 @@ class Sim2400(KeithleySmu):
         def read(a: list[str], s: tuple[str, ...]) -> str:
             if not src.on:
                 raise ScpiError(-221, "output off")
-            conversions = 3 if self.autozero else 1  # signal, and with autozero reference and zero
-            aperture = self.nplc / self.line_frequency * conversions
-            i = self.range.reading(self.bench.measure(self.key, max(aperture, self.bench.timing.read_duration)))
+            hold = max(self._conversion_time(), self.bench.timing.read_duration)
+            i = self.range.reading(self.bench.measure(self.key, hold))
             v = src.level
             vals = {"VOLT": v, "CURR": i, "RES": 9.91e37 if i == 0 else v / i, "TIME": self.bench.now(),
                     "STAT": 8.0 + (32.0 if src.tripped else 0.0)}
             return ",".join(f"{vals[e]:+.6E}" for e in self.elements)
 
-        def nplc(a: list[str], s: tuple[str, ...]) -> None:
-            self.nplc = parse_number(a[0] if a else None, low=0.01, high=10.0, default=1.0)
-
         def azero(a: list[str], s: tuple[str, ...]) -> None:
             word = (a[0] if a else "").upper()
             if word == "ONCE":
-                self.bench.advance(2 * self.nplc / self.line_frequency)
+                self._autozero_once()
             else:
                 self.autozero = parse_bool(word)
 
@@ -82,7 +78,7 @@ class Sim2400(KeithleySmu):
             (":SENSe:CURRent[:DC]:PROTection[:LEVel]", prot),
             (":SENSe:CURRent[:DC]:PROTection[:LEVel]?", lambda a, s: f"{src.limit:+.6E}"),
             (":SENSe:CURRent[:DC]:PROTection:TRIPped?", lambda a, s: "1" if src.tripped else "0"),
-            (":SENSe:CURRent[:DC]:NPLCycles", nplc),
+            (":SENSe:CURRent[:DC]:NPLCycles", self._set_nplc),
             *self.range.commands(":SENSe:CURRent[:DC]"),
             (":SYSTem:AZERo[:STATe]", azero),
             (":SYSTem:AZERo[:STATe]?", lambda a, s: "1" if self.autozero else "0"),

@@ -59,11 +59,12 @@ class CurrentRange:
 
 class KeithleySmu(ScpiDevice):
     """What the simulated 2400 and 2450 share: channel 1 of the bench's sources, a :class:`CurrentRange`, the
-    per-message parse/execute time (``timing.command``), and the ``*RST`` state of the source and of
-    NPLC/autozero."""
+    per-message parse/execute time (``timing.command``), NPLC and autozero (the conversion time they give), and
+    the ``*RST`` state of the source and of NPLC/autozero."""
 
     max_volts = 210.0
     max_amps = 1.05
+    line_frequency: float
     current_ranges: tuple[float, ...] = ()
     resolution = 1e-6
 
@@ -81,6 +82,19 @@ class KeithleySmu(ScpiDevice):
         src.on, src.level, src.limit, src.tripped = False, 0.0, 1.05e-4, False
         self.nplc, self.autozero = 1.0, True
         self.range.reset()
+
+    def _conversion_time(self) -> float:
+        """The conversions of one reading, s: NPLC / line frequency, three of them with autozero on (signal,
+        reference and zero)."""
+        return self.nplc / self.line_frequency * (3 if self.autozero else 1)
+
+    def _autozero_once(self) -> None:
+        """A reference and a zero conversion, now (``AZER:ONCE``)."""
+        self.bench.advance(2 * self.nplc / self.line_frequency)
+
+    def _set_nplc(self, a: list[str], s: tuple[str, ...]) -> None:
+        """The ``:SENS:CURR:NPLC`` handler."""
+        self.nplc = parse_number(a[0] if a else None, low=0.01, high=10.0, default=1.0)
 
 
 class Sim2450(KeithleySmu):
@@ -101,10 +115,9 @@ class Sim2450(KeithleySmu):
 
     def _aperture(self) -> float:
         """Time one reading takes. After a programmed source delay (a timed hold, e.g. a pulse) the reading is
-        the aperture (NPLC / line frequency; three of them with autozero on: signal, reference and zero) at the
-        end of the hold; without one, a read holds its level for at
-        least the bench's ``read_duration`` (settling)."""
-        aperture = self.nplc / self.line_frequency * (3 if self.autozero else 1)
+        its conversions (:meth:`_conversion_time`) at the end of the hold; without one, a read holds its level for
+        at least the bench's ``read_duration`` (settling)."""
+        aperture = self._conversion_time()
         return aperture if self.delay > 0 else max(aperture, self.bench.timing.read_duration)
 
     def commands(self) -> list[tuple[str, object]]:  # type: ignore[override]
@@ -138,12 +151,6 @@ class Sim2450(KeithleySmu):
         def azero(a: list[str], s: tuple[str, ...]) -> None:
             self.autozero = parse_bool(a[0] if a else None)
 
-        def azero_once(a: list[str], s: tuple[str, ...]) -> None:  # a reference and a zero conversion, now
-            self.bench.advance(2 * self.nplc / self.line_frequency)
-
-        def nplc(a: list[str], s: tuple[str, ...]) -> None:
-            self.nplc = parse_number(a[0] if a else None, low=0.01, high=10.0, default=1.0)
-
         def noop(a: list[str], s: tuple[str, ...]) -> None:
             return None
 
@@ -164,11 +171,11 @@ class Sim2450(KeithleySmu):
             ("[:SOURce#]:VOLTage:RANGe:AUTO", noop),
             ("[:SOURce#]:VOLTage:READ:BACK", noop),
             (":SENSe#:FUNCtion[:ON]", noop),
-            (":SENSe#:CURRent[:DC]:NPLCycles", nplc),
+            (":SENSe#:CURRent[:DC]:NPLCycles", self._set_nplc),
             *self.range.commands(":SENSe#:CURRent[:DC]"),
             (":SENSe#:CURRent[:DC]:AZERo[:STATe]", azero),
             (":SENSe#:CURRent[:DC]:AZERo[:STATe]?", lambda a, s: "1" if self.autozero else "0"),
-            (":SENSe#:AZERo:ONCE", azero_once),
+            (":SENSe#:AZERo:ONCE", lambda a, s: self._autozero_once()),
             (":SENSe#:CURRent[:DC]:RSENse", noop),
             (":OUTPut#[:STATe]", outp),
             (":OUTPut#[:STATe]?", lambda a, s: "1" if src.on else "0"),
