@@ -52,22 +52,20 @@ def compile_header(pattern: str) -> re.Pattern[str]:
 
 def split_units(message: str) -> list[str]:
     """Split a program message on ``;`` outside quotes and parentheses."""
-    if '"' not in message and "'" not in message and "(" not in message:  # the common case, no scan
-        return [u for u in (x.strip() for x in message.split(";")) if u]
-    return [u.strip() for u in _split_outside(message, ";") if u.strip()]
+    return [u for u in (x.strip() for x in _split_outside(message, ";")) if u]
 
 
 def split_args(text: str) -> list[str]:
     """Split parameters on ``,`` outside quotes and parentheses."""
     if not text.strip():
         return []
-    if '"' not in text and "'" not in text and "(" not in text:
-        return [x.strip() for x in text.split(",")]
     return [x.strip() for x in _split_outside(text, ",")]
 
 
 def _split_outside(text: str, sep: str) -> list[str]:
     """The pieces of ``text`` between the ``sep`` characters outside quotes and parentheses (not stripped)."""
+    if '"' not in text and "'" not in text and "(" not in text:  # the common case: no scan
+        return text.split(sep)
     pieces: list[str] = []
     depth = 0
     quote = ""
