@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -118,8 +119,6 @@ class SimProcess:
             os.unlink(path)
 
     def _read_resources(self, timeout: float) -> None:
-        import threading
-
         assert self.proc.stdout is not None
         done = threading.Event()
 
