@@ -5,6 +5,6 @@ cd "$(dirname "$0")/.."
 ./scripts/bootstrap.sh
 export PATH="$PWD/.venv/bin:$PATH"
 echo "== ruff"; ruff check .
-echo "== import layers (STYLE.md)"; lint-imports
+echo "== import layers (docs/architecture.md)"; lint-imports
 echo "== mypy (strict)"; mypy
 echo "== pytest (2 workers)"; pytest -q -n 2 "$@"

@@ -55,7 +55,7 @@ def command(bench: str | None, out: str, stuck: float | None, stuck_on: float, s
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
-    from labctl.jobs.loop import LoopOptions, run_loop
+    from labctl.jobs.closed_loop import LoopOptions, run_loop
 
     if stuck is not None:
         stuck_on = stuck_off = stuck

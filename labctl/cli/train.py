@@ -78,8 +78,8 @@ def command(recipe: str | None, dataset: str | None, out: Path | None, epochs: i
                                 epochs=epochs, progress=progress)
             model, info["metrics"] = res.model, res.summary()
         elif recipe in ("mlp", "mat"):
-            from labctl.train.loop import evaluate
             from labctl.train.mlp import CrossbarMLP, fit_mlp
+            from labctl.train.retrain import evaluate
 
             model = CrossbarMLP((ds.n_features, hidden, ds.n_classes), window.g_off, window.g_on)
             n = epochs or 60
@@ -101,7 +101,7 @@ def command(recipe: str | None, dataset: str | None, out: Path | None, epochs: i
 
             if ds.x_val is None:
                 raise ConfigError.invalid("--dataset", ds_name, "breast-cancer (lut needs a validation split)")
-            csv = pulse_csv or BENCH_CSV  # pulse trains measured on the simulated bench (bench/pulse_csv.py)
+            csv = pulse_csv or BENCH_CSV  # pulse trains measured on the simulated bench (benchmarks/pulse_csv.py)
             pooled, devices = build_luts_from_csv(csv)
             r = train_lut(ds, pooled, devices, mode=lut_mode, hidden=min(hidden, 16), epochs=epochs or 80,
                           seed=seed, progress=progress)

@@ -47,9 +47,9 @@ if TYPE_CHECKING:
     from labctl.train.export import export_targets, sync_measured
     from labctl.train.hrat import HRATMLP, train_hrat
     from labctl.train.letters import LettersResult, SoftBinaryNet, train_letters
-    from labctl.train.loop import chip_in_the_loop, evaluate, fit_noise_model
     from labctl.train.lut import DeviceLUT, build_luts_from_csv, train_lut
     from labctl.train.mlp import CrossbarMLP, fit_mlp
+    from labctl.train.retrain import chip_in_the_loop, evaluate, fit_noise_model
 
 _LAZY = {
     "load_model": "base", "save_model": "base", "export_targets": "export", "sync_measured": "export",

@@ -17,10 +17,10 @@ import numpy as np
 from labctl.core.errors import ConfigError, StoreError
 from labctl.train.base import CrossbarModel, load_model, read_info, save_model
 from labctl.train.datasets import load_dataset
-from labctl.train.loop import chip_in_the_loop, evaluate, fit_noise_model
 from labctl.train.mapping import ConductanceWindow
 from labctl.train.measured import MeasuredMap, load_measured_maps
 from labctl.train.mlp import CrossbarMLP
+from labctl.train.retrain import chip_in_the_loop, evaluate, fit_noise_model
 from labctl.train.targets import TargetMap
 
 #: layer -> (crossbar, row origin, column origin)

@@ -204,7 +204,7 @@ def select_restart(results: list[LettersResult]) -> LettersResult:
 
 #: Programming variation of the crossbar evaluation: every programmed cell reads ``G_target * exp(sigma * N(0, 1))``
 #: (lognormal, device-to-device; the form of Joksas et al.'s ``D2DLognormal``), sigma = 0.1, i.e. about the 10 %
-#: relative tolerance the write-verify loop accepts (``jobs.loop`` programs with ``rel_tol`` 0.1). Seed 001 itself
+#: relative tolerance the write-verify loop accepts (the main job programs with ``rel_tol`` 0.1). Seed 001 itself
 #: neglected variations ("the conductance in all RRAM cells identically becomes the same"); its 1.8 % drop is
 #: binarization plus circuit simulation. Mean over :data:`PROGRAM_DRAWS` seeded draws.
 PROGRAM_SIGMA = 0.1

@@ -1,7 +1,7 @@
 """Device look-up-table training (seed 004, CrossSim's LUT idea) on a differential-pair MLP.
 
 **Data.** A CSV of pulse-train measurements (the simulated bench's ``pulse_train`` protocol via
-``bench/pulse_csv.py``, a real bench, or the synthetic generator) with columns ``device,pulse,polarity,
+``benchmarks/pulse_csv.py``, a real bench, or the synthetic generator) with columns ``device,pulse,polarity,
 conductance``: one row per pulse, ``polarity`` = ``set`` (conductance up) or ``reset`` (down), ``conductance`` =
 siemens read after the pulse, rows in pulse order per device. A sample is (G before the pulse, dG).
 
@@ -396,7 +396,7 @@ class _Updater:
             self._pulse(g, which, down, False)
 
 
-#: The default pulse-response data: the simulated bench's ``pulse_train`` run (``bench/pulse_csv.py``).
+#: The default pulse-response data: the simulated bench's ``pulse_train`` run (``benchmarks/pulse_csv.py``).
 BENCH_CSV = Path(__file__).parent / "data" / "pulse_responses_bench.csv"
 
 

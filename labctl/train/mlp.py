@@ -51,7 +51,7 @@ class CrossbarMLP(CrossbarModel):
             self.p.append(nn.Parameter(torch.stack([w.clamp(min=0), (-w).clamp(min=0)])))
             self.b.append(nn.Parameter(torch.zeros(n_out)))
         self.noise_sd = 0.0
-        self.noise_model: Any = None  # a labctl.train.loop.NoiseModel, applied while training
+        self.noise_model: Any = None  # a labctl.train.retrain.NoiseModel, applied while training
         self.frozen: list[Tensor | None] = [None] * len(self.p)  # True = device fixed (stuck/failed)
 
     def config(self) -> dict[str, Any]:

@@ -21,9 +21,9 @@ from labctl.train.base import accuracy
 from labctl.train.datasets import load_breast_cancer, load_digits
 from labctl.train.hrat import HRATMLP, hrat_accuracies, train_hrat
 from labctl.train.letters import SEED_RECIPE, SEED_TEMPERED, select_restart, train_letters
-from labctl.train.loop import chip_in_the_loop, evaluate
 from labctl.train.lut import lut_accuracies
 from labctl.train.mlp import CrossbarMLP, fit_mlp
+from labctl.train.retrain import chip_in_the_loop, evaluate
 from labctl.train.synthetic import program_with_faults
 
 NOISE_LEVELS = (0.0, 0.05, 0.10, 0.15, 0.20, 0.25, 0.30)
@@ -105,7 +105,7 @@ def run(out: Path, restarts: int = 8) -> dict[str, Any]:
     res["hrat"] = {"float": hrat_accuracies(flt, d.x_test, d.y_test)["offline"]} | hrat_accuracies(hr, d.x_test,
                                                                                                    d.y_test)
     bc = load_breast_cancer()
-    # tables from the simulated bench's pulse_train run (bench/pulse_csv.py), 10 training seeds per mode
+    # tables from the simulated bench's pulse_train run (benchmarks/pulse_csv.py), 10 training seeds per mode
     res["lut"] = lut_accuracies(bc, seeds=tuple(range(10)))
     m = fit_mlp(CrossbarMLP((64, 64, 10)), d.x_train, d.y_train, epochs=60)
     meas = program_with_faults(m.target_maps(), stuck_on=0.05, stuck_off=0.05, sigma=0.01, seed=1)

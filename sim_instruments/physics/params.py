@@ -2,7 +2,8 @@
 
 Every field is in SI units (``Ea`` in eV, as in the released Verilog-A). Names follow the v1.0.0
 code where one exists; γ0 and β are split per polarity as the paper's Table I allows.
-See ``/work/shared/reference/stanford_rram_model.md`` sections 1-2 for the equations and sources.
+Equations: the paper (eq. 6 current, eqs. 1-5 gap dynamics, eq. 9 thermal) and the released Verilog-A
+rram_v_1_0_0.va (nanoHUB, doi:10.4231/D37H1DN48).
 """
 
 from __future__ import annotations

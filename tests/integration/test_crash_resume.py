@@ -102,5 +102,5 @@ def test_kill9_mid_array_then_resume(served_bench: Path, tmp_path: Path) -> None
     m = store.load_map(RUN)
     g, t = np.asarray(m.conductance)[:ROWS, :COLS], np.asarray(m.targets)[:ROWS, :COLS]
     ok = np.abs(g - t) <= ABS_TOL + REL_TOL * t
-    assert ok.mean() >= 0.97  # >= 47 of 48 cells; the 99.5 % is shown at 64x64 by bench/bench_program.py
+    assert ok.mean() >= 0.97  # >= 47 of 48 cells; the 99.5 % is shown at 64x64 by benchmarks/bench_program.py
     assert sum(str(o.status) == "converged" for o in after.values()) == int(ok.sum())

@@ -22,8 +22,8 @@ from labctl.train.crossbar import column_currents, row_voltages
 from labctl.train.datasets import load_digits, load_letters
 from labctl.train.layers import inv_amp, lsq_quantize, noisy_ste, soft_binarize
 from labctl.train.letters import SoftBinaryNet, train_letters
-from labctl.train.loop import chip_in_the_loop, evaluate, fit_noise_model
 from labctl.train.mlp import CrossbarMLP, fit_mlp
+from labctl.train.retrain import chip_in_the_loop, evaluate, fit_noise_model
 
 torch.set_num_threads(1)
 

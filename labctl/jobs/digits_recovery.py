@@ -1,6 +1,6 @@
 """Chip-in-the-loop recovery of a digits MLP on the simulated bench with stuck cells (issue 5).
 
-:func:`run_chip_loop` reads top to bottom::
+:func:`run_digits_recovery` reads top to bottom::
 
     train a digits differential-pair MLP (labctl.train)       -> per-layer target maps (S) in the window
     open the bench (default: configs/sim_bench.yaml with 5 % stuck-ON + 5 % stuck-OFF cells)
@@ -10,7 +10,7 @@
     program only the masked cells, read again                -> evaluate on the new readings ("after")
 
 Accuracies are of the digits test set with each layer's weights replaced by what the bench read
-(``labctl.train.loop.evaluate``). Run: ``python -m labctl.jobs.chip_loop [--out DIR] [--bench YAML]``.
+(``labctl.train.retrain.evaluate``). Run: ``python -m labctl.jobs.digits_recovery [--out DIR] [--bench YAML]``.
 """
 
 from __future__ import annotations
@@ -39,13 +39,13 @@ from labctl.jobs.protocol_run import run_protocol
 from labctl.store import RunStore
 
 
-class ChipLoopOptions(JobOptions):
+class DigitsRecoveryOptions(JobOptions):
     """Parameters of the bench-backed chip-in-the-loop run."""
 
     bench: str | None = Field(default=None, description="Bench YAML; None = the embedded simulated bench")
     stuck_on: float = Field(default=0.05, ge=0, le=0.5, description="Simulated stuck-ON cell fraction")
     stuck_off: float = Field(default=0.05, ge=0, le=0.5, description="Simulated stuck-OFF cell fraction")
-    out: str = Field(default="results/chip_loop", description="Output folder (runs, targets, results.json)")
+    out: str = Field(default="results/digits_recovery", description="Output folder (runs, targets, results.json)")
     sizes: tuple[int, ...] = Field(default=(64, 32, 10), description="MLP sizes (differential pairs: 2 columns each)")
     g_off: float = Field(default=10e-6, gt=0, le=1e-3, description="Window bottom, S (stuck-OFF reads ~4.6 uS)")
     g_on: float = Field(default=1.5e-3, gt=0, le=5e-3, description=(
@@ -65,7 +65,7 @@ class ChipLoopOptions(JobOptions):
 
 
 @dataclass
-class ChipLoopRun:
+class DigitsRecoveryRun:
     """Accuracies (0..1) before/after, cell counts and the run ids of every bench step."""
 
     before: dict[str, float]
@@ -84,7 +84,7 @@ class ChipLoopRun:
 class _Steps:
     """Program / read one layer at its place on its crossbar, journalled in the store."""
 
-    def __init__(self, bench: Any, store: RunStore, opts: ChipLoopOptions, runs: list[dict[str, Any]]) -> None:
+    def __init__(self, bench: Any, store: RunStore, opts: DigitsRecoveryOptions, runs: list[dict[str, Any]]) -> None:
         self.bench, self.store, self.opts, self.runs = bench, store, opts, runs
 
     async def program(self, layer: str, targets: np.ndarray, mask: np.ndarray | None, stage: str) -> np.ndarray:
@@ -104,16 +104,16 @@ class _Steps:
         return layer_block(self.opts, layer, m.conductance, shape, np.float64)
 
 
-async def run_chip_loop(opts: ChipLoopOptions, log: Any = print) -> ChipLoopRun:
+async def run_digits_recovery(opts: DigitsRecoveryOptions, log: Any = print) -> DigitsRecoveryRun:
     """Train, program, read, evaluate, retrain around the chip, reprogram the masked cells, read, evaluate."""
     import torch
 
     from labctl.bench import DEFAULT_CONFIG, open_bench
     from labctl.core.config import load_bench_config
     from labctl.train.datasets import load_digits
-    from labctl.train.loop import chip_in_the_loop, evaluate
     from labctl.train.measured import MeasuredMap
     from labctl.train.mlp import CrossbarMLP, fit_mlp
+    from labctl.train.retrain import chip_in_the_loop, evaluate
 
     torch.set_num_threads(1)
     torch.manual_seed(opts.seed)  # the initial weights
@@ -155,29 +155,29 @@ async def run_chip_loop(opts: ChipLoopOptions, log: Any = print) -> ChipLoopRun:
     after = evaluate(loop.model, d.x_test, d.y_test, meas_after)
     log(f"after: measured {after['measured']:.4f}")
     timing["total_s"] = time.monotonic() - t0
-    res = ChipLoopRun(before, after, loop.after["measured"], {n: int(t.targets.size) for n, t in targets.items()},
+    res = DigitsRecoveryRun(before, after, loop.after["measured"], {n: int(t.targets.size) for n, t in targets.items()},
                       {n: int((~m.usable).sum()) for n, m in meas.items()}, loop.cells_to_program, runs, timing)
     await asyncio.to_thread(_save, out / "results.json", res)
     return res
 
 
-def _save(path: Path, res: ChipLoopRun) -> None:
+def _save(path: Path, res: DigitsRecoveryRun) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(res.to_dict(), indent=1))
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", default="results/chip_loop")
+    ap.add_argument("--out", default="results/digits_recovery")
     ap.add_argument("--bench", default=None, help="bench YAML (default: the embedded simulated bench)")
     ap.add_argument("--stuck", type=float, default=0.05, help="fraction stuck ON and the same stuck OFF (sim)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--retrain-epochs", type=int, default=60)
     ap.add_argument("--g-on", type=float, default=1.5e-3, help="window top, S")
     a = ap.parse_args(argv)
-    opts = ChipLoopOptions.parse(out=a.out, bench=a.bench, seed=a.seed, retrain_epochs=a.retrain_epochs, g_on=a.g_on,
-                                 stuck_on=a.stuck, stuck_off=a.stuck)
-    res = asyncio.run(run_chip_loop(opts))
+    opts = DigitsRecoveryOptions.parse(out=a.out, bench=a.bench, seed=a.seed, retrain_epochs=a.retrain_epochs,
+                                       g_on=a.g_on, stuck_on=a.stuck, stuck_off=a.stuck)
+    res = asyncio.run(run_digits_recovery(opts))
     b, f = res.before, res.after
     print(f"| chip in the loop on the simulated bench, digits {'-'.join(map(str, opts.sizes))}, "
           f"{100 * opts.stuck_on:g} % stuck-ON + {100 * opts.stuck_off:g} % stuck-OFF: measured before / after | "

@@ -12,7 +12,7 @@ import yaml
 from labctl.bench import DEFAULT_CONFIG
 from labctl.core.config import load_bench_config
 from labctl.core.errors import ConfigError
-from labctl.jobs.chip_loop import ChipLoopOptions, ChipLoopRun, run_chip_loop
+from labctl.jobs.digits_recovery import DigitsRecoveryOptions, DigitsRecoveryRun, run_digits_recovery
 from labctl.store import RunStore
 
 
@@ -27,11 +27,11 @@ def _small_config(tmp: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def chip_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[ChipLoopOptions, ChipLoopRun]:
+def chip_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[DigitsRecoveryOptions, DigitsRecoveryRun]:
     tmp = tmp_path_factory.mktemp("chip")
-    opts = ChipLoopOptions(bench=str(_small_config(tmp)), out=str(tmp / "out"), sizes=(64, 4, 10), epochs=40,
+    opts = DigitsRecoveryOptions(bench=str(_small_config(tmp)), out=str(tmp / "out"), sizes=(64, 4, 10), epochs=40,
                            retrain_epochs=20, read_repeats=1, transport="inproc", stuck_on=0.1, stuck_off=0.1)
-    return opts, asyncio.run(run_chip_loop(opts, log=lambda _s: None))
+    return opts, asyncio.run(run_digits_recovery(opts, log=lambda _s: None))
 
 
 def test_stuck_cells_are_found_hurt_and_retraining_recovers(chip_run) -> None:
@@ -61,8 +61,8 @@ def test_reprogramming_touches_only_the_masked_cells(chip_run) -> None:
 
 def test_options_are_validated(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="epochs"):
-        ChipLoopOptions.parse(epochs=0)
-    opts = ChipLoopOptions(bench=str(_small_config(tmp_path)), out=str(tmp_path / "o"), sizes=(64, 8, 10),
+        DigitsRecoveryOptions.parse(epochs=0)
+    opts = DigitsRecoveryOptions(bench=str(_small_config(tmp_path)), out=str(tmp_path / "o"), sizes=(64, 8, 10),
                            epochs=1, transport="inproc")
     with pytest.raises(ConfigError, match=r"placement\.fc1"):  # 64x16 does not fit the 64x8 array
-        asyncio.run(run_chip_loop(opts, log=lambda _s: None))
+        asyncio.run(run_digits_recovery(opts, log=lambda _s: None))

@@ -1,6 +1,6 @@
 """The full loop, written out once: train -> program -> read -> infer -> sync -> retrain -> reprogram -> report.
 
-:func:`run_loop` reads top to bottom like the data path of STYLE.md::
+:func:`run_loop` reads top to bottom like the data path of docs/architecture.md::
 
     train the letters network (labctl.train)           -> per-layer binary target maps (NPZ + JSON)
     open the bench (labctl.bench, simulated by default) -> snapshot
@@ -125,7 +125,7 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
     from labctl.train import save_model
     from labctl.train.datasets import letters_test160, load_letters
     from labctl.train.letters import IMPROVED_RECIPE, SEED_RECIPE, train_letters
-    from labctl.train.letters_loop import binary_targets, retrain_letters
+    from labctl.train.letters_retrain import binary_targets, retrain_letters
     from labctl.train.mapping import ConductanceWindow
     from labctl.train.measured import MeasuredMap
 

@@ -1,6 +1,6 @@
 """Service latency under load, next to the idle baseline measured in the same run.
 
-    .venv/bin/python bench/bench_service.py [--clients 100] [--seconds 5]
+    .venv/bin/python benchmarks/bench_service.py [--clients 100] [--seconds 5]
 
 Starts ``labctl serve`` (a real uvicorn process on loopback, the embedded simulated bench), then measures:
 1. baseline: latency of ``GET /status`` from one client on the idle server;

@@ -7,7 +7,7 @@ Per cell and cycle: ``--set-pulses`` SET pulses stepping 1.3, 1.4, 1.5, 1.6 V, t
 10 mV steps (``--reset-pulses``), 50 us pulses, a 0.1 V read after each (the protocol's defaults).
 This regenerates the committed default ``labctl/train/data/pulse_responses_bench.csv``:
 
-    .venv/bin/python bench/pulse_csv.py labctl/train/data/pulse_responses_bench.csv
+    .venv/bin/python benchmarks/pulse_csv.py labctl/train/data/pulse_responses_bench.csv
 
 ``--source synthetic``: the older soft-bounds stand-in (not physics; 20 % cycle-to-cycle noise).
 """

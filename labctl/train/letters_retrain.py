@@ -1,6 +1,6 @@
 """Chip-in-the-loop retraining of the soft-binarized letters network (seeds 000/001) around measured maps.
 
-``labctl.train.loop.chip_in_the_loop`` retrains a :class:`~labctl.train.mlp.CrossbarMLP`; this is the same idea
+``labctl.train.retrain.chip_in_the_loop`` retrains a :class:`~labctl.train.mlp.CrossbarMLP`; this is the same idea
 for :class:`~labctl.train.letters.SoftBinaryNet`, whose devices are binary (``G_ON``/``G_OFF``):
 
 * stuck and failed cells are frozen at the conductance they read (a stuck-ON cell of the simulated chip reads
@@ -28,9 +28,9 @@ from labctl.train.base import accuracy
 from labctl.train.datasets import Dataset, letters_test160, load_letters
 from labctl.train.layers import hard_binarize_ste
 from labctl.train.letters import SoftBinaryNet
-from labctl.train.loop import ChipLoopResult, check_layers, retarget_layers
 from labctl.train.mapping import binary_to_conductance
 from labctl.train.measured import MeasuredMap
+from labctl.train.retrain import ChipLoopResult, check_layers, retarget_layers
 from labctl.train.targets import TargetMap
 
 Progress = Callable[[int, int, dict[str, float]], None]
@@ -38,7 +38,7 @@ Progress = Callable[[int, int, dict[str, float]], None]
 
 @dataclass
 class BinaryLoopResult(ChipLoopResult[SoftBinaryNet]):
-    """:class:`~labctl.train.loop.ChipLoopResult` of the letters network, with the stuck/failed cells per layer."""
+    """:class:`~labctl.train.retrain.ChipLoopResult` of the letters network, with the stuck/failed cells per layer."""
 
     fixed_cells: dict[str, int]
 

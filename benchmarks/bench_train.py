@@ -10,7 +10,7 @@ load from other processes hits both alike; medians after warmup, ratio = median(
 wall-clock time and for process CPU time (``time.process_time``: not inflated when other processes preempt
 this one, but with 2 threads it includes the workers' spin-waiting).
 
-Usage: ``.venv/bin/python bench/bench_train.py [--threads 1,2] [--device cpu|cuda] [--noise-mode both]``.
+Usage: ``.venv/bin/python benchmarks/bench_train.py [--threads 1,2] [--device cpu|cuda] [--noise-mode both]``.
 """
 
 from __future__ import annotations

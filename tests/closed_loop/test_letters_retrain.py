@@ -6,7 +6,7 @@ import numpy as np
 
 from labctl.core.records import CellStatus
 from labctl.train.letters import IMPROVED_RECIPE, train_letters
-from labctl.train.letters_loop import binary_targets, retrain_letters
+from labctl.train.letters_retrain import binary_targets, retrain_letters
 from labctl.train.mapping import ConductanceWindow
 from labctl.train.measured import STATUS_CODES, MeasuredMap
 from labctl.train.synthetic import program_with_faults

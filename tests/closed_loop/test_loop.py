@@ -12,7 +12,7 @@ from labctl.analysis import max_read_volts
 from labctl.bench import DEFAULT_CONFIG
 from labctl.core.config import load_bench_config
 from labctl.core.errors import ConfigError
-from labctl.jobs.loop import LoopOptions, LoopResult, run_loop
+from labctl.jobs.closed_loop import LoopOptions, LoopResult, run_loop
 from labctl.report import Report, report_from_runs
 from labctl.store import RunStore
 

@@ -19,11 +19,11 @@ from labctl.train.datasets import load_breast_cancer
 from labctl.train.lut import BENCH_CSV, build_luts_from_csv, train_lut
 
 torch.set_num_threads(1)
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
-def _pulse_csv_module():  # bench/ is a folder of scripts, not a package
-    spec = importlib.util.spec_from_file_location("pulse_csv", ROOT / "bench" / "pulse_csv.py")
+def _pulse_csv_module():  # benchmarks/ is a folder of scripts, not a package
+    spec = importlib.util.spec_from_file_location("pulse_csv", ROOT / "benchmarks" / "pulse_csv.py")
     assert spec is not None
     assert spec.loader is not None
     mod = importlib.util.module_from_spec(spec)

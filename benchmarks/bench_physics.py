@@ -1,4 +1,4 @@
-"""Physics benchmark (on demand, not part of the test suite): ``.venv/bin/python bench/bench_physics.py``.
+"""Physics benchmark (on demand, not part of the test suite): ``.venv/bin/python benchmarks/bench_physics.py``.
 
 (a) Kernel throughput: cell-steps/s of one substep (gap velocity + Euler update + clamp) over a 256x256 array,
     for the fused kernels of each backend vs a plain unfused NumPy implementation of the same equations.

@@ -10,7 +10,7 @@ The simulator runs in a child process by default (``labctl sim serve``: its own 
 process opens as it would open a real bench; its timing-model clock is asked from the child. ``--sim thread``
 serves it from a thread of this process instead (``open_bench`` on the simulated config).
 
-    .venv/bin/python bench/bench_program.py [--size 64] [--parallel 8] [--sim process|thread] [--baseline-only]
+    .venv/bin/python benchmarks/bench_program.py [--size 64] [--parallel 8] [--sim process|thread] [--baseline-only]
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ Then pulse+verify cycles per second through the whole stack (CrossbarAccess -> d
 simulators -> physics) with the servers in a child process and in this process, next to the in-process transport,
 with the simulated bench time per cycle.
 
-    .venv/bin/python bench/bench_visa.py [--n 3000] [--cycles 300] [--repeat 3]
+    .venv/bin/python benchmarks/bench_visa.py [--n 3000] [--cycles 300] [--repeat 3]
 """
 
 from __future__ import annotations
