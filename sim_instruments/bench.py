@@ -19,9 +19,11 @@ import numpy as np
 
 from labctl.core.clock import VirtualClock
 from labctl.core.config import BenchConfig, Role
-from sim_instruments.physics import Crossbar, NonIdealities, RRAMArray
+from sim_instruments.physics import Crossbar, NonIdealities, RRAMArray, Trapezoid, apply_shaped_pulse, loaded_levels
 
 Key = tuple[str, int]  # (instrument name, channel)
+GENERATOR_DRIVERS = ("keysight_33500b",)
+GENERATOR_R_OUT = 50.0  # ohm: a function generator's output resistance
 Lines = list[float | None]
 IntArray = np.ndarray[Any, Any]
 LinesResult = tuple[Lines, Lines, dict[Key, tuple[IntArray, IntArray]]]
@@ -97,10 +99,15 @@ class SimBench:
         self.armed: dict[Key, tuple[float, float]] = {}  # channels armed on the trigger bus: (peak V, width)
         self.events: list[str] = []  # physically bad things that happened (two sources shorted, ...)
         self.pulses = 0  # pulses applied to the physics (synchronous pulse events)
+        self.r_out: dict[Key, float] = {}  # output resistance of generator channels, ohm
         for name, inst in config.instruments.items():
             if inst.is_matrix:
                 stuck = set(config.sim.faults[name].stuck_relays) if name in config.sim.faults else set()
                 self.matrices[name] = MatrixState(stuck=stuck)
+            elif inst.driver in GENERATOR_DRIVERS:  # no compliance: a 50 ohm output bounds the current
+                for ch in (1, 2):
+                    self.sources[(name, ch)] = SourceChannel(limit=math.inf)
+                    self.r_out[(name, ch)] = GENERATOR_R_OUT
             else:
                 for ch in (1, 2) if inst.driver == "keysight_b2902" else (1,):
                     self.sources[(name, ch)] = SourceChannel()
@@ -391,6 +398,31 @@ class SimBench:
                 self.sources[k].last_current = c
             return currents
 
+    def shaped_pulse(self, peaks: dict[Key, float], shape: Trapezoid, count: int = 1,
+                     period: float | None = None) -> None:
+        """``count`` trapezoid pulses of generator channels at once: each listed channel (open-circuit volts, behind
+        its output resistance) rises from its present level to its peak; other on-sources hold their levels."""
+        with self.lock:
+            self.pulses += count
+            live = {k: v for k, v in peaks.items() if self.sources[k].on}
+            for name in self.crossbars:
+                rows, cols, by_source = self.lines(name)
+                mine = {k: v for k, v in live.items() if k in by_source}
+                self._catch_up(name)
+                if mine:
+                    drivers = {k: (*by_source[k], v) for k, v in mine.items()}
+                    r = max(self.r_out.get(k, 0.0) for k in mine)
+                    levels = loaded_levels(self.crossbars[name], rows, cols, drivers, r)
+                    peak_rows, peak_cols, _ = self.lines(name, {k: float(v) for k, v in levels.items()})
+                    apply_shaped_pulse(self.crossbars[name], (rows, cols), (peak_rows, peak_cols), shape, count,
+                                       period)
+                elif _biased(rows, cols):
+                    self.crossbars[name].pulse(rows, cols, _span(shape, count, period))
+                else:
+                    self.crossbars[name].idle(_span(shape, count, period))
+                self._synced[name] = self.clock.now() + _span(shape, count, period)
+            self.clock.advance(_span(shape, count, period))
+
     def switch(self, matrix: str, points: list[tuple[int, int]], close: bool) -> bool:
         """Close or open crosspoints (input, output); relays take ``relay_settle`` to operate."""
         with self.lock:
@@ -399,6 +431,12 @@ class SimBench:
                 self._relay_version += 1
                 self.advance(self.timing.relay_settle)
             return changed
+
+
+def _span(shape: Trapezoid, count: int, period: float | None) -> float:
+    """Time a burst takes: ``count`` pulses ``period`` apart (back to back without a period), s."""
+    step = max(period or 0.0, shape.duration)
+    return step * (count - 1) + shape.duration
 
 
 def _biased(rows: Lines, cols: Lines) -> bool:

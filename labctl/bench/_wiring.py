@@ -45,6 +45,8 @@ class Wiring:
     bias_row: Feed
     bias_col_half: Feed
     bias_col_third: Feed | None
+    pulse: Feed | None = None  # a generator channel: the selected row of every programming pulse
+    pulse_bias: Feed | None = None  # a generator channel: unselected lines at V/2 during generator pulses
     _plans: dict[tuple[object, ...], frozenset[Point]] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False)
 
@@ -69,7 +71,8 @@ class Wiring:
         if third is not None and third.input == bias_row.input:
             third = None
         return cls(name, xb.rows, xb.cols, w.matrix, w.rows.first_output, w.cols.first_output, drive, sense,
-                   ground, bias_row, bias_half or bias_row, third)
+                   ground, bias_row, bias_half or bias_row, third, _pick(w.inputs, Role.PULSE),
+                   _pick(w.inputs, Role.PULSE_BIAS))
 
     def row_out(self, i: int) -> int:
         return self.first_row + i
@@ -94,6 +97,38 @@ class Wiring:
             if feed.source is not None:
                 levels[feed.source] = v
         return pts, levels
+
+    def generator_plan(self, row: int, cols: Sequence[int], volts: float, scheme: BiasScheme
+                       ) -> tuple[frozenset[Point], dict[Source, float]]:
+        """Relays and generator peaks for a pulse from the ``pulse`` input: the selected row on it, the selected
+        columns grounded; unselected lines on the ``pulse_bias`` input at V/2 (V/2), grounded or floating."""
+        scheme = BiasScheme(scheme)
+        if self.pulse is None or self.pulse.source is None:
+            raise ConfigError.invalid(f"crossbars.{self.name}.wiring", "no 'pulse' input", "a generator channel")
+        bias: Feed | None = None
+        if scheme == BiasScheme.HALF:
+            bias = self.pulse_bias
+            if bias is None or bias.source is None:
+                raise ConfigError.invalid("scheme", str(scheme), "'floating' or 'grounded' (V/2 with the generator "
+                                          "needs a 'pulse_bias' input on a second generator channel)")
+        elif scheme == BiasScheme.GROUNDED:
+            bias = self.ground
+        elif scheme == BiasScheme.THIRD:
+            raise ConfigError.invalid("scheme", str(scheme), "'v/2', 'floating' or 'grounded' with the generator")
+        pulse = self.pulse
+
+        def build() -> set[Point]:
+            sel = set(cols)
+            pts: set[Point] = {(pulse.input, self.row_out(row))} | {(self.ground.input, self.col_out(j)) for j in sel}
+            if bias is not None:
+                pts |= {(bias.input, self.row_out(i)) for i in range(self.rows) if i != row}
+                pts |= {(bias.input, self.col_out(j)) for j in range(self.cols) if j not in sel}
+            return pts
+
+        levels: dict[Source, float] = {pulse.source: volts}
+        if scheme == BiasScheme.HALF and bias is not None and bias.source is not None:
+            levels[bias.source] = volts / 2
+        return self._cached(("gen", row, tuple(cols), scheme), build), levels
 
     def _bias(self, scheme: BiasScheme, volts: float) -> tuple[tuple[Feed, float], tuple[Feed, float]] | None:
         """(feed, level) of the unselected rows and of the unselected columns for a pulse of ``volts``; None when

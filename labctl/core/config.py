@@ -23,7 +23,11 @@ from labctl.core.limits import SafetyLimits
 
 SMU_DRIVERS = ("keithley_2450", "keysight_b2902", "keithley_2400")
 MATRIX_DRIVERS = ("keysight_b2201a", "keithley_707b")
-Driver = Literal["keithley_2450", "keysight_b2902", "keithley_2400", "keysight_b2201a", "keithley_707b"]
+GENERATOR_DRIVERS = ("keysight_33500b",)
+GENERATOR_R_OUT = 50.0
+"""Output resistance of a function generator, ohm: it bounds the current (no compliance to set)."""
+Driver = Literal["keithley_2450", "keysight_b2902", "keithley_2400", "keysight_b2201a", "keithley_707b",
+                 "keysight_33500b"]
 
 
 class _Strict(BaseModel):
@@ -40,6 +44,8 @@ class Role(StrEnum):
     SENSE = "sense"  # the selected column during reads: held at 0 V, current measured
     GROUND = "ground"  # a matrix input tied to ground (no source)
     SPARE = "spare"  # wired but not used by the crossbar access code
+    PULSE = "pulse"  # a generator channel: the selected row during every programming pulse
+    PULSE_BIAS = "pulse_bias"  # a generator channel: unselected lines at V/2 during generator pulses
 
 
 class InstrumentLimits(_Strict):
@@ -65,6 +71,10 @@ class InstrumentConfig(_Strict):
     @property
     def is_matrix(self) -> bool:
         return self.driver in MATRIX_DRIVERS
+
+    @property
+    def is_generator(self) -> bool:
+        return self.driver in GENERATOR_DRIVERS
 
 
 class InputWiring(_Strict):
@@ -158,6 +168,14 @@ class BenchConfig(_Strict):
             if lim.compliance is not None and lim.compliance > self.limits.compliance:
                 errors.append(f"instruments.{name}.limits.compliance = {lim.compliance:g} A is out of range; "
                               f"allowed (0, {self.limits.compliance:g}] A (limits.compliance)")
+            if inst.is_generator:
+                vmax = min(lim.max_voltage or self.limits.max_program_voltage, self.limits.max_program_voltage)
+                cap = min(lim.compliance or self.limits.compliance, self.limits.compliance)
+                if vmax / GENERATOR_R_OUT > cap:
+                    errors.append(f"instruments.{name}: a {inst.driver} cannot limit its current; behind its "
+                                  f"{GENERATOR_R_OUT:g} ohm output it can deliver {vmax / GENERATOR_R_OUT:g} A at "
+                                  f"{vmax:g} V, above the compliance {cap:g} A; set instruments.{name}.limits."
+                                  f"max_voltage <= {cap * GENERATOR_R_OUT:g} V")
         for xname, xb in self.crossbars.items():
             errors += _check_wiring(self, f"crossbars.{xname}", xb)
         if self.sim is not None:
@@ -219,8 +237,12 @@ def _check_wiring(cfg: BenchConfig, path: str, xb: CrossbarConfig) -> list[str]:
         src = cfg.instruments.get(inp.source)
         if src is None or src.is_matrix:
             errors.append(f"{p}.source = {inp.source!r} is invalid; allowed: an SMU instrument name")
-        elif inp.channel > (2 if src.driver == "keysight_b2902" else 1):
+        elif inp.channel > (2 if src.driver in ("keysight_b2902", *GENERATOR_DRIVERS) else 1):
             errors.append(f"{p}.channel = {inp.channel} is out of range for {src.driver}")
+        elif src.is_generator != bool({Role.PULSE, Role.PULSE_BIAS} & set(inp.roles)):
+            errors.append(f"{p}.roles = {[str(r) for r in inp.roles]} is invalid for {src.driver}; allowed: "
+                          + ("'pulse' or 'pulse_bias' (a generator cannot read)" if src.is_generator
+                             else "roles other than 'pulse'/'pulse_bias' (those need a function generator)"))
     for need in (Role.DRIVE, Role.SENSE, Role.GROUND):
         if need not in roles:
             errors.append(f"{path}.wiring.inputs: no input has role {need.value!r} (needed for pulses and reads)")
