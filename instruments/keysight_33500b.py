@@ -69,7 +69,8 @@ class Keysight33500B(ScpiInstrument):
         for c in range(1, self.channels + 1):
             parts += [f":OUTP{c} OFF", f":OUTP{c}:LOAD INF", f":SOUR{c}:FUNC PULS", f":SOUR{c}:FUNC:PULS:PER 1e-3",
                       f":SOUR{c}:VOLT:LOW 0", f":SOUR{c}:VOLT:HIGH 0.001", f":OUTP{c}:POL NORM",
-                      f":SOUR{c}:BURS:MODE TRIG", f":SOUR{c}:BURS:NCYC 1", f":TRIG{c}:SOUR BUS", f":SOUR{c}:BURS:STAT ON"]
+                      f":SOUR{c}:BURS:MODE TRIG", f":SOUR{c}:BURS:NCYC 1", f":TRIG{c}:SOUR BUS",
+                      f":SOUR{c}:BURS:STAT ON"]
         await self._write(";".join(parts))
         for c in range(1, self.channels + 1):
             query = f":SOUR{c}:FUNC?;:SOUR{c}:BURS:STAT?;:SOUR{c}:BURS:MODE?;:TRIG{c}:SOUR?;:OUTP{c}:LOAD?"

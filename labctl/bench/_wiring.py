@@ -115,7 +115,7 @@ class Wiring:
             bias = self.ground
         elif scheme == BiasScheme.THIRD:
             raise ConfigError.invalid("scheme", str(scheme), "'v/2', 'floating' or 'grounded' with the generator")
-        pulse = self.pulse
+        pulse, source = self.pulse, self.pulse.source
 
         def build() -> set[Point]:
             sel = set(cols)
@@ -125,7 +125,7 @@ class Wiring:
                 pts |= {(bias.input, self.col_out(j)) for j in range(self.cols) if j not in sel}
             return pts
 
-        levels: dict[Source, float] = {pulse.source: volts}
+        levels: dict[Source, float] = {source: volts}
         if scheme == BiasScheme.HALF and bias is not None and bias.source is not None:
             levels[bias.source] = volts / 2
         return self._cached(("gen", row, tuple(cols), scheme), build), levels

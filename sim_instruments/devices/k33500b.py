@@ -11,6 +11,7 @@ in ``bench.events`` (see docs/instruments/keysight_33500b.md).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from sim_instruments.bench import SimBench
 from sim_instruments.physics import Trapezoid
@@ -103,7 +104,7 @@ class Sim33500B(ScpiDevice):
         src = self.bench.sources[(self.name, n)]
         with self.bench.lock:
             src.on, src.level = c.output, c.idle
-        if c.output and c.func not in ("PULS", "DC") or (c.output and c.func == "PULS" and not c.burst):
+        if (c.output and c.func not in ("PULS", "DC")) or (c.output and c.func == "PULS" and not c.burst):
             self.bench.events.append(f"t={self.bench.now():.6f}s: {self.name} ch{n} outputs a continuous "
                                      f"{c.func} waveform; the simulator holds its offset level instead")
 
@@ -245,7 +246,7 @@ class Sim33500B(ScpiDevice):
         def g(attr: str, fmt: str = "{:+.15E}"):  # type: ignore[no-untyped-def]
             return lambda a, s: fmt.format(getattr(self._c(s), attr))
 
-        def shown(fn):  # type: ignore[no-untyped-def]
+        def shown(fn: Callable[[_Channel], float]) -> Callable[[list[str], tuple[str, ...]], str]:
             return lambda a, s: f"{fn(self._c(s)) * self._c(s).scale:+.15E}"
 
         return [

@@ -3,9 +3,9 @@
 A function generator's pulse is a trapezoid: ``width`` is measured between the 50 % points of its edges (as the
 Keysight 33500B/33600A define it), each edge rises 10-90 % in its edge time. The physics integrates it as a
 staircase: each edge is ``edge_steps`` equal slices held at the voltage of the slice's midpoint (for a linear ramp
-the exact average), the top holds the peak for ``width - (lead + trail) / 2``. The model's switching speed grows
+the ramp's average), the top holds the peak for ``width - (lead + trail) / 2``. The model's switching speed grows
 exponentially with voltage, so the edges of a 20 ns pulse with 8.4 ns edges carry a real share of the effect; the
-staircase with 8 slices per edge reproduces a finely resolved ramp to well under 1 % in gap change.
+staircase with 16 slices per edge reproduces a finely resolved ramp to under 1 % in gap change.
 
 A generator drives its line through a 50 ohm output resistance: the line sits at ``V_oc - R * I``, which
 :func:`loaded_levels` solves (Newton on each source's level, the array's non-linear I-V included).
@@ -14,9 +14,9 @@ A generator drives its line through a 50 ohm output resistance: the line sits at
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -24,6 +24,7 @@ from labctl.core.errors import ConfigError
 
 Lines = Sequence[float | None]
 IntArray = np.ndarray[Any, Any]
+K = TypeVar("K")
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class Trapezoid:
     width: float
     lead: float = 0.0
     trail: float = 0.0
-    edge_steps: int = 8
+    edge_steps: int = 16
 
     def __post_init__(self) -> None:
         for name in ("width", "lead", "trail"):
@@ -43,11 +44,12 @@ class Trapezoid:
         if not self.width > 0:
             raise ConfigError.out_of_range("width", self.width, 0.0, None, "s")
         if self.width < (self.lead + self.trail) / 2:
-            raise ConfigError.invalid("width", self.width, f">= (lead + trail) / 2 = {(self.lead + self.trail) / 2:g} s")
+            half = (self.lead + self.trail) / 2
+            raise ConfigError.invalid("width", self.width, f">= (lead + trail) / 2 = {half:g} s")
 
     @property
     def duration(self) -> float:
-        """From the start of the leading edge to the end of the trailing edge, s (10-90 % edges stretched to 0-100 %)."""
+        """From the start of the leading edge to the end of the trailing edge, s (10-90 % edges as 0-100 %)."""
         return self.width + (self.lead + self.trail) / 2 / 0.8
 
     def steps(self) -> list[tuple[float, float]]:
@@ -92,8 +94,8 @@ def apply_shaped_pulse(xbar: Any, idle: tuple[Lines, Lines], peak: tuple[Lines, 
                 xbar.idle(rest)
 
 
-def loaded_levels(xbar: Any, rows: Lines, cols: Lines, sources: Mapping[Hashable, tuple[IntArray, IntArray, float]],
-                  r_out: float, iterations: int = 8, tol: float = 1e-7) -> dict[Hashable, float]:
+def loaded_levels(xbar: Any, rows: Lines, cols: Lines, sources: Mapping[K, tuple[IntArray, IntArray, float]],
+                  r_out: float, iterations: int = 8, tol: float = 1e-7) -> dict[K, float]:
     """The level each source holds on its lines when it has open-circuit voltage ``v_oc`` behind ``r_out`` ohm.
 
     ``sources[key] = (row indices, column indices, v_oc)``; the other lines are as in ``rows``/``cols`` (None =
@@ -102,7 +104,7 @@ def loaded_levels(xbar: Any, rows: Lines, cols: Lines, sources: Mapping[Hashable
     if r_out == 0 or not sources:
         return voc
 
-    def currents(levels: Mapping[Hashable, float]) -> dict[Hashable, float]:
+    def currents(levels: Mapping[K, float]) -> dict[K, float]:
         rr, cc = list(rows), list(cols)
         for key, (ri, ci, _) in sources.items():
             for i in ri:
