@@ -6,12 +6,15 @@ from __future__ import annotations
 
 from instruments.matrix import MatrixDriver, Point
 from labctl.core.errors import InstrumentReportedError
+from labctl.core.matrix_models import KEITHLEY_707B
 
 
 class Keithley707B(MatrixDriver):
+    model = KEITHLEY_707B
+
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.inputs = min(self.inputs, 8)  # rows A..H
+        self.inputs = min(self.inputs, self.model.inputs)  # rows A..H
 
     def spec(self, p: Point) -> str:
         slot, col = divmod(p[1] - 1, self.per_card)

@@ -7,9 +7,12 @@ from __future__ import annotations
 from itertools import groupby
 
 from instruments.matrix import MatrixDriver, Point
+from labctl.core.matrix_models import KEYSIGHT_B2201A
 
 
 class KeysightB2201A(MatrixDriver):
+    model = KEYSIGHT_B2201A
+
     def spec(self, p: Point) -> str:
         card, o = divmod(p[1] - 1, self.per_card)
         return f"{card + 1}{p[0]:02d}{o + 1:02d}"

@@ -16,11 +16,13 @@ from collections.abc import Callable, Iterable
 
 from instruments._base import ScpiInstrument
 from labctl.core.errors import InstrumentError, LimitError
+from labctl.core.matrix_models import MatrixModel
 
 Point = tuple[int, int]  # (input, output), 1-based
 
 
 class MatrixDriver(ScpiInstrument):
+    model: MatrixModel  # the model's physical limits (cards, slots, inputs), checked by the bench config
     inputs = 14
     outputs = 128
 

@@ -109,13 +109,19 @@ class SimBench:
         self._inputs: dict[str, dict[int, Key | None]] = {m: {} for m in self.matrices}
         for xname, xb in config.crossbars.items():
             w = xb.wiring
-            for i in range(xb.rows):
-                self._outputs[w.matrix][w.rows.first_output + i] = (xname, True, i)
-            for j in range(xb.cols):
-                self._outputs[w.matrix][w.cols.first_output + j] = (xname, False, j)
-            for inp in w.inputs:
+            frames = [(m, config.instruments[m].outputs) for m in w.matrices]
+            lines = [(w.rows.first_output + i, True, i) for i in range(xb.rows)]
+            lines += [(w.cols.first_output + j, False, j) for j in range(xb.cols)]
+            for out, is_row, idx in lines:  # mainframes number their outputs on, in list order
+                for m, n in frames:
+                    if out <= n:
+                        self._outputs[m][out] = (xname, is_row, idx)
+                        break
+                    out -= n
+            for inp in w.inputs:  # every input feeds the same input of each mainframe
                 key = None if Role.GROUND in inp.roles or inp.source is None else (inp.source, inp.channel)
-                self._inputs[w.matrix][inp.input] = key
+                for m, _ in frames:
+                    self._inputs[m][inp.input] = key
         self._synced = {name: 0.0 for name in self.crossbars}
         self._relay_version = 0
         self._feed_cache: dict[str, tuple[int, tuple[list[Any], list[Any]]]] = {}
