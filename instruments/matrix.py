@@ -77,12 +77,15 @@ class MatrixDriver(ScpiInstrument):
         if not opens and not closes:
             return 0
         verify = opens + closes
+        message = self._route_message(opens, closes, verify)
+        reply = ""
         try:
-            reply = await self._query(self._route_message(opens, closes, verify), safe=False)
+            reply = await self._query(message, safe=False)
             closed = self._parse_verify(reply, verify)
         except ValueError as exc:
             self.state = set(self.state) | set(closes)  # unknown: assume the worst for the hot-switch rule
-            raise InstrumentError(f"{self.name}: garbled relay readback ({exc})") from exc
+            raise InstrumentError(f"{self.name}: garbled relay readback: unexpected reply {reply[:80]!r} to "
+                                  f"{message[:120]!r} ({exc})") from exc
         except BaseException:
             self.state = set(self.state) | set(closes)
             raise

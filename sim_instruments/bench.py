@@ -44,6 +44,7 @@ class MatrixState:
 
     closed: set[tuple[int, int]] = field(default_factory=set)
     stuck: set[tuple[int, int]] = field(default_factory=set)
+    grounded: set[int] = field(default_factory=set)  # inputs the instrument ties to ground itself
 
     def set(self, points: list[tuple[int, int]], close: bool) -> bool:
         before = len(self.closed)
@@ -175,10 +176,10 @@ class SimBench:
             outs, ins = self._outputs[mname], self._inputs[mname]
             for inp, out in sorted(state.closed):
                 target = outs.get(out)
-                if target is None or target[0] != xname or inp not in ins:
+                if target is None or target[0] != xname or (inp not in ins and inp not in state.grounded):
                     continue
                 _, is_row, idx = target
-                key = ins[inp]
+                key = None if inp in state.grounded else ins[inp]
                 feed = "gnd" if key is None else key
                 arr = feeds[0 if is_row else 1]
                 prev = arr[idx]
@@ -397,14 +398,24 @@ class SimBench:
                 self.sources[k].last_current = c
             return currents
 
-    def switch(self, matrix: str, points: list[tuple[int, int]], close: bool) -> bool:
-        """Close or open crosspoints (input, output); relays take ``relay_settle`` to operate."""
+    def switch(self, matrix: str, points: list[tuple[int, int]], close: bool, *, settle: bool = True) -> bool:
+        """Close or open crosspoints (input, output); relays take ``relay_settle`` to operate (``settle``
+        False: this step moves together with the next one, which waits)."""
         with self.lock:
             changed = self.matrices[matrix].set(points, close)
             if changed:
                 self._relay_version += 1
-                self.advance(self.timing.relay_settle)
+                if settle:
+                    self.advance(self.timing.relay_settle)
             return changed
+
+    def set_grounded(self, matrix: str, inputs: set[int]) -> None:
+        """Inputs of ``matrix`` that the instrument itself ties to ground (B2200 ground mode, port 12/13)."""
+        with self.lock:
+            state = self.matrices[matrix]
+            if state.grounded != inputs:
+                state.grounded = set(inputs)
+                self._relay_version += 1
 
 
 def _biased(rows: Lines, cols: Lines) -> bool:

@@ -19,7 +19,9 @@ def test_plain_pyvisa_selects_a_cell_sources_and_measures() -> None:
         mat_b = rm.open_resource(sim.resources["matrix0b"], read_termination="\n", write_termination="\n")
         smu.timeout = mat.timeout = 10000  # a floating-line KCL solve on 64x64 can take seconds on a busy CI
         assert smu.query("*IDN?").startswith("KEITHLEY INSTRUMENTS INC.,MODEL 2450")
-        assert mat.query("*idn?").startswith("Agilent Technologies,B2201A")
+        assert mat.query("*idn?").startswith("AGILENT TECHNOLOGIES,B2201A,")
+        mat.write(":ROUT:FUNC NCON")  # normal config: channel = card, input, output on the card
+        mat_b.write(":ROUT:FUNC NCON")
         # cell (row 3, col 7): row 3 = output 4 = matrix0a card 1 output 04, on input 4 (the 2450); col 7 =
         # output 72 = matrix0b output 24 = its card 2 output 12, on input 5 (ground); every other line floats
         mat.write(":ROUTe:CLOSe (@10404)")
