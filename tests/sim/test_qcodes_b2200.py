@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("qcodes")
-from qcodes.instrument_drivers.Keysight.keysight_b220x import KeysightB2201  # noqa: E402
+from qcodes.instrument_drivers.Keysight.keysight_b220x import KeysightB2201
 
 LABCTL = str(Path(sys.executable).parent / "labctl")
 
@@ -29,7 +29,7 @@ def resources() -> Iterator[dict[str, str]]:
         for line in proc.stdout:
             if line.strip() == "ready":
                 break
-            name, driver, resource = line.rstrip("\n").split("\t")
+            name, _driver, resource = line.rstrip("\n").split("\t")
             out[name] = resource
         assert "matrix0a" in out, "labctl sim serve exited before printing its resources"
         yield out
