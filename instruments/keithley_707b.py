@@ -11,6 +11,7 @@ from labctl.core.matrix_models import KEITHLEY_707B
 
 class Keithley707B(MatrixDriver):
     model = KEITHLEY_707B
+    idn_models = ("707B",)
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]

@@ -29,6 +29,7 @@ _CHANNELS = re.compile(r"^\(@((?:\d{5})(?:,\d{5})*)?\)$")
 
 class KeysightB2201A(MatrixDriver):
     model = KEYSIGHT_B2201A
+    idn_models = ("B2201A", "B2200A")
 
     def __init__(self, *args: object, config_mode: str = "auto", **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -91,8 +92,7 @@ class KeysightB2201A(MatrixDriver):
     async def configure(self) -> None:
         """Identify, select the modes, read them back, open every relay, and check the error queue."""
         idn = await self.identify()
-        fields = [f.strip() for f in idn.split(",")]
-        if len(fields) != 4 or fields[1].upper() not in ("B2200A", "B2201A"):
+        if self.identity_problem(idn) is not None:
             raise self._unexpected("*IDN?", idn, "'<maker>,B2201A,<serial>,<revision>'")
         await self._write(f"*CLS;:ROUT:FUNC {self.mode};:ROUT:CONN:RULE ALL,FREE;:ROUT:CONN:SEQ ALL,BBM;"
                           ":ROUT:BIAS ALL,OFF;:ROUT:AGND ALL,OFF;:ROUT:COUP ALL,OFF")

@@ -24,9 +24,9 @@ Point = tuple[int, int]  # (input, output), 1-based
 class MatrixDriver(ScpiInstrument):
     model: MatrixModel  # the model's physical limits (cards, slots, inputs), checked by the bench config
     inputs = 14
-    outputs = 128
+    outputs = 12
 
-    def __init__(self, *args: object, cards: int = 2, outputs_per_card: int = 64, inputs: int = 14,
+    def __init__(self, *args: object, cards: int = 1, outputs_per_card: int = 12, inputs: int = 14,
                  **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.cards, self.per_card = cards, outputs_per_card
