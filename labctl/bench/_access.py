@@ -91,9 +91,11 @@ class BenchCrossbar:
             if state == part:  # already there (the usual case: the same cell again)
                 continue
             mine = self._outputs[name]
-            others = {p for p in state if p[1] not in mine}
-            moves.append(matrix.route(part | others))
-        if moves and any(await asyncio.gather(*moves)):
+            want = part | {p for p in state if p[1] not in mine}
+            if len(self.wiring.matrices) > 1:
+                matrix.check_target(want)  # every mainframe's part is checked before any of them switches
+            moves.append((matrix, want))
+        if moves and any(await asyncio.gather(*(m.route(w) for m, w in moves))):
             self.counts["route"] += 1
 
     def _smu(self, source: Source) -> Any:
