@@ -46,6 +46,7 @@ class MatrixState:
 
     closed: set[tuple[int, int]] = field(default_factory=set)
     stuck: set[tuple[int, int]] = field(default_factory=set)
+    grounded: set[int] = field(default_factory=set)  # inputs the instrument ties to ground itself
 
     def set(self, points: list[tuple[int, int]], close: bool) -> bool:
         before = len(self.closed)
@@ -116,13 +117,19 @@ class SimBench:
         self._inputs: dict[str, dict[int, Key | None]] = {m: {} for m in self.matrices}
         for xname, xb in config.crossbars.items():
             w = xb.wiring
-            for i in range(xb.rows):
-                self._outputs[w.matrix][w.rows.first_output + i] = (xname, True, i)
-            for j in range(xb.cols):
-                self._outputs[w.matrix][w.cols.first_output + j] = (xname, False, j)
-            for inp in w.inputs:
+            frames = [(m, config.instruments[m].outputs) for m in w.matrices]
+            lines = [(w.rows.first_output + i, True, i) for i in range(xb.rows)]
+            lines += [(w.cols.first_output + j, False, j) for j in range(xb.cols)]
+            for out, is_row, idx in lines:  # mainframes number their outputs on, in list order
+                for m, n in frames:
+                    if out <= n:
+                        self._outputs[m][out] = (xname, is_row, idx)
+                        break
+                    out -= n
+            for inp in w.inputs:  # every input feeds the same input of each mainframe
                 key = None if Role.GROUND in inp.roles or inp.source is None else (inp.source, inp.channel)
-                self._inputs[w.matrix][inp.input] = key
+                for m, _ in frames:
+                    self._inputs[m][inp.input] = key
         self._synced = {name: 0.0 for name in self.crossbars}
         self._relay_version = 0
         self._feed_cache: dict[str, tuple[int, tuple[list[Any], list[Any]]]] = {}
@@ -176,10 +183,10 @@ class SimBench:
             outs, ins = self._outputs[mname], self._inputs[mname]
             for inp, out in sorted(state.closed):
                 target = outs.get(out)
-                if target is None or target[0] != xname or inp not in ins:
+                if target is None or target[0] != xname or (inp not in ins and inp not in state.grounded):
                     continue
                 _, is_row, idx = target
-                key = ins[inp]
+                key = None if inp in state.grounded else ins[inp]
                 feed = "gnd" if key is None else key
                 arr = feeds[0 if is_row else 1]
                 prev = arr[idx]
@@ -423,14 +430,24 @@ class SimBench:
                 self._synced[name] = self.clock.now() + _span(shape, count, period)
             self.clock.advance(_span(shape, count, period))
 
-    def switch(self, matrix: str, points: list[tuple[int, int]], close: bool) -> bool:
-        """Close or open crosspoints (input, output); relays take ``relay_settle`` to operate."""
+    def switch(self, matrix: str, points: list[tuple[int, int]], close: bool, *, settle: bool = True) -> bool:
+        """Close or open crosspoints (input, output); relays take ``relay_settle`` to operate (``settle``
+        False: this step moves together with the next one, which waits)."""
         with self.lock:
             changed = self.matrices[matrix].set(points, close)
             if changed:
                 self._relay_version += 1
-                self.advance(self.timing.relay_settle)
+                if settle:
+                    self.advance(self.timing.relay_settle)
             return changed
+
+    def set_grounded(self, matrix: str, inputs: set[int]) -> None:
+        """Inputs of ``matrix`` that the instrument itself ties to ground (B2200 ground mode, port 12/13)."""
+        with self.lock:
+            state = self.matrices[matrix]
+            if state.grounded != inputs:
+                state.grounded = set(inputs)
+                self._relay_version += 1
 
 
 def _span(shape: Trapezoid, count: int, period: float | None) -> float:

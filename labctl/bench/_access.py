@@ -55,7 +55,7 @@ class BenchCrossbar:
         self.cols = wiring.cols
         self.limits = limits
         self._lock = asyncio.Lock()
-        self._outputs = {wiring.row_out(i) for i in range(self.rows)} | {wiring.col_out(j) for j in range(self.cols)}
+        self._outputs = wiring.lines_on()  # per mainframe, its outputs wired to this crossbar
         self.counts = {"pulse": 0, "read": 0, "route": 0}
 
     def now(self) -> float:
@@ -82,12 +82,20 @@ class BenchCrossbar:
             raise ConfigError.invalid("cols", list(cols), "distinct columns")
 
     async def _route(self, target: frozenset[Point] | set[Point]) -> None:
-        matrix = self._bench.matrix(self.wiring.matrix)
-        state = matrix.state
-        if state == target:  # already there (the usual case: the same cell again): no message at all
-            return
-        others = {p for p in state if p[1] not in self._outputs}
-        if await matrix.route(target | others):
+        """Make ``target`` the closed set of this crossbar's lines: each mainframe gets its own part (those that
+        already hold it get no message at all), the mainframes switch concurrently."""
+        moves = []
+        for name, part in self.wiring.split(frozenset(target)):
+            matrix = self._bench.matrix(name)
+            state = matrix.state
+            if state == part:  # already there (the usual case: the same cell again)
+                continue
+            mine = self._outputs[name]
+            want = part | {p for p in state if p[1] not in mine}
+            if len(self.wiring.matrices) > 1:
+                matrix.check_target(want)  # every mainframe's part is checked before any of them switches
+            moves.append((matrix, want))
+        if moves and any(await asyncio.gather(*(m.route(w) for m, w in moves))):
             self.counts["route"] += 1
 
     def _smu(self, source: Source) -> Any:

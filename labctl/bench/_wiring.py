@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from labctl.core.access import BiasScheme
-from labctl.core.config import CrossbarConfig, InputWiring, Role
+from labctl.core.config import BenchConfig, CrossbarConfig, InputWiring, Role
 from labctl.core.errors import ConfigError
 
 Point = tuple[int, int]
@@ -36,7 +36,7 @@ class Wiring:
     name: str
     rows: int
     cols: int
-    matrix: str
+    matrices: tuple[tuple[str, int], ...]  # (mainframe, its outputs), in output-numbering order
     first_row: int
     first_col: int
     drive: Feed
@@ -49,6 +49,8 @@ class Wiring:
     pulse_bias: Feed | None = None  # a generator channel: unselected lines at V/2 during generator pulses
     _plans: dict[tuple[object, ...], frozenset[Point]] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False)
+    _splits: dict[frozenset[Point], tuple[tuple[str, frozenset[Point]], ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False)
 
     def _cached(self, key: tuple[object, ...], build: Callable[[], set[Point]]) -> frozenset[Point]:
         """Relay plans are pure functions of their arguments: built once (bounded), then shared."""
@@ -60,8 +62,9 @@ class Wiring:
         return plan
 
     @classmethod
-    def of(cls, name: str, xb: CrossbarConfig) -> Wiring:
+    def of(cls, name: str, xb: CrossbarConfig, config: BenchConfig) -> Wiring:
         w = xb.wiring
+        frames = tuple((m, config.instruments[m].outputs) for m in w.matrices)
         drive, sense, ground = _pick(w.inputs, Role.DRIVE), _pick(w.inputs, Role.SENSE), _pick(w.inputs, Role.GROUND)
         bias_row = _pick(w.inputs, Role.BIAS_ROW, Role.BIAS)
         if drive is None or sense is None or ground is None or bias_row is None:
@@ -70,9 +73,43 @@ class Wiring:
         third = _pick(w.inputs, Role.BIAS_COL)
         if third is not None and third.input == bias_row.input:
             third = None
-        return cls(name, xb.rows, xb.cols, w.matrix, w.rows.first_output, w.cols.first_output, drive, sense,
+        return cls(name, xb.rows, xb.cols, frames, w.rows.first_output, w.cols.first_output, drive, sense,
                    ground, bias_row, bias_half or bias_row, third, _pick(w.inputs, Role.PULSE),
                    _pick(w.inputs, Role.PULSE_BIAS))
+
+    @property
+    def matrix_names(self) -> tuple[str, ...]:
+        return tuple(m for m, _ in self.matrices)
+
+    def local(self, output: int) -> tuple[str, int]:
+        """(mainframe, its own output number) of crossbar-wiring output ``output``."""
+        for m, n in self.matrices:
+            if output <= n:
+                return m, output
+            output -= n
+        raise ConfigError.out_of_range("output", output, 1, sum(n for _, n in self.matrices))
+
+    def lines_on(self) -> dict[str, set[int]]:
+        """Per mainframe: its outputs that carry a line of this crossbar."""
+        out: dict[str, set[int]] = {m: set() for m in self.matrix_names}
+        for o in [self.row_out(i) for i in range(self.rows)] + [self.col_out(j) for j in range(self.cols)]:
+            m, k = self.local(o)
+            out[m].add(k)
+        return out
+
+    def split(self, points: frozenset[Point]) -> tuple[tuple[str, frozenset[Point]], ...]:
+        """``points`` (crossbar-wiring outputs) as each mainframe's own crosspoints, every mainframe listed."""
+        hit = self._splits.get(points)
+        if hit is not None:
+            return hit
+        parts: dict[str, set[Point]] = {m: set() for m in self.matrix_names}
+        for inp, o in points:
+            m, k = self.local(o)
+            parts[m].add((inp, k))
+        result = tuple((m, frozenset(p)) for m, p in parts.items())
+        if len(self._splits) < 65536:
+            self._splits[points] = result
+        return result
 
     def row_out(self, i: int) -> int:
         return self.first_row + i
