@@ -158,7 +158,7 @@ def channel_settings(dev: SimB2902) -> list[Entry]:
         *number("[:SOURce#]:CURRent:RANGe", st, "irange.{}", low=-3.03, high=3.03, default=3.03,
                 snap=lambda v: snap_up(CURR_RANGES)(abs(v)), on_set=off("irange_auto")),
         *boolean("[:SOURce#]:CURRent:RANGe:AUTO", st, "irange_auto.{}"),
-        *number("[:SOURce#]:PULSe:WIDTh", st, "width.{}", low=5e-5, high=1e5, default=1e-4),
+        *number("[:SOURce#]:PULSe:WIDTh", st, "width.{}", low=5e-5, high=99999.9, default=1e-4),
         *number("[:SOURce#]:PULSe:DELay", st, "delay.{}", low=0.0, high=99999.9, default=0.0),
         *number(":SENSe#:CURRent[:DC]:PROTection[:LEVel]", st, "src_limit.{}", low=1e-8, high=top_i,
                 default=1e-4),

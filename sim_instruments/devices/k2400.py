@@ -107,11 +107,13 @@ class Sim2400(KeithleySmu):
         return self._reply(self.last)
 
     def _configure(self, func: str) -> None:
-        """``:CONF:<func>``: that function on (alone unless concurrent) and the output on for the reading and off
-        after it (auto output-off)."""
+        """``:CONF:<func>``: that function selected (alone unless concurrent measurements are on), the trigger
+        sources immediate, the output on (User's Manual, signal oriented measurement commands)."""
         if func not in self.funcs:
-            self.funcs = [*self.funcs, func] if self.p["conc"] and func != "RES" else [func]
-        self.p["clear_auto"] = True
+            self.funcs = [f for f in ("VOLT", "CURR", "RES") if f in self.funcs or f == func] \
+                if self.p["conc"] else [func]
+        self.p["arm_source"] = self.p["trig_source"] = "IMM"
+        self._set_output(True)
 
     def _meas(self, func: str | None) -> object:
         def handler(a: list[str], s: tuple[str, ...]) -> str:
