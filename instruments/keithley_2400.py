@@ -10,6 +10,7 @@ from labctl.core.smu_limits import SMU_LIMITS
 class Keithley2400(SingleChannelSmu):
     compliance_command = ":SENS:CURR:PROT"
     hardware = SMU_LIMITS["keithley_2400"]
+    idn_models = ("2400", "2401")
 
     async def configure(self) -> None:
         await self.identify()

@@ -21,6 +21,7 @@ reading is one aperture long and a pulse's length is known."""
 class Keithley2450(SingleChannelSmu):
     compliance_command = ":SOUR:VOLT:ILIM"
     hardware = SMU_LIMITS["keithley_2450"]
+    idn_models = ("2450",)
     line_frequency: float | None = None  # Hz, from :SYST:LFR? on first use
 
     async def configure(self) -> None:
@@ -43,7 +44,7 @@ class Keithley2450(SingleChannelSmu):
         return (await self._query_floats(":MEAS:CURR?", 1))[0]
 
     async def limit_tripped(self) -> bool:
-        return await self._query_bool(":SOUR:VOLT:ILIM:TRIP?")
+        return await self.query_bool(":SOUR:VOLT:ILIM:TRIP?")
 
     async def read(self, volts: float, channel: int = 1) -> float:
         self._check_channel(channel)
