@@ -4,7 +4,6 @@ through another, ``:FORM:ELEM`` shapes the replies, and errors reach the queue w
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,9 +13,8 @@ from labctl.core.config import load_bench_config
 
 
 @pytest.fixture(scope="module")
-def devices() -> Iterator[dict[str, Any]]:
-    sim = start_simulation(load_bench_config(DEFAULT_CONFIG), transport="inproc")
-    yield sim.devices
+def devices() -> dict[str, Any]:
+    return start_simulation(load_bench_config(DEFAULT_CONFIG), transport="inproc").devices
 
 
 def _errors(dev: Any) -> list[str]:
