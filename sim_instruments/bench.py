@@ -38,6 +38,7 @@ class SourceChannel:
     limit: float = 1e-4  # current compliance, A
     tripped: bool = False
     last_current: float = 0.0
+    last_voltage: float = 0.0  # output voltage at the last reading, V (below the level when in compliance)
 
 
 @dataclass
@@ -347,9 +348,10 @@ class SimBench:
             hold = self.timing.read_duration if duration is None else duration
             if not src.on:
                 self.advance(hold)
-                src.last_current = 0.0
+                src.last_current = src.last_voltage = 0.0
                 return 0.0
             total = 0.0
+            src.last_voltage = src.level
             touched = self._touched([key])
             for name in touched:
                 if self._within_compliance(name, key):
@@ -357,6 +359,7 @@ class SimBench:
                     folded = {key: src.level}
                 else:
                     folded, _ = self._fold(name, {key: src.level})
+                    src.last_voltage = folded[key]
                 self._catch_up(name)
                 rows, cols, by_source = self.lines(name, folded)
                 ri, ci = self.crossbars[name].read(rows, cols, hold)

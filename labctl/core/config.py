@@ -21,6 +21,7 @@ from labctl.core.errors import ConfigError
 from labctl.core.hil_config import HilConfig
 from labctl.core.limits import SafetyLimits
 from labctl.core.matrix_models import MATRIX_MODELS
+from labctl.core.smu_limits import smu_limit_errors
 
 SMU_DRIVERS = ("keithley_2450", "keysight_b2902", "keithley_2400")
 MATRIX_DRIVERS = ("keysight_b2201a", "keithley_707b")
@@ -52,8 +53,10 @@ class Role(StrEnum):
 class InstrumentLimits(_Strict):
     """Per-instrument limits; each must be at most the bench-wide one (checked at load)."""
 
-    max_voltage: float | None = Field(None, gt=0, le=210, description="Largest |V| this source may output, V")
-    compliance: float | None = Field(None, gt=0, le=3, description="Current compliance of this source, A")
+    max_voltage: float | None = Field(None, gt=0, description="Largest |V| this source may output, V (at most the "
+                                      "model's maximum, labctl.core.smu_limits)")
+    compliance: float | None = Field(None, gt=0, description="Current compliance of this source, A (at most the "
+                                     "model's maximum, labctl.core.smu_limits)")
 
 
 class InstrumentConfig(_Strict):
@@ -217,6 +220,7 @@ class BenchConfig(_Strict):
                                   f"max_voltage <= {cap * GENERATOR_R_OUT:g} V")
         for xname, xb in self.crossbars.items():
             errors += _check_wiring(self, f"crossbars.{xname}", xb)
+        errors += smu_limit_errors(self)
         if self.sim is not None:
             for fname in self.sim.faults:
                 if fname not in self.instruments:
