@@ -1,10 +1,15 @@
-"""``Crossbar``: an ideal (zero wire resistance) crossbar over a 2-D :class:`RRAMArray`.
+"""``Crossbar``: line access to a 2-D :class:`RRAMArray`, ideal or with wire resistance.
 
 Each row (top electrode) and column (bottom electrode) line is driven to a voltage, grounded (0.0) or floating
 (``None``). Cell voltage = V_row − V_col. Floating lines are solved by KCL with the non-linear cell I-V
 (:mod:`sim_instruments.physics.kcl`), so sneak paths and half-select disturb come out of the physics.
 Pulses and reads both integrate the cell dynamics for their duration (read disturb is physical).
 Line currents are the currents flowing from each line's source into the array (Σ rows = −Σ columns).
+
+With wire resistance (``r_row``, ``r_col``, ``r_contact`` > 0, ohms) every cell has its own node on its row
+and on its column line and the full network is solved (:mod:`sim_instruments.physics.nodal`) for reads,
+pulses and ``cell_voltages`` alike; during a pulse the dynamics see the IR-dropped cell voltages, re-solved
+whenever the gaps have moved by up to ``_DG_COUPLE``. With zero resistance the ideal path below is used.
 """
 
 from __future__ import annotations
@@ -19,21 +24,34 @@ from labctl.core.errors import ConfigError
 from sim_instruments.physics._cells import velocity
 from sim_instruments.physics.array import RRAMArray
 from sim_instruments.physics.kcl import solve_floating
+from sim_instruments.physics.nodal import CellLaw, NodalNetwork, NodalSolution, SinhLaw, Wires, blas_single_thread
 
 Lines = Sequence[float | None]
 NDArray = np.ndarray[Any, np.dtype[np.float64]]
 
 _DG_COUPLE = 2e-11  # m, largest gap change between two KCL re-solves while lines float
 _MAX_KCL_CHUNKS = 400
+_CACHE = 256  # line conditions whose networks and last solutions are kept
 
 
 class Crossbar:
-    """Row/column line access to a 2-D :class:`RRAMArray` (rows = TE lines, columns = BE lines)."""
+    """Row/column line access to a 2-D :class:`RRAMArray` (rows = TE lines, columns = BE lines).
 
-    def __init__(self, array: RRAMArray) -> None:
+    ``r_row``/``r_col``: ohms per line segment between neighbouring cells; ``r_contact``: ohms between a line's
+    pad and its first cell. Row i is fed at its end next to column 0, column j at its end next to the last row.
+    ``array`` may also be an :class:`~sim_instruments.physics.ohmic.OhmicArray` (constant conductances).
+    """
+
+    def __init__(self, array: Any, *, r_row: float = 0.0, r_col: float = 0.0, r_contact: float = 0.0) -> None:
         if len(array.shape) != 2:
             raise ConfigError.invalid("array.shape", array.shape, "a 2-D shape (rows, cols)")
+        self.wires = Wires(r_row, r_col, r_contact)
         self.array = array
+        self.nodal = not (self.wires.ideal and isinstance(array, RRAMArray))
+        self.last_solution: NodalSolution | None = None
+        self._nets: dict[tuple[bytes, bytes], NodalNetwork] = {}
+        self._solutions: dict[tuple[bytes, ...], tuple[Any, NodalSolution]] = {}
+        self._law: tuple[Any, CellLaw] | None = None
         self.shape: tuple[int, int] = (array.shape[0], array.shape[1])
         self.peak_read_voltage: NDArray = np.zeros(self.shape)
         self.peak_pulse_voltage: NDArray = np.zeros(self.shape)
@@ -44,7 +62,7 @@ class Crossbar:
     @property
     def time(self) -> float:
         """Simulated time elapsed on the array, s."""
-        return self.array.time
+        return float(self.array.time)
 
     def reset_peaks(self) -> None:
         """Forget the per-cell peak |V| seen during reads and pulses."""
@@ -59,6 +77,9 @@ class Crossbar:
         """Hold the line conditions for ``width`` seconds."""
         if not (isinstance(width, float | int) and math.isfinite(width) and width > 0):
             raise ConfigError.out_of_range("width", width, 0.0, None, "s")
+        if self.nodal:
+            self._hold_nodal(rows, cols, width, self.peak_pulse_voltage)
+            return
         self._hold(rows, cols, width, self.peak_pulse_voltage)
 
     def read(self, rows: Lines, cols: Lines, duration: float = 1e-6) -> tuple[NDArray, NDArray]:
@@ -68,12 +89,18 @@ class Crossbar:
         """
         if not (isinstance(duration, float | int) and math.isfinite(duration) and duration >= 0):
             raise ConfigError.out_of_range("duration", duration, 0.0, None, "s")
+        if self.nodal:
+            sol = self._hold_nodal(rows, cols, duration, self.peak_read_voltage)
+            row_i, col_i = sol.row_currents.copy(), sol.col_currents.copy()
+            return self._noisy(rows, cols, row_i, col_i)
         vr, vc = self._hold(rows, cols, duration, self.peak_read_voltage)
         arr, xp = self.array, self.array.xp
         v = (xp.asarray(vr)[:, None] - xp.asarray(vc)[None, :]).reshape(arr.size)
         cur = xp.to_numpy((arr.prefactor() * xp.sinh(v / arr.cells.V0)).reshape(self.shape))
-        row_i = cur.sum(1)
-        col_i = -cur.sum(0)
+        return self._noisy(rows, cols, cur.sum(1), -cur.sum(0))
+
+    def _noisy(self, rows: Lines, cols: Lines, row_i: NDArray, col_i: NDArray) -> tuple[NDArray, NDArray]:
+        arr = self.array
         s = arr.nonideal.read_noise
         if s:
             dr, dc = self._driven(rows), self._driven(cols)
@@ -82,7 +109,10 @@ class Crossbar:
         return row_i, col_i
 
     def cell_voltages(self, rows: Lines, cols: Lines) -> NDArray:
-        """Cell voltages V_row − V_col for these line conditions at the present state (floating lines solved)."""
+        """Cell voltages V_top − V_bottom for these line conditions at the present state (floating lines and,
+        with wire resistance, the IR drop solved)."""
+        if self.nodal:
+            return self._solve_nodal(*self._lines(rows, cols)).cell_voltages
         vr, vc = self._solve(*self._lines(rows, cols))
         return np.subtract.outer(vr, vc)
 
@@ -164,3 +194,70 @@ class Crossbar:
                 break
         self.last_line_voltages = (r, c)
         return r, c
+
+    # --- with wire resistance ---------------------------------------------------------------------------
+    def _cell_law(self) -> tuple[Any, CellLaw]:
+        """(token, law): the token changes whenever the cells' I-V does (the array's prefactor object)."""
+        arr = self.array
+        if not isinstance(arr, RRAMArray):
+            law: CellLaw = arr.cell_law()
+            return law, law
+        pref = arr.prefactor()
+        if self._law is None or self._law[0] is not pref:
+            v0 = arr.cells.V0
+            v0n = float(v0) if isinstance(v0, float | int) else arr.xp.to_numpy(v0).astype(np.float64)
+            self._law = (pref, SinhLaw(arr.xp.to_numpy(pref).astype(np.float64), v0n))
+        return self._law
+
+    def _solve_nodal(self, vr: NDArray, vc: NDArray, fr: NDArray, fc: NDArray) -> NodalSolution:
+        """The network solution for these lines at the present state (cached until the state changes;
+        a changed state starts Newton from the last solution of the same lines)."""
+        token, law = self._cell_law()
+        key = (vr.tobytes(), vc.tobytes(), fr.tobytes(), fc.tobytes())
+        hit = self._solutions.get(key)
+        if hit is not None and hit[0] is token:
+            return hit[1]
+        topo = (key[2], key[3])
+        net = self._nets.get(topo)
+        if net is None:
+            if len(self._nets) >= _CACHE:
+                self._nets.clear()
+            net = self._nets[topo] = NodalNetwork(self.shape, self.wires, fr.astype(bool), fc.astype(bool))
+        with blas_single_thread():
+            sol = net.solve(law, vr, vc, start=None if hit is None else hit[1].free)
+        if len(self._solutions) >= _CACHE:
+            self._solutions.clear()
+        self._solutions[key] = (token, sol)
+        return sol
+
+    def _hold_nodal(self, rows: Lines, cols: Lines, duration: float, peak: NDArray) -> NodalSolution:
+        """Hold the lines for ``duration`` s, re-solving the network whenever the gaps have moved by up to
+        ``_DG_COUPLE`` (cells below their switching gate do not move: one solve)."""
+        lines = self._lines(rows, cols)
+        arr = self.array
+        t, chunks = 0.0, 0
+        while True:
+            sol = self._solve_nodal(*lines)
+            v_np = sol.cell_voltages
+            np.maximum(peak, np.abs(v_np), out=peak)
+            left = duration - t
+            if left <= 0:
+                break
+            v = arr.xp.asarray(v_np.reshape(arr.size))
+            speed = 0.0
+            if isinstance(arr, RRAMArray):
+                speed = float(arr.xp.to_numpy(arr.xp.abs(velocity(arr.cells, arr.xp, arr.gap.reshape(arr.size), v))
+                                              ).max())
+            h = left if speed == 0 else min(left, max(_DG_COUPLE / speed, duration / _MAX_KCL_CHUNKS))
+            chunks += 1
+            if chunks >= _MAX_KCL_CHUNKS:
+                h = left
+            arr._apply_flat(v, h)
+            t += h
+            if h == left:
+                sol = self._solve_nodal(*lines)
+                np.maximum(peak, np.abs(sol.cell_voltages), out=peak)
+                break
+        self.last_solution = sol
+        self.last_line_voltages = (sol.top[:, 0].copy(), sol.bottom[-1, :].copy())
+        return sol
