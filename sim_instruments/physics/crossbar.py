@@ -108,6 +108,18 @@ class Crossbar:
             col_i = np.where(dc, col_i * (1 + s * arr.rng.standard_normal(col_i.size)), col_i)
         return row_i, col_i
 
+    def set_line_limits(self, rows: Sequence[float | None], cols: Sequence[float | None]) -> None:
+        """The current compliance of the source on each row and column line (A; None: no limit, e.g. ground or
+        floating). A cell's compliance is the tighter of its two lines'; the physics uses it when a virgin cell
+        forms (the first filament's strength follows the compliance)."""
+        if not hasattr(self.array, "compliance"):
+            return
+        r = np.array([np.inf if x is None else float(x) for x in rows])
+        c = np.array([np.inf if x is None else float(x) for x in cols])
+        if r.size != self.shape[0] or c.size != self.shape[1]:
+            raise ConfigError.invalid("line limits", f"{r.size} x {c.size}", f"{self.shape[0]} x {self.shape[1]}")
+        self.array.compliance = np.minimum.outer(r, c)
+
     def cell_voltages(self, rows: Lines, cols: Lines) -> NDArray:
         """Cell voltages V_top − V_bottom for these line conditions at the present state (floating lines and,
         with wire resistance, the IR drop solved)."""
@@ -163,6 +175,7 @@ class Crossbar:
     def _hold(self, rows: Lines, cols: Lines, duration: float, peak: NDArray) -> tuple[NDArray, NDArray]:
         vr, vc, fr, fc = self._lines(rows, cols)
         arr, xp = self.array, self.array.xp
+        arr.begin_bias()
         if not (fr.any() or fc.any()):
             v_np = np.subtract.outer(vr, vc)
             np.maximum(peak, np.abs(v_np), out=peak)
@@ -235,6 +248,8 @@ class Crossbar:
         ``_DG_COUPLE`` (cells below their switching gate do not move: one solve)."""
         lines = self._lines(rows, cols)
         arr = self.array
+        if isinstance(arr, RRAMArray):
+            arr.begin_bias()
         t, chunks = 0.0, 0
         while True:
             sol = self._solve_nodal(*lines)
