@@ -24,26 +24,26 @@ IntArray = np.ndarray[Any, np.dtype[np.intp]]
 
 
 class LinePattern:
-    """What the preconditioner needs from a fixed sparsity pattern: the line order of the free nodes, the data
-    positions of the diagonal and of the couplings between consecutive nodes in that order, and the line of
-    every free node."""
+    """What the preconditioner needs from a fixed sparsity pattern whose free nodes are numbered line by line:
+    the data positions of the diagonal and of the couplings between consecutive nodes, and where each line's
+    run of nodes starts."""
 
-    def __init__(self, order: IntArray, line_of: IntArray, n_lines: int, keys: NDArray, nf: int) -> None:
-        self.order = order  # free-node indices in line order
+    def __init__(self, line_of: IntArray, keys: NDArray, nf: int) -> None:
         self.nf = nf
-        self.diag_pos = _positions(keys, order, order, nf)
-        if order.size > 1:
-            pos = _positions(keys, order[:-1], order[1:], nf)
+        idx = np.arange(nf)
+        self.diag_pos = _positions(keys, idx, idx, nf)
+        if nf > 1:
+            pos = _positions(keys, idx[:-1], idx[1:], nf)
             self.off_ok = pos >= 0
             self.off_pos = np.where(self.off_ok, pos, 0)
         else:
             self.off_ok = np.zeros(0, bool)
             self.off_pos = np.zeros(0, np.intp)
-        used = np.unique(line_of)
-        remap = np.full(n_lines, -1, dtype=np.intp)
-        remap[used] = np.arange(used.size)
-        self.n_coarse = used.size
-        self.p = sp.csr_matrix((np.ones(nf), (np.arange(nf), remap[line_of])), shape=(nf, used.size))
+        change = np.flatnonzero(np.diff(line_of)) + 1 if nf else np.zeros(0, np.intp)
+        self.starts = np.concatenate([[0], change]).astype(np.intp) if nf else np.zeros(0, np.intp)
+        self.counts = np.diff(np.concatenate([self.starts, [nf]])).astype(np.intp)
+        group = np.repeat(np.arange(self.starts.size), self.counts)
+        self.p = sp.csr_matrix((np.ones(nf), (idx, group)), shape=(nf, self.starts.size))
         self.pt = self.p.T.tocsr()
 
 
@@ -68,10 +68,9 @@ class LinePreconditioner:
 
     def __call__(self, r: NDArray) -> NDArray:
         pat = self.pattern
-        z = np.empty_like(r)
-        x = r[pat.order] / self.d if self.single else lapack.dpttrs(self.d, self.e, r[pat.order])[0]
-        z[pat.order] = x
-        z += pat.p @ sla.cho_solve(self.coarse, pat.pt @ r, check_finite=False)
+        z: NDArray = r / self.d if self.single else lapack.dpttrs(self.d, self.e, r)[0]
+        c = sla.cho_solve(self.coarse, np.add.reduceat(r, pat.starts), check_finite=False)
+        z += np.repeat(c, pat.counts)
         return z
 
 

@@ -24,14 +24,18 @@ from labctl.core.errors import ConfigError
 from sim_instruments.physics._cells import velocity
 from sim_instruments.physics.array import RRAMArray
 from sim_instruments.physics.kcl import solve_floating
-from sim_instruments.physics.nodal import CellLaw, NodalNetwork, NodalSolution, SinhLaw, Wires, blas_single_thread
+from sim_instruments.physics.nodal import CellLaw, NodalNetwork, NodalSolution, SinhLaw, Wires
 
 Lines = Sequence[float | None]
 NDArray = np.ndarray[Any, np.dtype[np.float64]]
 
 _DG_COUPLE = 2e-11  # m, largest gap change between two KCL re-solves while lines float
 _MAX_KCL_CHUNKS = 400
-_CACHE = 256  # line conditions whose networks and last solutions are kept
+_CACHE = 256  # line conditions whose last solutions are kept
+_NETS = 16  # networks (line topologies) kept
+_DV_QUIET = 2e-3  # V: successive network solves this close let the next step grow
+_DV_LOUD = 2e-2  # V: ...this far apart make it shrink
+_BOOST_MAX = 64.0
 
 
 class Crossbar:
@@ -49,6 +53,7 @@ class Crossbar:
         self.array = array
         self.nodal = not (self.wires.ideal and isinstance(array, RRAMArray))
         self.last_solution: NodalSolution | None = None
+        self.solves = 0  # network solves requested by holds (with wire resistance)
         self._nets: dict[tuple[bytes, bytes], NodalNetwork] = {}
         self._solutions: dict[tuple[bytes, ...], tuple[Any, NodalSolution]] = {}
         self._law: tuple[Any, CellLaw] | None = None
@@ -233,28 +238,36 @@ class Crossbar:
         topo = (key[2], key[3])
         net = self._nets.get(topo)
         if net is None:
-            if len(self._nets) >= _CACHE:
-                self._nets.clear()
+            if len(self._nets) >= _NETS:
+                self._nets.pop(next(iter(self._nets)))
             net = self._nets[topo] = NodalNetwork(self.shape, self.wires, fr.astype(bool), fc.astype(bool))
-        with blas_single_thread():
-            sol = net.solve(law, vr, vc, start=None if hit is None else hit[1].free)
+        # warm start: this line condition's last solution, else the last solution of the same topology
+        sol = net.solve(law, vr, vc, start=hit[1].free if hit is not None else net.last_free)
         if len(self._solutions) >= _CACHE:
             self._solutions.clear()
         self._solutions[key] = (token, sol)
         return sol
 
     def _hold_nodal(self, rows: Lines, cols: Lines, duration: float, peak: NDArray) -> NodalSolution:
-        """Hold the lines for ``duration`` s, re-solving the network whenever the gaps have moved by up to
-        ``_DG_COUPLE`` (cells below their switching gate do not move: one solve)."""
+        """Hold the lines for ``duration`` s, re-solving the network as the gaps move (cells below their
+        switching gate do not move: one solve). A step lets the fastest cell move ``_DG_COUPLE`` times a factor
+        that doubles while successive solves change no cell voltage by more than ``_DV_QUIET`` and halves when
+        one changes by more than ``_DV_LOUD``: re-solves follow the changes the wires actually see."""
         lines = self._lines(rows, cols)
         arr = self.array
         if isinstance(arr, RRAMArray):
             arr.begin_bias()
-        t, chunks = 0.0, 0
+        t, chunks, boost = 0.0, 0, 1.0
+        v_prev: NDArray | None = None
         while True:
             sol = self._solve_nodal(*lines)
             v_np = sol.cell_voltages
             np.maximum(peak, np.abs(v_np), out=peak)
+            if v_prev is not None:
+                dv = float(np.abs(v_np - v_prev).max())
+                boost = min(boost * 2.0, _BOOST_MAX) if dv < _DV_QUIET else max(boost * 0.5, 1.0) if dv > _DV_LOUD \
+                    else boost
+            v_prev = v_np
             left = duration - t
             if left <= 0:
                 break
@@ -263,7 +276,7 @@ class Crossbar:
             if isinstance(arr, RRAMArray):
                 speed = float(arr.xp.to_numpy(arr.xp.abs(velocity(arr.cells, arr.xp, arr.gap.reshape(arr.size), v))
                                               ).max())
-            h = left if speed == 0 else min(left, max(_DG_COUPLE / speed, duration / _MAX_KCL_CHUNKS))
+            h = left if speed == 0 else min(left, max(boost * _DG_COUPLE / speed, duration / _MAX_KCL_CHUNKS))
             chunks += 1
             if chunks >= _MAX_KCL_CHUNKS:
                 h = left
@@ -273,6 +286,7 @@ class Crossbar:
                 sol = self._solve_nodal(*lines)
                 np.maximum(peak, np.abs(sol.cell_voltages), out=peak)
                 break
+        self.solves += chunks + 1
         self.last_solution = sol
         self.last_line_voltages = (sol.top[:, 0].copy(), sol.bottom[-1, :].copy())
         return sol

@@ -193,12 +193,24 @@ class NodalNetwork:
         leak[np.unique(top[self.float_r].ravel())] = LEAK
         leak[np.unique(bot[:, self.float_c].ravel())] = LEAK
         self.leak = leak
-        free = np.flatnonzero(~fixed)
+        # free nodes numbered line by line (row lines row-major, then column lines column-major): the matrix
+        # restricted to neighbours along a line is then tridiagonal in this numbering (the PCG preconditioner)
+        line = np.full(n_all, -1, dtype=np.intp)
+        line[self.top] = ii.ravel()
+        line[self.bot] = nr + jj.ravel()
+        seq = np.concatenate([self.top, bot.T.ravel()])
+        _, first = np.unique(seq, return_index=True)
+        seq = seq[np.sort(first)]
+        free = seq[~fixed[seq]]
         self.free = free
+        self._line_of_free = line[free]
         fidx = np.full(n_all, -1, dtype=np.intp)
         fidx[free] = np.arange(free.size)
         self.fidx = fidx
         self.linear_iterations = 0
+        self._precond: LinePreconditioner | None = None
+        self._precond_its = -1
+        self.last_free: NDArray | None = None  # free-node voltages of the last solve (a warm start)
         self._pattern()
 
     # --- sparse pattern ----------------------------------------------------------------------------------
@@ -268,17 +280,8 @@ class NodalNetwork:
         self._lonely = diag_pos[(isolated[diag_pos] == 0) & (cell_touch[diag_pos] == 0)]
 
     def _line_pattern(self, keys: NDArray) -> LinePattern:
-        """Free nodes in line order (row lines row-major, then column lines column-major) and their lines."""
-        nr, nc = self.shape
-        ii, jj = np.meshgrid(np.arange(nr), np.arange(nc), indexing="ij")
-        line = np.full(self.n_all, -1, dtype=np.intp)
-        line[self.top] = ii.ravel()
-        line[self.bot] = nr + jj.ravel()
-        seq = np.concatenate([self.top, self.bot.reshape(nr, nc).T.ravel()])
-        _, first = np.unique(seq, return_index=True)
-        seq = seq[np.sort(first)]
-        seq = seq[~self.fixed[seq]]
-        return LinePattern(self.fidx[seq], line[seq], nr + nc, keys, self.nf)
+        """The preconditioner's view of the pattern (free nodes are already numbered line by line)."""
+        return LinePattern(self._line_of_free, keys, self.nf)
 
     def matrix(self, slope: NDArray) -> sp.csc_matrix:
         """The free-node Jacobian for cell slopes dI/dV ``slope`` (flat, one per cell)."""
@@ -316,6 +319,11 @@ class NodalNetwork:
               atol: float = 1e-15, rtol: float = 1e-11, max_iter: int = 100) -> NodalSolution:
         """Newton with backtracking on the co-content. ``vr``/``vc``: driven levels (floating entries ignored);
         ``start``: free-node voltages of an earlier solve of this network (warm start)."""
+        with blas_single_thread():
+            return self._solve(law, vr, vc, start, atol, rtol, max_iter)
+
+    def _solve(self, law: CellLaw, vr: NDArray, vc: NDArray, start: NDArray | None, atol: float, rtol: float,
+               max_iter: int) -> NodalSolution:
         vr, vc = np.asarray(vr, np.float64), np.asarray(vc, np.float64)
         if start is not None and start.shape == (self.nf,):
             u = start.astype(np.float64, copy=True)
@@ -332,9 +340,16 @@ class NodalNetwork:
             it += 1
             a = self.matrix(law.slope(vcell))
             fmax = float(np.abs(f).max())
-            lin_tol = 0.5 * (atol + rtol * scale) if getattr(law, "linear", False) else max(
-                0.1 * (atol + rtol * scale), 1e-3 * fmax)
-            step, n_lin = pcg(a, f, LinePreconditioner(a, self._lines), lin_tol)
+            target = atol + rtol * scale
+            eta = 0.0 if getattr(law, "linear", False) else min(1e-2, fmax / max(scale, 1e-300))
+            lin_tol = max(0.5 * target if eta == 0.0 else 0.1 * target, eta * fmax)
+            if self._precond is None:
+                self._precond, self._precond_its = LinePreconditioner(a, self._lines), -1
+            step, n_lin = pcg(a, f, self._precond, lin_tol)
+            if self._precond_its < 0:
+                self._precond_its = n_lin
+            elif n_lin > 2 * self._precond_its + 4:  # the cells moved away from the preconditioner: rebuild it
+                self._precond = None
             self.linear_iterations += n_lin
             t = 1.0
             while True:
@@ -357,6 +372,7 @@ class NodalNetwork:
                 row_i[i] = float(res[np.unique(top2[i])].sum())
             for j in np.flatnonzero(self.float_c):
                 col_i[j] = float(res[np.unique(bot2[:, j])].sum())
+        self.last_free = u
         return NodalSolution(v[self.top].reshape(nr, nc), v[self.bot].reshape(nr, nc), row_i, col_i, it, u)
 
     def _guess(self, vr: NDArray, vc: NDArray) -> NDArray:
@@ -366,7 +382,8 @@ class NodalNetwork:
         top2, bot2 = self.top.reshape(nr, nc), self.bot.reshape(nr, nc)
         v[top2] = np.where(self.float_r, 0.0, vr)[:, None]
         v[bot2] = np.where(self.float_c, 0.0, vc)[None, :]
-        return v[self.free]
+        out: NDArray = v[self.free]
+        return out
 
 
 def solve_crossbar(
@@ -394,5 +411,4 @@ def solve_crossbar(
     vr = np.array([0.0 if x is None else float(x) for x in rows])
     vc = np.array([0.0 if x is None else float(x) for x in cols])
     net = NodalNetwork(shape, Wires(r_row, r_col, r_contact), fr, fc)
-    with blas_single_thread():
-        return net.solve(law, vr, vc)
+    return net.solve(law, vr, vc)
