@@ -260,8 +260,12 @@ class NodalNetwork:
         sign.append(np.zeros(nf))
         const_val.append(np.zeros(nf))
         r_all, c_all = np.concatenate(rows), np.concatenate(cols)
-        key = c_all.astype(np.int64) * nf + r_all  # column-major: CSC order after sorting
-        uniq, inv = np.unique(key, return_inverse=True)
+        # the pattern by scipy's O(nnz) COO -> CSC conversion (canonical: sorted, duplicates merged), then each
+        # stamp's data position by binary search of its key (column-major) among the pattern's sorted keys
+        pat = sp.csc_matrix((np.ones(r_all.size), (r_all, c_all)), shape=(nf, nf))
+        pat.sum_duplicates()
+        uniq = np.repeat(np.arange(nf, dtype=np.int64), np.diff(pat.indptr)) * nf + pat.indices
+        inv = np.searchsorted(uniq, c_all.astype(np.int64) * nf + r_all)
         self.nnz = uniq.size
         self._lines = self._line_pattern(uniq)
         self.indices = (uniq % nf).astype(np.int32)
