@@ -81,7 +81,8 @@ def build_crossbars(config: BenchConfig) -> dict[str, Crossbar]:
     out: dict[str, Crossbar] = {}
     for i, (name, xb) in enumerate(config.crossbars.items()):
         seed = None if sim.seed is None else sim.seed + i
-        out[name] = Crossbar(RRAMArray((xb.rows, xb.cols), params, seed=seed, nonideal=nonideal))
+        wires = sim.wires[name].model_dump() if name in sim.wires else {}
+        out[name] = Crossbar(RRAMArray((xb.rows, xb.cols), params, seed=seed, nonideal=nonideal), **wires)
     return out
 
 
@@ -137,6 +138,7 @@ class SimBench:
         self._code_cache: dict[str, tuple[int, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]]] = {}
         self._lines_cache: dict[tuple[Any, ...], LinesResult] = {}
         self._source_cache: dict[tuple[Any, ...], dict[Key, tuple[IntArray, IntArray]]] = {}
+        self._limits_key: dict[str, tuple[int, tuple[float, ...]]] = {}
         self._keys: list[Key] = list(self.sources)
         self._src_list = [self.sources[k] for k in self._keys]
         self._index = {k: i for i, k in enumerate(self._keys)}
@@ -160,6 +162,7 @@ class SimBench:
                 rows, cols, _ = self.lines(name)
                 if _biased(rows, cols):
                     self._catch_up(name)
+                    self._limit_lines(name)
                     self.crossbars[name].pulse(rows, cols, seconds)
                     self._synced[name] += seconds
             self.clock.advance(seconds)
@@ -277,6 +280,17 @@ class SimBench:
         self._source_cache[key] = by_source
         return by_source
 
+    def _limit_lines(self, xname: str) -> None:
+        """Tell crossbar ``xname`` the compliance of the source on each of its lines (forming needs it)."""
+        rc, cc = self._codes(xname)
+        lim = [s.limit for s in self._src_list]
+        key = (self._relay_version, tuple(lim))
+        if self._limits_key.get(xname) == key:
+            return
+        self._limits_key[xname] = key
+        self.crossbars[xname].set_line_limits([lim[k] if k >= 0 else None for k in rc.tolist()],
+                                              [lim[k] if k >= 0 else None for k in cc.tolist()])
+
     def _touched(self, keys: list[Key]) -> list[str]:
         out = []
         for name in self.crossbars:
@@ -362,6 +376,7 @@ class SimBench:
                     src.last_voltage = folded[key]
                 self._catch_up(name)
                 rows, cols, by_source = self.lines(name, folded)
+                self._limit_lines(name)
                 ri, ci = self.crossbars[name].read(rows, cols, hold)
                 self._synced[name] += hold
                 if key in by_source:
@@ -401,6 +416,7 @@ class SimBench:
                     currents[k] = static.get(k, 0.0)
                 self._catch_up(name)
                 rows, cols, _ = self.lines(name, folded)
+                self._limit_lines(name)
                 self.crossbars[name].pulse(rows, cols, width)
                 self._synced[name] += width
             self.clock.advance(width)

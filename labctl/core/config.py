@@ -165,6 +165,18 @@ class SimTiming(_Strict):
     read_duration: float = Field(1e-3, ge=0, le=1, description="Time a read voltage is held per measurement, s")
 
 
+class WireResistance(_Strict):
+    """Interconnect resistance of one simulated crossbar (IR drop); all 0 = ideal lines (the default)."""
+
+    r_row: float = Field(0.0, ge=0, le=1e4, description="Row-line resistance per segment between neighbouring "
+                                                        "cells, ohm (typ. 1-10 ohm for lab arrays)")
+    r_col: float = Field(0.0, ge=0, le=1e4, description="Column-line resistance per segment between neighbouring "
+                                                        "cells, ohm (typ. 1-10 ohm for lab arrays)")
+    r_contact: float = Field(0.0, ge=0, le=1e5, description="Resistance from a line's pad (matrix output) to its "
+                                                            "first cell, ohm (row i enters next to column 0, "
+                                                            "column j next to the last row)")
+
+
 class SimConfig(_Strict):
     """Physics preset, seed and non-idealities of a simulated bench."""
 
@@ -178,6 +190,9 @@ class SimConfig(_Strict):
     )
     timing: SimTiming = Field(default_factory=lambda: SimTiming.model_validate({}))
     faults: dict[str, FaultConfig] = Field(default_factory=dict, description="Faults per instrument name")
+    wires: dict[str, WireResistance] = Field(
+        default_factory=dict, description="Wire resistance per crossbar name, ohm (crossbars not listed: ideal lines)"
+    )
 
 
 class BenchConfig(_Strict):
@@ -225,6 +240,9 @@ class BenchConfig(_Strict):
             for fname in self.sim.faults:
                 if fname not in self.instruments:
                     errors.append(f"sim.faults.{fname}: unknown instrument; allowed: {', '.join(self.instruments)}")
+            for xname in self.sim.wires:
+                if xname not in self.crossbars:
+                    errors.append(f"sim.wires.{xname}: unknown crossbar; allowed: {', '.join(self.crossbars)}")
         if self.hil is not None and self.hil.test_area is not None:
             errors += _check_test_area(self, self.hil.test_area)
         if errors:
