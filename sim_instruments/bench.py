@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from labctl.core.clock import VirtualClock
-from labctl.core.config import BenchConfig, Role
+from labctl.core.config import SMU_CHANNELS, BenchConfig, Role
 from sim_instruments.physics import Crossbar, NonIdealities, RRAMArray
 
 Key = tuple[str, int]  # (instrument name, channel)
@@ -102,7 +102,7 @@ class SimBench:
                 stuck = set(config.sim.faults[name].stuck_relays) if name in config.sim.faults else set()
                 self.matrices[name] = MatrixState(stuck=stuck)
             else:
-                for ch in (1, 2) if inst.driver == "keysight_b2902" else (1,):
+                for ch in range(1, SMU_CHANNELS.get(inst.driver, 1) + 1):
                     self.sources[(name, ch)] = SourceChannel()
         # matrix -> output -> (crossbar, is_row, index); matrix -> input -> source key or None (ground)
         self._outputs: dict[str, dict[int, tuple[str, bool, int]]] = {m: {} for m in self.matrices}

@@ -20,9 +20,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from labctl.core.errors import ConfigError
 from labctl.core.limits import SafetyLimits
 
-SMU_DRIVERS = ("keithley_2450", "keysight_b2902", "keithley_2400")
+SMU_DRIVERS = ("keithley_2450", "keysight_b2902", "keithley_2400", "keithley_2600b")
 MATRIX_DRIVERS = ("keysight_b2201a", "keithley_707b")
-Driver = Literal["keithley_2450", "keysight_b2902", "keithley_2400", "keysight_b2201a", "keithley_707b"]
+Driver = Literal["keithley_2450", "keysight_b2902", "keithley_2400", "keithley_2600b", "keysight_b2201a",
+                 "keithley_707b"]
+SMU_CHANNELS = {"keysight_b2902": 2, "keithley_2600b": 2}
+"""Source channels of the multi-channel SMU drivers (the others have one)."""
 
 
 class _Strict(BaseModel):
@@ -204,7 +207,7 @@ def _check_wiring(cfg: BenchConfig, path: str, xb: CrossbarConfig) -> list[str]:
         src = cfg.instruments.get(inp.source)
         if src is None or src.is_matrix:
             errors.append(f"{p}.source = {inp.source!r} is invalid; allowed: an SMU instrument name")
-        elif inp.channel > (2 if src.driver == "keysight_b2902" else 1):
+        elif inp.channel > SMU_CHANNELS.get(src.driver, 1):
             errors.append(f"{p}.channel = {inp.channel} is out of range for {src.driver}")
     for need in (Role.DRIVE, Role.SENSE, Role.GROUND):
         if need not in roles:

@@ -84,6 +84,11 @@ class TspEngine:
         node, leaf = self._slot(path)
         node[leaf] = ("attr", get, set)
 
+    def items(self, path: str, get: Callable[[int], Any]) -> None:
+        """Numeric indexing of the table at ``path`` (``smua.nvbuffer1[3]``, ``trigger.timer[1]``)."""
+        node, leaf = self._slot(path + ".__item")
+        node[leaf] = ("item", get)
+
     def function(self, path: str, fn: Callable[..., Any]) -> None:
         """A function (``smua.measure.i``); a :class:`TspError` it raises is queued (the chunk goes on)."""
         node, leaf = self._slot(path)
@@ -111,6 +116,9 @@ class TspEngine:
                 plain[key] = item[1]
             elif item[0] == "func":
                 plain[key] = item[1]
+            elif item[0] == "item":
+                get = item[1]
+                attrs[key] = lambda k, is_set, get=get: get(int(k))
             else:
                 attrs[key] = self._accessor(f"{path}.{key}", item[1], item[2])
         # constants, functions and sub-tables are plain keys of the table: read without a call into Python
@@ -225,6 +233,10 @@ class TspEngine:
 
     def _print(self, *args: Any) -> None:
         self._out.append("\t".join(self.format_value(a) for a in args))
+
+    def emit(self, line: str) -> None:
+        """A line of output (what ``print`` and ``printbuffer`` write)."""
+        self._out.append(line)
 
     # --- scripts ----------------------------------------------------------------------------------------
     def _define(self, name: str | None, code: str) -> Any:

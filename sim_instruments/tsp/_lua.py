@@ -40,7 +40,11 @@ local function node(attrs, path, plain)
   return setmetatable(t, {
     __index = function(_, k)
       local a = attrs[k]
-      if a == nil then return nil end
+      if a == nil then
+        local item = attrs.__item
+        if item ~= nil and type(k) == "number" then return item(k, false) end
+        return nil
+      end
       return a(nil, false)
     end,
     __newindex = function(t, k, v)
