@@ -8,6 +8,10 @@ instrument bench); the records are the same either way. The per-cell rules are i
 :mod:`protocols._ispp`. Every pulse and read is emitted as it happens, then a ``CellOutcome`` per cell
 (the journal commits there), then the final ``MapRecord`` named "program".
 
+On a bench with the optional ``CellProgrammer`` capability (an SMU that runs write-verify itself, e.g. a 2600B
+with labctl's script) and ``parallel = verify_reads = 1``, each cell's whole loop runs inside the instrument: one
+operation per cell, the same records (every read and pulse, in order) and the same rules.
+
 Resume: cells present in ``resume`` (the journal's outcomes) are never pulsed or read again.
 """
 
@@ -22,6 +26,7 @@ from pydantic import Field, model_validator
 from labctl.core.access import BiasScheme, CrossbarAccess, PulseAndRead
 from labctl.core.errors import ConfigError
 from labctl.core.records import CellOutcome, CellStatus, MapRecord, Progress
+from labctl.core.writeverify import CellProgrammer
 from protocols._base import Params, RecordSink, Resume, check_read_volts
 from protocols._ispp import CellProgram, IsppSettings
 from protocols._targets import load_target_file, place, random_level_targets
@@ -133,8 +138,24 @@ async def run(
     vr = params.read_voltage
     hints = _WarmStart(params)
     combined = access if isinstance(access, PulseAndRead) else None
+    inside = (access if isinstance(access, CellProgrammer) and params.parallel == 1 and params.verify_reads == 1
+              and access.can_program_cells(params.scheme) else None)
     for row in range(access.rows):
         queue = deque(int(c) for c in np.flatnonzero(mask[row]) if (row, int(c)) not in done)
+        if inside is not None:  # each cell's whole loop inside the instrument: one operation per cell
+            for c in queue:
+                t = float(targets[row, c])
+                res = await inside.program_cell(row, c, t, settings, hints.start(t), params.scheme, vr)
+                sink.emit(res.reads[0])
+                for prec, rec in zip(res.pulses, res.reads[1:], strict=True):
+                    sink.emit(prec)
+                    sink.emit(rec)
+                hints.learn_values(res.status, len(res.pulses), res.pol, t, res.amp, res.over_set)
+                sink.emit(CellOutcome(row, c, res.status, t, res.conductance, len(res.pulses)))
+                g_map[row, c], status[row, c] = res.conductance, str(res.status)
+                finished += 1
+                sink.emit(Progress(finished, total, f"program: row {row} col {c} {res.status}"))
+            continue
         active: list[CellProgram] = []
         fresh: dict[int, list[float]] = {}  # col -> conductances read with its last pulse (PulseAndRead)
         while queue or active:
@@ -201,10 +222,13 @@ class _WarmStart:
         return out
 
     def learn(self, cp: CellProgram) -> None:
-        if cp.status != CellStatus.CONVERGED or cp.pulses == 0:
+        self.learn_values(cp.status, cp.pulses, cp.pol, cp.target, cp.amp, cp.over[1])
+
+    def learn_values(self, status: CellStatus, pulses: int, pol: int, target: float, amp: float,
+                     over_set: float | None) -> None:
+        if status != CellStatus.CONVERGED or pulses == 0:
             return
-        if cp.pol == -1:
-            self.reset.setdefault(cp.target, deque(maxlen=self.keep)).append(cp.amp)
-        over = cp.over[1]
-        if over is not None:
-            self.set.append(over)
+        if pol == -1:
+            self.reset.setdefault(target, deque(maxlen=self.keep)).append(amp)
+        if over_set is not None:
+            self.set.append(over_set)

@@ -35,7 +35,8 @@ from labctl.bench._wiring import Point, Source, Wiring
 from labctl.core.access import BiasScheme
 from labctl.core.errors import ConfigError
 from labctl.core.limits import SafetyLimits
-from labctl.core.records import PulseRecord, ReadRecord
+from labctl.core.records import CellStatus, PulseRecord, ReadRecord
+from labctl.core.writeverify import CellRun, IsppSettings
 
 if TYPE_CHECKING:
     from labctl.bench._bench import Bench
@@ -175,6 +176,60 @@ class BenchCrossbar:
 
     def _read_biases(self) -> list[int]:
         return sorted({s[1] for s in (self.wiring.bias_row.source, self.wiring.bias_col_half.source) if s})
+
+    # --- CellProgrammer (labctl.core.writeverify) --------------------------------------------------------------
+    def _cell_plan(self, row: int, col: int, scheme: BiasScheme) -> tuple[frozenset[Point], Any, Source,
+                                                                         int, float] | None:
+        """Relays, drive SMU, drive source, bias channel and bias factor of an in-instrument write-verify, or
+        None when this bench cannot run one (the drive SMU has no write-verify, the scheme is not V/2, or the
+        bias is on another instrument or the verify read would move relays)."""
+        drive = self.wiring.drive.source
+        if drive is None or BiasScheme(scheme) != BiasScheme.HALF:
+            return None
+        smu = self._smu(drive)
+        if not hasattr(smu, "write_verify"):
+            return None
+        target, levels = self.wiring.pulse_plan(row, [col], 1.0, scheme)
+        if target != self.wiring.equipotential_plan(row, col) or any(i != drive[0] for i, _ in levels):
+            return None
+        biases = {ch: v for (_, ch), v in levels.items() if ch != drive[1]}
+        if len(biases) != 1:
+            return None
+        (bias, kbias), = biases.items()
+        return target, smu, drive, bias, kbias
+
+    def can_program_cells(self, scheme: BiasScheme) -> bool:
+        return self._cell_plan(0, 0, scheme) is not None
+
+    async def program_cell(self, row: int, col: int, target: float, settings: IsppSettings,
+                           start: dict[int, float] | None, scheme: BiasScheme, read_volts: float) -> CellRun:
+        """One cell's whole write-verify inside the drive SMU: route + one message. Limits are checked on the
+        bench (amplitude caps, widths, read clamp) and by the driver on every source level first."""
+        self._check_cells(row, [col])
+        plan = self._cell_plan(row, col, scheme)
+        if plan is None:
+            raise ConfigError.invalid(f"crossbars.{self.name}", "this bench", "an SMU with write_verify and V/2")
+        relays, smu, drive, bias, kbias = plan
+        for v in (settings.set_cap, settings.reset_cap, *(abs(x) for x in (start or {}).values())):
+            for w in (settings.width, settings.width_max):
+                self.limits.check_program(v, w)
+        self.limits.check_read(read_volts)
+        smu.check_write_verify(settings, start, read_volts, drive[1], bias, kbias)
+
+        async def run() -> CellRun:
+            await self._route(relays)
+            t0 = self.now()
+            res = await smu.write_verify(settings, target=target, start=start, read_volts=read_volts,
+                                         drive=drive[1], bias=bias, kbias=kbias)
+            self.counts["pulse"] += len(res.pulses)
+            self.counts["read"] += len(res.reads)
+            sch = str(BiasScheme(scheme))
+            return CellRun(CellStatus(res.status), res.g,
+                           [PulseRecord(row, col, v, w, t0 + t, math.nan, sch) for v, w, t in res.pulses],
+                           [ReadRecord(row, col, read_volts, i, t0 + t) for i, t in res.reads],
+                           res.pol, res.amp, res.over_set)
+
+        return await self._guarded("program_cell", run)
 
     async def _sense(self, rows: Sequence[int], col: int, volts: float) -> float:
         """Current out of column ``col`` with ``rows`` at ``volts`` and every other line grounded, A."""
