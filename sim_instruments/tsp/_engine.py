@@ -277,6 +277,8 @@ class TspEngine:
             self.push_error(err.code, err.text)
         except self.lua.LuaError as err:
             self._lua_error(-286, str(err))
+        except (AttributeError, TypeError, ValueError, IndexError, KeyError, ZeroDivisionError) as err:
+            self.push_error(-286, f"TSP Runtime error: {err}")  # from a call into the instrument
 
     def execute(self, code: str, name: str = "command") -> None:
         fn, message = self.lua.compile(code, name)
