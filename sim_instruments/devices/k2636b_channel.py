@@ -300,6 +300,8 @@ class SmuChannel:
             box = [0]
             e.attribute(f"{p}.trigger.{stim}", lambda b=box: b[0], lambda v, b=box: b.__setitem__(0, v))
         e.function(f"{p}.trigger.initiate", self._initiate)
+        # measurement status condition: bit 0 voltage limit, bit 1 current limit (the source is in compliance)
+        e.attribute(f"status.measurement.instrument.{p}.condition", lambda: 2 if self.src.tripped else 0)
 
     def _set_rangev(self, v: Any) -> None:
         self.rangev = _range_for(_num(v, f"{self.prefix}.source.rangev"), V_RANGES, f"{self.prefix}.source.rangev")
