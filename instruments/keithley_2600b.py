@@ -226,7 +226,7 @@ class Keithley2600B(SmuBase):
             raise LimitError(f"kbias = {kbias:g} is out of range; allowed [0, 1]", field="kbias")
         if start:
             for pol, v in start.items():
-                if pol not in (1, -1) or not 0 < v:
+                if pol not in (1, -1) or not v > 0:
                     raise ConfigError.invalid("start", start, "{1: SET V > 0, -1: RESET V > 0}")
 
     async def write_verify(self, s: IsppSettings, *, target: float, start: dict[int, float] | None,

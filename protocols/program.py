@@ -26,9 +26,9 @@ from pydantic import Field, model_validator
 from labctl.core.access import BiasScheme, CrossbarAccess, PulseAndRead
 from labctl.core.errors import ConfigError
 from labctl.core.records import CellOutcome, CellStatus, MapRecord, Progress
-from labctl.core.writeverify import CellProgrammer
+from labctl.core.writeverify import CellProgrammer, IsppSettings
 from protocols._base import Params, RecordSink, Resume, check_read_volts
-from protocols._ispp import CellProgram, IsppSettings
+from protocols._ispp import CellProgram
 from protocols._targets import load_target_file, place, random_level_targets
 
 

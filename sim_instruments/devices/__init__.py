@@ -22,7 +22,7 @@ DEVICES: dict[str, type[SimB2902 | Sim2450 | Sim2400 | SimB2201A | Sim707B | Sim
 
 def make_device(bench: SimBench, name: str) -> SimB2902 | Sim2450 | Sim2400 | SimB2201A | Sim707B | Sim2636B:
     """The simulated instrument ``name`` of the bench config."""
-    cls: type[SimB2902 | Sim2450 | Sim2400 | SimB2201A | Sim707B | Sim2636B] = DEVICES[bench.config.instruments[name].driver]
+    cls = DEVICES[bench.config.instruments[name].driver]
     return cls(bench, name)
 
 

@@ -38,6 +38,17 @@ def _range_for(value: float, ranges: tuple[float, ...], what: str) -> float:
     raise TspError(-222, f"Parameter data out of range: {what} = {value:g}; allowed up to {ranges[-1]:g}")
 
 
+def _indexer(buf: Buffer, name: str) -> Any:
+    """``buf.<name>[i]`` (1-based; nil outside), reading the buffer's present list."""
+    attr = {"readings": "readings", "sourcevalues": "sources", "timestamps": "times"}[name]
+
+    def get(i: int) -> float | None:
+        data: list[float] = getattr(buf, attr)
+        return data[i - 1] if 1 <= i <= len(data) else None
+
+    return get
+
+
 class Buffer:
     """A reading buffer (``nvbuffer1``/``nvbuffer2``): ``n``, ``[i]``, ``readings``, ``sourcevalues``,
     ``timestamps``, ``clear()``."""
@@ -61,12 +72,10 @@ class Buffer:
         engine.attribute(f"{path}.__path", lambda: path)
         engine.function(f"{path}.clear", self.clear)
         engine.items(path, lambda i: self.readings[i - 1] if 1 <= i <= len(self.readings) else None)
-        for name, data in (("readings", "readings"), ("sourcevalues", "sources"), ("timestamps", "times")):
-            engine.items(f"{path}.{name}", lambda i, d=data: (getattr(self, d)[i - 1]
-                                                              if 1 <= i <= len(getattr(self, d)) else None))
+        for name in ("readings", "sourcevalues", "timestamps"):
+            engine.items(f"{path}.{name}", _indexer(self, name))
         for name in ("appendmode", "collecttimestamps", "collectsourcevalues", "fillmode", "timestampresolution"):
-            box = [0]
-            engine.attribute(f"{path}.{name}", lambda b=box: b[0], lambda v, b=box: b.__setitem__(0, v))
+            engine.setting(f"{path}.{name}", 0)
 
 
 class SmuChannel:
@@ -297,8 +306,7 @@ class SmuChannel:
             e.function(f"{p}.trigger.measure.{what}", self._trig_measure(what))
         for stim in ("arm.stimulus", "source.stimulus", "measure.stimulus", "endpulse.stimulus",
                      "endsweep.action", "arm.count", "source.limiti", "source.limitv"):
-            box = [0]
-            e.attribute(f"{p}.trigger.{stim}", lambda b=box: b[0], lambda v, b=box: b.__setitem__(0, v))
+            e.setting(f"{p}.trigger.{stim}", 0)
         e.function(f"{p}.trigger.initiate", self._initiate)
         # measurement status condition: bit 0 voltage limit, bit 1 current limit (the source is in compliance)
         e.attribute(f"status.measurement.instrument.{p}.condition", lambda: 2 if self.src.tripped else 0)

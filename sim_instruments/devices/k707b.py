@@ -45,8 +45,7 @@ class Sim707B:
         for name, v in (("BREAK_BEFORE_MAKE", 1), ("MAKE_BEFORE_BREAK", 2), ("OFF", 0), ("ON", 1)):
             e.value(f"{prefix}.{name}", v)
         for name, default in (("connectrule", 1), ("connectsequential", 0)):
-            box = [default]
-            e.attribute(f"{prefix}.{name}", lambda b=box: b[0], lambda v, b=box: b.__setitem__(0, v))
+            e.setting(f"{prefix}.{name}", default)
 
     def reset(self) -> None:
         self.bench.switch(self.name, sorted(self.state), close=False)

@@ -112,9 +112,7 @@ class TspEngine:
         for key, item in tree.items():
             if isinstance(item, dict):
                 plain[key] = self._build(item, f"{path}.{key}" if path else key)
-            elif item[0] == "value":
-                plain[key] = item[1]
-            elif item[0] == "func":
+            elif item[0] == "value" or item[0] == "func":
                 plain[key] = item[1]
             elif item[0] == "item":
                 get = item[1]
@@ -181,11 +179,16 @@ class TspEngine:
         self.attribute("localnode.version", lambda: self.idn.split(",")[3].strip())
         self.attribute("localnode.description", lambda: f"Keithley Instruments {self.model}")
         for name, default in (("linefreq", 50), ("prompts", 0), ("showerrors", 0), ("autolinefreq", 0)):
-            self._setting(f"localnode.{name}", default)
+            self.setting(f"localnode.{name}", default)
 
-    def _setting(self, path: str, default: Any) -> None:
+    def setting(self, path: str, default: Any) -> None:
+        """An attribute that stores what is written and reads it back (no effect on the simulation)."""
         box = [default]
-        self.attribute(path, lambda: box[0], lambda v: box.__setitem__(0, v))
+
+        def put(v: Any) -> None:
+            box[0] = v
+
+        self.attribute(path, lambda: box[0], put)
 
     def _set_precision(self, v: Any) -> None:
         if not isinstance(v, int | float) or not 1 <= v <= 16:

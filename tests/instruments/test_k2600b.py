@@ -137,7 +137,7 @@ async def test_resume_never_touches_done_cells_and_limits_refuse_before_sending(
     msgs: list[str] = []
     async with open_bench(load_bench_config_from(data), log=lambda r, m: msgs.append(m)) as bench:
         n = len(msgs)
-        with pytest.raises(LimitError, match="1.8"):
+        with pytest.raises(LimitError, match=r"1\.8"):
             await program(bench.crossbars["xbar0"], ProgramParams(random_levels=4, shape=(1, 2)), Sink())
         assert not any(m.startswith(("labctl_cell", "loadscript")) for m in msgs[n:])  # nothing was sent
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -99,5 +100,5 @@ def test_fixed_range_overflows_buffers_and_a_trigger_sweep(bench: tuple[SimBench
     volts = [float(x) for x in smu.handle("printbuffer(1, 5, smua.nvbuffer1.readings)").split(", ")]
     amps = [float(x) for x in smu.handle("printbuffer(1, 5, smua.nvbuffer2.readings)").split(", ")]
     assert volts == pytest.approx([0.02, 0.04, 0.06, 0.08, 0.1])
-    assert all(b > a for a, b in zip(amps, amps[1:], strict=False))  # current rises with the swept voltage
+    assert all(b > a for a, b in itertools.pairwise(amps))  # current rises with the swept voltage
     assert smu.handle("print(errorqueue.count)") == "0.00000e+00"
