@@ -10,6 +10,7 @@ from instruments.keithley_707b import Keithley707B
 from instruments.keithley_2400 import Keithley2400
 from instruments.keithley_2450 import Keithley2450
 from instruments.keithley_2600b import Keithley2600B
+from instruments.keysight_33500b import Keysight33500B
 from instruments.keysight_b2201a import KeysightB2201A
 from instruments.keysight_b2902 import KeysightB2902
 from instruments.matrix import MatrixDriver
@@ -21,6 +22,7 @@ DRIVERS: dict[str, type[ScpiInstrument]] = {
     "keysight_b2201a": KeysightB2201A,
     "keithley_707b": Keithley707B,
     "keithley_2600b": Keithley2600B,
+    "keysight_33500b": Keysight33500B,
 }
 
 __all__ = [
@@ -29,6 +31,7 @@ __all__ = [
     "Keithley2400",
     "Keithley2450",
     "Keithley2600B",
+    "Keysight33500B",
     "KeysightB2201A",
     "KeysightB2902",
     "MatrixDriver",

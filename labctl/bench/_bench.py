@@ -30,7 +30,8 @@ class Bench:
         self.safe_events: list[str] = []
         self._t0 = time.monotonic()
         self.crossbars: dict[str, BenchCrossbar] = {
-            name: BenchCrossbar(self, Wiring.of(name, xb), config.limits) for name, xb in config.crossbars.items()
+            name: BenchCrossbar(self, Wiring.of(name, xb, config), config.limits)
+            for name, xb in config.crossbars.items()
         }
         for mname, drv in instruments.items():
             if config.instruments[mname].is_matrix:
@@ -38,7 +39,7 @@ class Bench:
 
     def _live_inputs_of(self, matrix: str) -> Any:
         feeds = [(w.input, w.source, w.channel) for xb in self.config.crossbars.values()
-                 if xb.wiring.matrix == matrix for w in xb.wiring.inputs if w.source is not None]
+                 if matrix in xb.wiring.matrices for w in xb.wiring.inputs if w.source is not None]
 
         def live() -> set[int]:
             return {inp for inp, src, ch in feeds if self.instruments[src].is_live(ch)}
@@ -107,6 +108,15 @@ async def _safe(driver: Any) -> str | None:
         if isinstance(exc, asyncio.CancelledError):
             raise
         return f"{type(exc).__name__}: {exc}"
+
+
+def build_driver(name: str, config: BenchConfig, *, log: TransportLog | None = None) -> Any:
+    """The driver of instrument ``name`` of a real bench, connected but not configured (blocking: call it off the
+    event loop). ``log(resource, message)`` sees every message sent."""
+    resource = config.instruments[name].resource
+    if resource == "sim":
+        raise ConfigError.invalid(f"instruments.{name}.resource", "sim", "a resource on a real bench")
+    return _build_driver(name, config, resource, None, log)
 
 
 def _build_driver(name: str, config: BenchConfig, resource: str, sim: Simulation | None,

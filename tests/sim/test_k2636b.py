@@ -16,13 +16,22 @@ from sim_instruments.devices import Sim707B, Sim2636B, make_device
 @pytest.fixture
 def bench() -> tuple[SimBench, Any, Any]:
     b = SimBench(load_bench_config(CONFIGS / "sim_bench_2600b.yaml"))
-    smu, mat = make_device(b, "smu0"), make_device(b, "matrix0")
+    smu, rows, cols = make_device(b, "smu0"), make_device(b, "matrix0a"), make_device(b, "matrix0b")
     assert isinstance(smu, Sim2636B)
-    assert isinstance(mat, Sim707B)
-    # cell (0, 0): row 0 on smua (input A), column 0 grounded (input E), every other line on smub (input B)
-    mat.handle('channel.close("1A01,2E01,1B02:1B64,2B02:2B64")')
-    assert mat.handle('print(channel.getclose("slot1"))').startswith("1A01;1B02;1B03")
-    return b, smu, mat
+    assert isinstance(rows, Sim707B)
+    assert isinstance(cols, Sim707B)
+    # cell (0, 0): row 0 on smua (input A), column 0 grounded (input E), every other line on smub (input B);
+    # rows on matrix0a outputs 1-64 (slots 1-6 of 12), columns on matrix0b outputs 1-64
+    rows.handle(f'channel.close("1A01,1B02:1B12,{_slots("B", 2)}")')
+    cols.handle(f'channel.close("1E01,1B02:1B12,{_slots("B", 2)}")')
+    assert rows.handle('print(channel.getclose("slot1"))').startswith("1A01;1B02;1B03")
+    return b, smu, (rows, cols)
+
+
+def _slots(letter: str, first: int) -> str:
+    """Channels of outputs 13-64 on input ``letter`` (slots 2-6 of a 707B with 12-column cards)."""
+    return ",".join(f"{s}{letter}01:{s}{letter}{12 if s < 6 else 4:02d}" for s in range(first, 7))
+
 
 
 def _f(reply: str | None) -> float:
@@ -43,7 +52,9 @@ def test_source_measure_through_the_matrix_with_compliance_folding(bench: tuple[
     assert v == 0.1
     assert i2 == pytest.approx(i, rel=0.05)
     smu.handle("smub.source.output = 0")
-    mat.handle('channel.exclusiveclose("1A01,1E02:1E64,2E01:2E64")')  # row 0 driven, every other line grounded
+    # row 0 driven, every other line grounded
+    mat[0].handle(f'channel.exclusiveclose("1A01,1E02:1E12,{_slots("E", 2)}")')
+    mat[1].handle(f'channel.exclusiveclose("1E01:1E12,{_slots("E", 2)}")')
     smu.handle("smua.source.limiti = 1e-5")  # below the row's current: smua folds back to the limit
     assert _f(smu.handle("print(smua.measure.i())")) == pytest.approx(1e-5, rel=0.04)  # 1 % read noise
     assert smu.handle("print(smua.source.compliance)") == "true"

@@ -21,11 +21,13 @@ def _select_cell(proc: SimProcess) -> None:
     import pyvisa
 
     rm = pyvisa.ResourceManager("@py")
-    mat = rm.open_resource(proc.resources["matrix0"], read_termination="\n", write_termination="\n")
-    # cell (0, 0): row 0 on smua (input A), column 0 on ground (input E), every other line grounded as well
-    mat.write('channel.exclusiveclose("1A01,1E02:1E64,2E01:2E64")')
-    assert mat.query('print(channel.getclose("slot1"))').startswith("1A01;1E02")
-    mat.close()
+    grounded = ",".join(f"{s}E01:{s}E{12 if s < 6 else 4:02d}" for s in range(2, 7))  # outputs 13-64: slots 2-6
+    # row 0 on smua (input A, matrix0a output 1); every other row and every column grounded (input E)
+    for name, spec in (("matrix0a", f"1A01,1E02:1E12,{grounded}"), ("matrix0b", f"1E01:1E12,{grounded}")):
+        mat = rm.open_resource(proc.resources[name], read_termination="\n", write_termination="\n")
+        mat.write(f'channel.exclusiveclose("{spec}")')
+        assert mat.query('print(channel.getclose("slot1"))').startswith("1A01;1E02" if name == "matrix0a" else "1E01")
+        mat.close()
 
 
 @pytest.mark.filterwarnings("ignore:It is not known whether this device:FutureWarning")  # pymeasure's own notice
