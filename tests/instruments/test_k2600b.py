@@ -151,4 +151,4 @@ def load_bench_config_from(data: dict[str, Any]) -> Any:
 def test_config_file_is_valid(tmp_path: Path) -> None:
     cfg = load_bench_config(BENCH_2600B)
     assert cfg.instruments["smu0"].driver == "keithley_2600b"
-    assert cfg.instruments["matrix0"].driver == "keithley_707b"
+    assert [cfg.instruments[m].driver for m in ("matrix0a", "matrix0b")] == ["keithley_707b"] * 2
