@@ -34,6 +34,10 @@ class Sim707B:
         self.engine = TspEngine(idn=self.idn, model="707B", now=bench.now, delay=bench.advance, reset=self.reset,
                                 number=_number)
         self.declare(self.engine)
+        card = cfg.card or "7174A"
+        slots = {n: self.engine.lua.table_from({"idn": f"{card},{card} matrix card,1.0.0,0000{n}"})
+                 for n in range(1, self.slots + 1)}
+        self.engine.items("slot", lambda n: slots.get(n))
 
     def declare(self, e: TspEngine, prefix: str = "channel") -> None:
         """The ``channel`` table (also what a TSP-Link master sees as ``node[N].channel``)."""
@@ -71,7 +75,7 @@ class Sim707B:
         pts = self._slot_points(spec) if isinstance(spec, str) else None
         if pts is None:
             pts = [p for p in self._points(spec) if p in self.state]
-        pts = sorted(pts, key=lambda p: (p[1], p[0]))
+        pts = sorted(pts, key=lambda p: ((p[1] - 1) // self.per_slot, p[0], p[1]))  # slot, row, column
         return ";".join(self._spec(p) for p in pts) if pts else None
 
     @property

@@ -177,6 +177,7 @@ class TspEngine:
         self.attribute("localnode.model", lambda: self.model)
         self.attribute("localnode.serialno", lambda: self.idn.split(",")[2].strip())
         self.attribute("localnode.version", lambda: self.idn.split(",")[3].strip())
+        self.attribute("localnode.revision", lambda: self.idn.split(",")[3].strip())
         self.attribute("localnode.description", lambda: f"Keithley Instruments {self.model}")
         for name, default in (("linefreq", 50), ("prompts", 0), ("showerrors", 0), ("autolinefreq", 0)):
             self.setting(f"localnode.{name}", default)
