@@ -19,7 +19,7 @@ from importlib import resources
 
 from instruments._smu import SmuBase
 from labctl.core.errors import ConfigError, InstrumentReportedError, LimitError, TransportError
-from labctl.core.writeverify import IsppSettings
+from labctl.core.writeverify import IsppSettings, WarmState
 
 SCRIPT_NAME = "labctl_wv"
 _CH = {1: "smua", 2: "smub"}
@@ -229,6 +229,52 @@ class Keithley2600B(SmuBase):
                 if pol not in (1, -1) or not v > 0:
                     raise ConfigError.invalid("start", start, "{1: SET V > 0, -1: RESET V > 0}")
 
+    def _fields(self, s: IsppSettings, start: dict[int, float] | None, read_volts: float, drive: int, bias: int,
+                kbias: float) -> dict[str, str]:
+        return {
+            "drive": _CH[drive], "bias": _CH[bias], "kbias": _num(kbias), "vread": _num(read_volts),
+            "vmax": _num(max(s.set_cap, s.reset_cap, *(abs(v) for v in (start or {}).values()))),
+            "wmin": _num(self.limits.bench.min_pulse_width), "wmax": _num(s.width_max),
+            **{k: _num(float(v)) for k, v in vars(s).items() if not isinstance(v, bool)},
+            **{k: "true" if v else "false" for k, v in vars(s).items() if isinstance(v, bool)},
+        }
+
+    async def write_verify_row(self, s: IsppSettings, cells: list[tuple[float, list[tuple[int, str, str]]]], *,
+                               warm: WarmState | None, read_volts: float, drive: int = 1, bias: int = 2,
+                               kbias: float = 0.5) -> list[WvResult]:
+        """Several cells in one message: per cell (target, route), the route being the relay changes per TSP-Link
+        node ``(node, open list, close list)`` the script makes (outputs off) before the cell's loop. Warm starts
+        are applied and learnt inside, by the rules of the per-cell path. Never retried."""
+        self.check_write_verify(s, None, read_volts, drive, bias, kbias)
+        if not cells:
+            return []
+        if not self.script_loaded:
+            await self.load_write_verify()
+        fields = self._fields(s, None, read_volts, drive, bias, kbias)
+        items = []
+        for target, route in cells:
+            tol = s.abs_tol + s.rel_tol * target
+            moves = ", ".join(f'{{{n}, "{o}", "{c}"}}' for n, o, c in route)
+            items.append(f'{{lo = {_num(target - tol)}, hi = {_num(target + tol)}, key = "{target!r}", '
+                         f"route = {{{moves}}}}}")
+        if warm is None:
+            w = "nil"
+        else:
+            resets = ", ".join(f'["{t!r}"] = {{{", ".join(_num(a) for a in amps)}}}' for t, amps in warm.reset.items())
+            w = (f"{{keep = {warm.keep}, back = {warm.back}, reset = {{{resets}}}, "
+                 f"set = {{{', '.join(_num(a) for a in warm.set)}}}}}")
+        msg = ("labctl_row({" + ", ".join(f"{k} = {v}" for k, v in fields.items()) + "}, {" + ", ".join(items)
+               + "}, " + w + ")")
+        self._mark([drive, bias], True)
+        reply = await self._query(msg, safe=False)
+        self._mark([drive, bias], False)
+        results = [WvResult(part) for part in reply.strip().split("|")]
+        if (results and results[-1].status in ("limit", "error")) or len(results) != len(cells):
+            errs = await self.errors()
+            raise InstrumentReportedError(f"{self.name}: write-verify row stopped after {len(results)} of "
+                                          f"{len(cells)} cells: {'; '.join(errs) or 'limit reached'}")
+        return results
+
     async def write_verify(self, s: IsppSettings, *, target: float, start: dict[int, float] | None,
                            read_volts: float, drive: int = 1, bias: int = 2, kbias: float = 0.5) -> WvResult:
         """Run one cell's write-verify inside the instrument (one round trip, never retried)."""
@@ -236,14 +282,8 @@ class Keithley2600B(SmuBase):
         if not self.script_loaded:
             await self.load_write_verify()
         tol = s.abs_tol + s.rel_tol * target
-        fields = {
-            "drive": _CH[drive], "bias": _CH[bias], "kbias": _num(kbias), "vread": _num(read_volts),
-            "lo": _num(target - tol), "hi": _num(target + tol),
-            "vmax": _num(max(s.set_cap, s.reset_cap, *(abs(v) for v in (start or {}).values()))),
-            "wmin": _num(self.limits.bench.min_pulse_width), "wmax": _num(s.width_max),
-            **{k: _num(float(v)) for k, v in vars(s).items() if not isinstance(v, bool)},
-            **{k: "true" if v else "false" for k, v in vars(s).items() if isinstance(v, bool)},
-        }
+        fields = {**self._fields(s, start, read_volts, drive, bias, kbias),
+                  "lo": _num(target - tol), "hi": _num(target + tol)}
         if start and 1 in start:
             fields["start_set"] = _num(start[1])
         if start and -1 in start:

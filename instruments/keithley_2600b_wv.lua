@@ -105,7 +105,8 @@ local function fmt(x)
   return string.format("%.9g", x)
 end
 
-function labctl_cell(s)
+-- One cell's loop; returns its reply line, the loop state and the status.
+function labctl_run_cell(s)
   local drive, bias, vread = s.drive, s.bias, s.vread
   local st = labctl_state(s)
   local pulses, reads = {}, {}
@@ -152,6 +153,65 @@ function labctl_cell(s)
   bias.source.levelv = 0
   drive.source.output = drive.OUTPUT_OFF
   bias.source.output = bias.OUTPUT_OFF
-  print(status .. "," .. fmt(g) .. "," .. st.pulses .. "," .. st.pol .. "," .. fmt(st.amp) .. "," ..
-        fmt(st.over[1]) .. ";" .. table.concat(pulses, ",") .. ";" .. table.concat(reads, ","))
+  return status .. "," .. fmt(g) .. "," .. st.pulses .. "," .. st.pol .. "," .. fmt(st.amp) .. "," ..
+         fmt(st.over[1]) .. ";" .. table.concat(pulses, ",") .. ";" .. table.concat(reads, ","), st, status
+end
+
+function labctl_cell(s)
+  local line = labctl_run_cell(s)
+  print(line)
+end
+
+-- Warm start (labctl's protocols/program.py _WarmStart): the first RESET amplitude of a cell is the median of the
+-- last `keep` final RESET amplitudes of converged cells with the same target, the first SET amplitude the median
+-- of the last SET amplitudes that overshot, each `back` steps lower, within [min_step, cap].
+local function median(t)
+  local c = {}
+  for k = 1, #t do c[k] = t[k] end
+  table.sort(c)
+  local n = #c
+  if n % 2 == 1 then return c[(n + 1) / 2] end
+  return 0.5 * (c[n / 2] + c[n / 2 + 1])
+end
+
+local function push(t, v, keep)
+  t[#t + 1] = v
+  if #t > keep then table.remove(t, 1) end
+end
+
+-- A batch of cells of one row: per cell, its relays move on the TSP-Link matrix nodes (outputs are off between
+-- cells), then its loop runs. Prints the cells' reply lines joined by "|"; stops after a cell that hit a limit.
+-- cells[k] = {route = {{node, open, close}, ...}, lo = , hi = , key = target key}; warm = nil or
+-- {keep = , back = , reset = {[key] = {amps}}, set = {amps}}.
+function labctl_row(s, cells, warm)
+  local out = {}
+  for k = 1, #cells do
+    local c = cells[k]
+    for _, m in ipairs(c.route) do
+      local ch = node[m[1]].channel
+      if m[2] ~= "" then ch.open(m[2]) end
+      if m[3] ~= "" then ch.close(m[3]) end
+    end
+    s.lo, s.hi, s.start_set, s.start_reset = c.lo, c.hi, nil, nil
+    if warm ~= nil then
+      local r = warm.reset[c.key]
+      if r ~= nil and #r > 0 then
+        s.start_reset = math.min(math.max(median(r) - warm.back * s.reset_step, s.min_step), s.reset_cap)
+      end
+      if #warm.set > 0 then
+        s.start_set = math.min(math.max(median(warm.set) - warm.back * s.set_step, s.min_step), s.set_cap)
+      end
+    end
+    local line, st, status = labctl_run_cell(s)
+    out[#out + 1] = line
+    if status == "limit" or status == "error" then break end
+    if warm ~= nil and status == "converged" and st.pulses > 0 then
+      if st.pol == -1 then
+        if warm.reset[c.key] == nil then warm.reset[c.key] = {} end
+        push(warm.reset[c.key], st.amp, warm.keep)
+      end
+      if st.over[1] ~= nil then push(warm.set, st.over[1], warm.keep) end
+    end
+  end
+  print(table.concat(out, "|"))
 end

@@ -73,6 +73,9 @@ class InstrumentConfig(_Strict):
                                                               "the card type's)")
     inputs: int = Field(0, ge=0, le=99, description="Switch matrix: instrument-side inputs wired (default: all)")
     baud: int = Field(9600, description="Serial baud rate (RS-232 instruments)")
+    tsplink_node: int | None = Field(None, ge=1, le=64, description=(
+        "TSP-Link node number of a TSP instrument (2600B, 707B) on one TSP-Link network with the others; a 2600B "
+        "then routes the 707B mainframes itself during in-instrument write-verify (None: not linked)"))
 
     @model_validator(mode="before")
     @classmethod

@@ -55,6 +55,32 @@ class CellRun:
     extra: dict[str, float] = field(default_factory=dict)
 
 
+@dataclass
+class WarmState:
+    """Warm-start history (``protocols.program``): the last ``keep`` final RESET amplitudes of converged cells per
+    target, the last SET amplitudes that overshot; a start is their median ``back`` steps lower."""
+
+    keep: int
+    back: int
+    reset: dict[float, list[float]]
+    set: list[float]
+
+
+@runtime_checkable
+class RowProgrammer(Protocol):
+    """Optional capability: program several cells of one row in one operation (the instrument routes the matrix
+    itself between cells), warm starts applied and learnt inside."""
+
+    def cells_per_operation(self, scheme: BiasScheme) -> int:
+        """How many cells one operation may hold (0: not available on this bench with ``scheme``)."""
+        ...
+
+    async def program_row(self, row: int, cols: list[int], targets: list[float], settings: IsppSettings,
+                          warm: WarmState | None, scheme: BiasScheme, read_volts: float) -> list[CellRun]:
+        """Write-verify ``cols`` of ``row`` to ``targets`` in order; limits checked before anything is sent."""
+        ...
+
+
 @runtime_checkable
 class CellProgrammer(Protocol):
     """Optional capability: program one cell to a target inside the instrument (one operation per cell)."""

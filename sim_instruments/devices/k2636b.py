@@ -33,7 +33,23 @@ class Sim2636B:
             ch.declare(self.engine)
         self.engine.function("printbuffer", self._printbuffer)
         self.engine.function("printnumber", self._printnumber)
+        self._tsplink()
         self.reset()
+
+    def _tsplink(self) -> None:
+        """``node[N]``: the bench's 707B mainframes on this instrument's TSP-Link network (``tsplink_node``), their
+        ``channel`` functions acting on the same relays (errors go to this instrument's queue)."""
+        from sim_instruments.devices.k707b import Sim707B
+
+        cfg = self.bench.config.instruments
+        peers: dict[int, str] = {}
+        if cfg[self.name].tsplink_node is not None:
+            for name, inst in cfg.items():
+                if inst.driver == "keithley_707b" and inst.tsplink_node is not None:
+                    table = f"tsplink_node{inst.tsplink_node}"
+                    Sim707B(self.bench, name).declare(self.engine, prefix=f"{table}.channel")
+                    peers[inst.tsplink_node] = table
+        self.engine.items("node", lambda n: self.engine.lua.globals[peers[n]] if n in peers else None)
 
     @property
     def line_frequency(self) -> float:

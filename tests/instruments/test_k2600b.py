@@ -78,23 +78,38 @@ def test_lua_loop_takes_the_same_steps_as_protocols_ispp() -> None:
     assert finals >= {"converged", "failed"}
 
 
-async def test_fast_path_programs_with_one_smu_message_per_cell_and_journals_every_pulse() -> None:
+def _unlinked() -> Any:
+    """The 2600B bench without TSP-Link: one message per cell, the host routes the matrices."""
+    data = load_bench_config(BENCH_2600B).model_dump(mode="json")
+    for inst in data["instruments"].values():
+        inst["tsplink_node"] = None
+    return load_bench_config_from(data)
+
+
+@pytest.mark.parametrize("linked", [True, False])
+async def test_fast_path_sends_at_most_one_message_per_cell_and_journals_every_pulse(linked: bool) -> None:
     msgs: list[tuple[str, str]] = []
-    cfg = load_bench_config(BENCH_2600B)
+    cfg = load_bench_config(BENCH_2600B) if linked else _unlinked()
     async with open_bench(cfg, log=lambda r, m: msgs.append((r, m))) as bench:
         acc = bench.crossbars["xbar0"]
         assert isinstance(acc, CellProgrammer)
         assert acc.can_program_cells(ProgramParams(random_levels=4).scheme)
+        assert acc.cells_per_operation(ProgramParams(random_levels=4).scheme) == (16 if linked else 0)
         smu = bench.instruments["smu0"].transport.resource
         sink = Sink()
         before = len(msgs)
         out = await program(acc, ProgramParams(random_levels=4, shape=(2, 8), origin=(1, 3)), sink)
-        sent = [m for r, m in msgs[before:] if r == smu]
-        cells = [m for m in sent if m.startswith("labctl_cell{")]
+        sent = msgs[before:]
+        load = [m for r, m in sent if r == smu and not m.startswith(("labctl_cell{", "labctl_row("))]
+        ops = [m for r, m in sent if r == smu and m.startswith(("labctl_cell{", "labctl_row("))]
     assert out["cells"] == 16
     assert out["converged"] >= 15
-    assert len(cells) == 16  # one message per cell on the SMU ...
-    assert len(sent) - len(cells) < 200  # ... after loading the script once
+    assert len(ops) == (2 if linked else 16)  # a message per row of 8 cells (TSP-Link), or per cell
+    assert len(load) < 200  # loading the script, once
+    per_cell = (len(sent) - len(load)) / 16
+    # linked: a message per row + a read-back of 2 mainframes per row; unlinked: the route (one message per
+    # mainframe whose relays move: both when the row changes) + the cell
+    assert per_cell <= (0.5 if linked else 2.2)
     pulses = [r for r in sink.records if isinstance(r, PulseRecord)]
     reads = [r for r in sink.records if isinstance(r, ReadRecord)]
     outcomes = [r for r in sink.records if isinstance(r, CellOutcome)]
@@ -109,16 +124,17 @@ async def test_fast_path_programs_with_one_smu_message_per_cell_and_journals_eve
 
 async def test_fast_path_matches_the_host_loop_on_the_same_chip() -> None:
     """Same chip (seed), same protocol: the B2902 bench runs the loop on the host, the 2600B bench inside the
-    instrument; every cell takes the same number of pulses to the same outcome."""
-    params = ProgramParams(random_levels=4, shape=(1, 8), origin=(2, 10))
+    instrument (per cell, and per row over TSP-Link); every cell takes the same number of pulses to the same
+    outcome."""
+    params = ProgramParams(random_levels=4, shape=(2, 12), origin=(2, 10))
     results = []
-    for cfg in (DEFAULT_CONFIG, BENCH_2600B):
+    for cfg in (DEFAULT_CONFIG, _unlinked(), BENCH_2600B):
         async with open_bench(cfg) as bench:
             sink = Sink()
             await program(bench.crossbars["xbar0"], params, sink)
             results.append([(o.row, o.col, str(o.status), o.pulses) for o in sink.records
                             if isinstance(o, CellOutcome)])
-    assert results[0] == results[1]
+    assert results[0] == results[1] == results[2]
 
 
 async def test_resume_never_touches_done_cells_and_limits_refuse_before_sending() -> None:
