@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from labctl.core.clock import VirtualClock
-from labctl.core.config import BenchConfig, Role
+from labctl.core.config import SMU_CHANNELS, BenchConfig, Role
 from sim_instruments.physics import Crossbar, NonIdealities, RRAMArray, Trapezoid, apply_shaped_pulse, loaded_levels
 
 Key = tuple[str, int]  # (instrument name, channel)
@@ -112,7 +112,7 @@ class SimBench:
                     self.sources[(name, ch)] = SourceChannel(limit=math.inf)
                     self.r_out[(name, ch)] = GENERATOR_R_OUT
             else:
-                for ch in (1, 2) if inst.driver == "keysight_b2902" else (1,):
+                for ch in range(1, SMU_CHANNELS.get(inst.driver, 1) + 1):
                     self.sources[(name, ch)] = SourceChannel()
         # matrix -> output -> (crossbar, is_row, index); matrix -> input -> source key or None (ground)
         self._outputs: dict[str, dict[int, tuple[str, bool, int]]] = {m: {} for m in self.matrices}

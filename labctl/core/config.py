@@ -23,13 +23,15 @@ from labctl.core.limits import SafetyLimits
 from labctl.core.matrix_models import MATRIX_MODELS
 from labctl.core.smu_limits import smu_limit_errors
 
-SMU_DRIVERS = ("keithley_2450", "keysight_b2902", "keithley_2400")
+SMU_DRIVERS = ("keithley_2450", "keysight_b2902", "keithley_2400", "keithley_2600b")
 MATRIX_DRIVERS = ("keysight_b2201a", "keithley_707b")
 GENERATOR_DRIVERS = ("keysight_33500b",)
 GENERATOR_R_OUT = 50.0
 """Output resistance of a function generator, ohm: it bounds the current (no compliance to set)."""
-Driver = Literal["keithley_2450", "keysight_b2902", "keithley_2400", "keysight_b2201a", "keithley_707b",
-                 "keysight_33500b"]
+Driver = Literal["keithley_2450", "keysight_b2902", "keithley_2400", "keithley_2600b", "keysight_b2201a",
+                 "keithley_707b", "keysight_33500b"]
+SMU_CHANNELS = {"keysight_b2902": 2, "keithley_2600b": 2, **{g: 2 for g in GENERATOR_DRIVERS}}
+"""Source channels of the multi-channel drivers (the others have one)."""
 
 
 class _Strict(BaseModel):
@@ -74,6 +76,9 @@ class InstrumentConfig(_Strict):
                                                               "the card type's)")
     inputs: int = Field(0, ge=0, le=99, description="Switch matrix: instrument-side inputs wired (default: all)")
     baud: int = Field(9600, description="Serial baud rate (RS-232 instruments)")
+    tsplink_node: int | None = Field(None, ge=1, le=64, description=(
+        "TSP-Link node number of a TSP instrument (2600B, 707B) on one TSP-Link network with the others; a 2600B "
+        "then routes the 707B mainframes itself during in-instrument write-verify (None: not linked)"))
 
     @model_validator(mode="before")
     @classmethod
@@ -309,7 +314,7 @@ def _check_wiring(cfg: BenchConfig, path: str, xb: CrossbarConfig) -> list[str]:
         src = cfg.instruments.get(inp.source)
         if src is None or src.is_matrix:
             errors.append(f"{p}.source = {inp.source!r} is invalid; allowed: an SMU instrument name")
-        elif inp.channel > (2 if src.driver in ("keysight_b2902", *GENERATOR_DRIVERS) else 1):
+        elif inp.channel > SMU_CHANNELS.get(src.driver, 1):
             errors.append(f"{p}.channel = {inp.channel} is out of range for {src.driver}")
         elif src.is_generator != bool({Role.PULSE, Role.PULSE_BIAS} & set(inp.roles)):
             errors.append(f"{p}.roles = {[str(r) for r in inp.roles]} is invalid for {src.driver}; allowed: "
