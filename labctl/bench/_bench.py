@@ -16,6 +16,7 @@ from labctl.bench._wiring import Wiring
 from labctl.core.config import BenchConfig, load_bench_config
 from labctl.core.errors import ConfigError
 from labctl.core.transports import TransportLog, open_transport
+from sim_instruments.check import check_sim
 
 log = logging.getLogger("labctl.bench")
 
@@ -131,6 +132,8 @@ async def open_bench(config: BenchConfig | str | Path, *, transport: str = "visa
     through pyvisa-py (``transport='inproc'`` skips the sockets, for unit tests). ``log(resource, message)``
     sees every message sent. The bench is put in its safe state on exit."""
     cfg = config if isinstance(config, BenchConfig) else load_bench_config(config)
+    if cfg.sim is not None:
+        check_sim(cfg, str(config) if not isinstance(config, BenchConfig) else f"bench {cfg.name!r}")
     sim = start_simulation(cfg, transport=transport) if cfg.simulated else None
     drivers: dict[str, Any] = {}
     try:

@@ -37,18 +37,39 @@ def command() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def list_(store: Path | None, as_json: bool) -> None:
     """Every run in the store, oldest first."""
-    runs = _store(store).list_runs()
+    st = _store(store)
+    runs = st.list_runs()
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in runs], default=str))
+        return
+    if not runs:
+        click.echo(f"no runs in {st.root}", err=True)
+        for hint in _other_stores():
+            click.echo(f"runs found in {hint}: `labctl runs list --store {hint}`", err=True)
         return
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("run", "protocol", "crossbar", "status", "progress", "created")
+    table = Table("run", "protocol", "crossbar", "status", "progress", "created", title=f"runs in {st.root}")
+    table.columns[0].no_wrap = True  # ids are never cut: copy-paste them whole (prefixes are accepted too)
+    table.columns[0].overflow = "ignore"
     for r in runs:
-        created = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.created))
+        created = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created))
         table.add_row(r.id, r.protocol, r.crossbar, r.status, f"{r.progress_done}/{r.progress_total}", created)
-    Console().print(table)
+    Console(width=max(Console().width, 120)).print(table)
+
+
+def _other_stores() -> list[str]:
+    """Run stores a new user most likely means: the main job's (``results/loop/runs``) and others under
+    ``./results``."""
+    from labctl.store._schema import JOURNAL_FILE
+
+    root = Path("results")
+    if not root.is_dir():
+        return []
+    found = {j.parent.parent for j in root.glob(f"*/runs/*/{JOURNAL_FILE}")}
+    found |= {j.parent.parent for j in root.glob(f"*/*/runs/*/{JOURNAL_FILE}")}
+    return sorted(str(p) for p in found)
 
 
 @command.command(name="show")
@@ -59,6 +80,7 @@ def show(run: str, store: Path | None) -> None:
     from labctl.analysis import max_read_volts, program_stats
 
     st = _store(store)
+    run = st.resolve(run)
     info = st.get_run(run)
     out = info.to_dict()
     ev = st.event_arrays(run)
@@ -79,5 +101,6 @@ def show(run: str, store: Path | None) -> None:
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Output file (directory for csv).")
 def export(run: str, store: Path | None, fmt: str, out: Path | None) -> None:
     """Export a run (hdf5: everything; csv: a directory; npz: the latest conductance map)."""
-    path = _store(store).export(run, fmt, out)
+    st = _store(store)
+    path = st.export(st.resolve(run), fmt, out)
     click.echo(str(path))

@@ -82,6 +82,12 @@ class Backend(Protocol):
 
     def open_bench(self, entry: BenchEntry) -> AbstractAsyncContextManager[BenchHandle]: ...
 
+    async def check_protocol(self, bench: BenchHandle, protocol: str, params: dict[str, Any],
+                             crossbar: str | None) -> None:
+        """Refuse (``ConfigError``/``LimitError`` naming the field) what the protocol would refuse on this bench's
+        crossbar before its first operation: the checks ``labctl run`` makes, at submission time."""
+        ...
+
     async def run_protocol(
         self, bench: BenchHandle, protocol: str, params: dict[str, Any], *, crossbar: str | None,
         resume: str | None, on_progress: ProgressCallback, on_run: RunCallback,

@@ -122,6 +122,14 @@ class LabctlBackend:
         async with open_bench(entry.config or DEFAULT_CONFIG) as bench:
             yield BenchAdapter(entry.name, bench)
 
+    async def check_protocol(self, bench: Any, protocol: str, params: dict[str, Any], crossbar: str | None) -> None:
+        import protocols
+        from protocols._preflight import preflight
+
+        assert isinstance(bench, BenchAdapter)
+        access = bench.bench.crossbars[crossbar or next(iter(bench.bench.crossbars))]
+        await preflight(protocols.get(protocol), params, access.rows, access.cols, access.limits)
+
     async def run_protocol(
         self, bench: Any, protocol: str, params: dict[str, Any], *, crossbar: str | None, resume: str | None,
         on_progress: ProgressCallback, on_run: RunCallback,
