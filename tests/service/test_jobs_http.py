@@ -84,9 +84,10 @@ async def test_cancel_mid_program_reaches_safe_state(svc: Running, client: httpx
     assert all(v["closed_count"] == 0 for v in matrices)
     assert all(not on for v in insts.values() for on in v.get("outputs_on", {}).values())
     # and the simulated instruments themselves (their own state, not the drivers' belief)
-    sim = svc.state.benches["b"].bench.simulation.bench  # type: ignore[attr-defined]
-    assert not any(ch.on for ch in sim.sources.values())
-    assert all(not m.closed for m in sim.matrices.values())
+    physical = await svc.state.benches["b"].physical_state()  # type: ignore[attr-defined]
+    assert physical["sources_on"] == []
+    assert physical["closed"]
+    assert all(not closed for closed in physical["closed"].values())
     # a cancelled job cannot be cancelled again; the run is kept, marked cancelled
     assert (await client.post(f"/jobs/{job['id']}/cancel")).status_code == 409
     run = (await client.get(f"/runs/{cancelled['run_id']}")).json()
