@@ -10,8 +10,9 @@ Starts ``labctl serve`` (a real uvicorn process on loopback, the embedded simula
    request as fast as each answer comes back, plus an SSE watcher of the job. Every poller request is timed, so
    the percentiles rest on thousands of requests (the count is printed);
 3. the goals of issue 16: p99 <= 50 ms, >= 1,000 requests/s served, the job >= 80 % of its baseline speed.
-The clients run in their own process (asyncio; the pollers on raw keep-alive HTTP/1.1 streams), on the same machine as the server: on a 2-core machine
-they compete with it for the CPUs, so the figures are a lower bound of what the server does.
+The clients run in their own process (asyncio; the pollers on raw keep-alive HTTP/1.1 streams), on the same
+machine as the server: on a 2-core machine they compete with it for the CPUs, so the figures are a lower bound of
+what the server does.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import httpx
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _results import save  # noqa: E402
+from _results import save
 
 GOALS = {"p99_ms": 50.0, "rate": 1000.0, "job_speed": 0.8}
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from labctl.bench._access import BenchCrossbar
-from labctl.bench._bench import Bench, open_bench
+from labctl.bench._bench import Bench, build_driver, open_bench
 from labctl.bench._sim import SimProcess, Simulation, start_simulation
 from labctl.core.config import BenchConfig, SimConfig, bench_config_errors, read_bench_yaml
 from labctl.core.errors import ConfigError
@@ -37,5 +37,5 @@ def load_config(path: str | Path) -> BenchConfig:
     return cfg
 
 
-__all__ = ["CONFIGS", "DEFAULT_CONFIG", "Bench", "BenchCrossbar", "SimProcess", "Simulation", "load_config",
-           "open_bench", "start_simulation"]
+__all__ = ["CONFIGS", "DEFAULT_CONFIG", "Bench", "BenchCrossbar", "SimProcess", "Simulation", "build_driver",
+           "load_config", "open_bench", "start_simulation"]
