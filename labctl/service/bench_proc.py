@@ -84,7 +84,7 @@ class WorkerBench:
 
     # -- jobs -------------------------------------------------------------------------------------------
     async def run(self, protocol: str | None, params: dict[str, Any], *, crossbar: str,
-                  resume: str | None, on_progress: Callable[[Progress], None],
+                  resume: str | None, run_id: str | None = None, on_progress: Callable[[Progress], None],
                   on_run: Callable[[str], None]) -> dict[str, Any]:
         """Run one protocol job in the worker; its summary, or the error it raised there."""
         job_id = f"j{next(self._seq)}"
@@ -92,7 +92,7 @@ class WorkerBench:
         self._jobs[job_id] = {"future": done, "progress": on_progress, "run": on_run}
         try:
             self._send({"op": "run", "id": job_id, "protocol": protocol, "params": params, "crossbar": crossbar,
-                        "resume": resume})
+                        "resume": resume, "run_id": run_id})
             return await asyncio.shield(done)
         except asyncio.CancelledError:
             if not done.done():

@@ -62,6 +62,7 @@ async def _run_job(bench: Any, store: Path, msg: dict[str, Any]) -> None:
     try:
         result = await run_protocol(
             None, msg.get("protocol"), msg.get("params") or {}, store_root=store, resume=msg.get("resume"),
+            run_id=msg.get("run_id"),
             crossbar=msg["crossbar"], on_progress=progress, on_run=lambda rid: _out({"ev": "run", "id": job,
                                                                                      "run_id": rid}),
             bench=bench,

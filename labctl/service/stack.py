@@ -12,6 +12,7 @@ import io
 import json
 import math
 import tempfile
+import time
 import zipfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -110,16 +111,24 @@ class LabctlBackend:
 
     async def run_protocol(
         self, bench: Any, protocol: str, params: dict[str, Any], *, crossbar: str | None, resume: str | None,
-        on_progress: ProgressCallback, on_run: RunCallback,
+        on_progress: ProgressCallback, on_run: RunCallback, job_id: str | None = None,
     ) -> dict[str, Any]:
         import protocols
 
         assert isinstance(bench, WorkerBench)
         xbar = crossbar or next(iter(bench.geometry))
+        run_id = None
+        if job_id is not None:
+            run_id = f"{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{protocol}-job{job_id}"
+            if resume is None:  # created by an attempt that crashed before the job table heard of it
+                resume = _run_of_job(self.store, job_id)
+                if resume is not None:
+                    on_run(resume)
         if resume is not None and not protocols.get(protocol).resumable:
             resume = None  # a read or a sweep is simply run again
         result = await bench.run(None if resume else protocol, {} if resume else params, crossbar=xbar,
-                                 resume=resume, on_progress=on_progress, on_run=on_run)
+                                 resume=resume, run_id=None if resume else run_id, on_progress=on_progress,
+                                 on_run=on_run)
         return {**result, "resumed_from": resume}
 
     async def run_off_loop(self, kind: str, params: dict[str, Any], on_progress: ProgressCallback) -> dict[str, Any]:
@@ -134,6 +143,12 @@ class LabctlBackend:
         from labctl.store import FORMATS
 
         return list(FORMATS)
+
+
+def _run_of_job(store: Path, job_id: str) -> str | None:
+    """The run a job's earlier attempt created (its id ends with ``-job<job id>``), if any."""
+    found = sorted(p.name for p in store.glob(f"*-job{job_id}") if p.is_dir())
+    return found[-1] if found else None
 
 
 def _found(fn: Any, run_id: str, *args: Any) -> Any:
