@@ -184,6 +184,9 @@ def list_jobs(client: Client, state: str | None, lane: str | None, limit: int, a
     from rich.table import Table
 
     table = Table("id", "lane", "job", "state", "progress", "run", title=f"{page['total']} job(s)")
+    for col, width in ((table.columns[0], 12), (table.columns[5], max([len(j.get("run_id") or "")
+                                                                        for j in page["jobs"]] + [3]))):
+        col.no_wrap, col.min_width = True, width  # ids whole, never cut (prefixes are accepted)
     for j in page["jobs"]:
         p = j.get("progress")
         table.add_row(j["id"], j["lane"], j.get("protocol") or j["kind"], j["state"],
