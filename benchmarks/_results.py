@@ -25,8 +25,8 @@ def machine() -> dict[str, Any]:
     load = os.getloadavg()
     return {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "cpus": os.cpu_count(),
             "load_1_5_15": [round(x, 2) for x in load], "python": platform.python_version(),
-            "command": " ".join([Path(sys.argv[0]).as_posix().split("/", 1)[-1] if "/" in sys.argv[0]
-                                 else sys.argv[0], *sys.argv[1:]])}
+            "command": " ".join([Path(os.path.relpath(Path(sys.argv[0]).resolve(), ROOT)).as_posix(),
+                                 *sys.argv[1:]])}
 
 
 def save(name: str, data: dict[str, Any], markdown: str, *, write_readme: bool = False) -> Path:

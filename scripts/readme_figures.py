@@ -31,8 +31,8 @@ def block(result: dict[str, object]) -> str:
 
 
 def rewrite(text: str, name: str, content: str) -> tuple[str, bool]:
-    pattern = re.compile(rf"(<!-- figures:{re.escape(name)} -->\n).*?(\n<!-- /figures:{re.escape(name)} -->)", re.S)
-    new, n = pattern.subn(lambda m: m.group(1) + content + m.group(2), text)
+    pattern = re.compile(rf"(<!-- figures:{re.escape(name)} -->).*?(<!-- /figures:{re.escape(name)} -->)", re.S)
+    new, n = pattern.subn(lambda m: f"{m.group(1)}\n{content}\n{m.group(2)}", text)
     return new, n > 0
 
 
