@@ -95,7 +95,15 @@ def build(protocol_body: Any, offloop_body: Any) -> APIRouter:
         "/jobs/{job_id}/events",
         response_class=StreamingResponse,
         responses={
-            200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
+            200: {"content": {"text/event-stream": {
+                "schema": {"type": "string", "description": "A text/event-stream: `retry: 2000`, then events of two "
+                           "kinds, each `event: NAME` + `data: JSON` + a blank line, and `: keep-alive` comments. "
+                           "`progress` data: a ProgressView (done, total, message, extra); `state` data: id, "
+                           "state, run_id, attempts, error, result."},
+                "example": "retry: 2000\n\nevent: progress\ndata: {\"done\": 3, \"total\": 16, \"message\": "
+                           "\"\", \"extra\": {}}\n\nevent: state\ndata: {\"id\": \"0123456789ab\", "
+                           "\"state\": \"succeeded\", \"run_id\": \"20261205-062011-program-job0123456789ab\"}"
+                           "\n\n"}},
                   "description": "Server-sent events: `progress` (done, total, message, extra) and `state` "
                                  "(id, state, run_id, ...); the stream ends after a terminal state."},
             404: ERRORS[404],
