@@ -127,6 +127,26 @@ def _retraining(r: Report) -> str:
             + _table(["layer", "cells to reprogram", "cells", "stuck/failed cells kept as measured"], rows))
 
 
+def _forming(r: Report) -> str:
+    from labctl.report._forming import forming_figure
+
+    parts = []
+    for fm in r.forming:
+        c, v = fm.counts(), fm.v_form_stats()
+        parts.append(f"<h3>{_e(fm.crossbar)} &middot; run {_e(fm.run_id or '')}</h3>")
+        parts.append(
+            f'<p class="muted">origin {fm.origin}, {len(fm.status)}&times;{len(fm.status[0]) if fm.status else 0} '
+            f"cells. Formed {c['formed']}, virgin (stuck OFF) {c['virgin']}, over-formed (stuck ON) "
+            f"{c['overformed']}, moved but not formed {c['unformed']}; forming voltage median "
+            f"{_num(v['median'])} V (p10 {_num(v['p10'])}, p90 {_num(v['p90'])}).</p>")
+        parts.append(_img(forming_figure(fm), f"{fm.crossbar} forming voltage map"))
+        fails = [[str(fm.origin[0] + i), str(fm.origin[1] + j), _e(s)] for i, row in enumerate(fm.status)
+                 for j, s in enumerate(row) if s not in ("formed", "")]
+        if fails:
+            parts.append('<table id="forming-failures"' + _table(["row", "col", "failure"], fails[:200], left=3)[6:])
+    return "".join(parts)
+
+
 def _kv(d: dict[str, Any]) -> str:
     return _table(["key", "value"], [[_e(k), _e(v if not isinstance(v, float) else f"{v:.4g}")]
                                      for k, v in d.items()], left=2)
@@ -154,6 +174,7 @@ def render_html(report: Report) -> str:
         ("Per-layer output error: offline model vs bench inference", bool(report.layer_errors),
          lambda: _layer_errors(report)),
         ("Chip-in-the-loop retraining", report.retraining is not None, lambda: _retraining(report)),
+        ("Forming", bool(report.forming), lambda: _forming(report)),
         ("Timing", bool(report.timing), lambda: _kv(report.timing)),
         ("Runs", bool(report.runs), lambda: runs),
     ]
