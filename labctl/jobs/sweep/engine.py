@@ -70,7 +70,7 @@ def run_sweep(out: str | os.PathLike[str], *, address: str | None = None, worker
     started = _init_ray(address, workers)
     t0 = time.monotonic()
     try:
-        window = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        window = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))  # type: ignore[no-untyped-call]
         task = ray.remote(num_cpus=1, max_retries=spec.retries, retry_exceptions=False)(_chip_task)
         with SweepRecord(root, spec, len(chips)) as record:
             done = record.done()

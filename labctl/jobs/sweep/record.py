@@ -17,11 +17,9 @@ from labctl.core.errors import ConfigError, StoreError
 from labctl.core.records import Progress, ResultRecord
 from labctl.jobs.sweep.chip import RUNS_DIR
 from labctl.jobs.sweep.spec import Chip, SweepSpec
+from labctl.report._sweep import CHIP_FAILED, CHIP_RESULT, SWEEP_PROTOCOL
 from labctl.store import RunStore
 
-SWEEP_PROTOCOL = "sweep"
-CHIP_RESULT = "sweep_chip"
-CHIP_FAILED = "sweep_chip_failed"
 PLAN_FILE = "sweep.json"
 
 
@@ -85,3 +83,15 @@ class SweepRecord:
 
     def fail(self, chip: str, error: str) -> None:
         self._journal.emit(ResultRecord(CHIP_FAILED, {"chip": chip, "error": error}))
+
+
+
+def write_sweep_report(out: str | os.PathLike[str]) -> tuple[Path, Path]:
+    """Write ``<out>/report.html`` and ``report.json`` of the sweep in ``out`` (from its record)."""
+    from labctl.report import sweep_report_from_run
+    from labctl.report import write_sweep_report as write
+
+    spec, _ = read_plan(Path(out))
+    rep = sweep_report_from_run(Path(out) / RUNS_DIR, record_id(spec.name))
+    paths: tuple[Path, Path] = write(rep, Path(out) / "report.html")
+    return paths

@@ -99,7 +99,7 @@ class SweepSpec(_Strict):
     name: str = Field(description="Sweep name: letters, digits, '_' or '-' (<= 40)")
     bench: str | None = Field(None, description="Base bench YAML (relative to the spec file); None = embedded sim")
     seeds: list[int] | Seeds = Field(description="Chip seeds: a list, or {start, count}")
-    variants: list[Variant] = Field(default_factory=lambda: [Variant(name="base")], min_length=1,
+    variants: list[Variant] = Field(default_factory=lambda: [Variant(name="base", array=None)], min_length=1,
                                     description="Variants of the simulated chip (default: the bench as it is)")
     job: Job = Field(description="What runs on every chip")
     retries: int = Field(3, ge=0, le=100, description="Ray retries of a chip whose worker died")
@@ -120,9 +120,8 @@ class SweepSpec(_Strict):
     @field_validator("seeds")
     @classmethod
     def _seeds(cls, v: list[int] | Seeds) -> list[int] | Seeds:
-        if isinstance(v, list):
-            if not v or len(set(v)) != len(v) or min(v) < 0:
-                raise ValueError("allowed: a non-empty list of distinct seeds >= 0, or {start, count}")
+        if isinstance(v, list) and (not v or len(set(v)) != len(v) or min(v) < 0):
+            raise ValueError("allowed: a non-empty list of distinct seeds >= 0, or {start, count}")
         return v
 
     @model_validator(mode="after")
