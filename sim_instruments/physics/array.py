@@ -127,6 +127,24 @@ class RRAMArray:
         if self._soff.shape[0]:
             self._x[self._soff] = self.params.gap_max
 
+    def get_state(self) -> dict[str, Any]:
+        """Everything pulses, reads and idling change (integrator state, ages, time, random generator), as NumPy
+        arrays and plain values: with :meth:`set_state` a simulated chip outlives its process."""
+        return {"x": np.array(self.xp.to_numpy(self._x), dtype=np.float64), "age": self._age.copy(),
+                "time": float(self.time), "rng": self.rng.bit_generator.state}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Restore a :meth:`get_state` of an array of the same shape, parameters and seed."""
+        x = np.asarray(state["x"], dtype=np.float64)
+        if x.shape != (self.size,):
+            raise ConfigError.invalid("state.x", f"shape {x.shape}", f"({self.size},)")
+        self._x = self.xp.asarray(x.copy())
+        self._age = np.asarray(state["age"], dtype=np.float64).copy()
+        self.time = float(state["time"])
+        self.rng.bit_generator.state = state["rng"]
+        self._pref = None
+        self._pin()
+
     # --- measurements (no state change) -------------------------------------------------------------
     def current(self, v: Any) -> Array:
         """Cell currents I(g, V) for cell voltages ``v`` (broadcast to the shape), A. Noiseless, no state change."""

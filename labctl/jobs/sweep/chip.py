@@ -6,8 +6,9 @@ runs the job through the same code as ``labctl run`` / ``labctl loop``, journals
 that calls it; an engine may call it again after a crash:
 
 * protocol jobs use a fixed run id (``<chip>-<protocol>``): a second call resumes that run from its journal
-  (cells with an outcome are skipped, so a verified cell is never pulsed again), or only collects the result
-  when the run has completed;
+  (cells with an outcome are skipped, so a verified cell is never pulsed again) on the chip's physics as saved
+  after its last cell (:mod:`labctl.jobs.sweep.checkpoint`), or only collects the result when the run has
+  completed; a protocol that cannot resume starts a fresh run ``<chip>-<protocol>-a<attempt>``;
 * loop and digits jobs start over (their runs get fresh ids; the failed attempt's runs stay in the store,
   marked failed or running, and are not referenced by the chip's result).
 
@@ -54,7 +55,7 @@ def run_chip(chip: Chip, sweep_dir: str | os.PathLike[str]) -> dict[str, Any]:
     attempt = _mark_attempt(d)
     t0 = time.monotonic()
     if isinstance(chip.job, ProtocolJob):
-        runs, metrics = asyncio.run(_protocol(chip, chip.job, RunStore(sweep / RUNS_DIR)))
+        runs, metrics = asyncio.run(_protocol(chip, chip.job, RunStore(sweep / RUNS_DIR), d, attempt))
     elif isinstance(chip.job, LoopJob):
         runs, metrics = asyncio.run(_loop(chip, chip.job, sweep, d, attempt))
     else:
@@ -70,27 +71,43 @@ def _bench(chip: Chip) -> Any:
     return parse_bench_config(chip.bench, source=f"chip {chip.id} bench")
 
 
-async def _protocol(chip: Chip, job: ProtocolJob, store: RunStore) -> tuple[list[str], dict[str, Any]]:
+async def _protocol(chip: Chip, job: ProtocolJob, store: RunStore, d: Path, attempt: int
+                    ) -> tuple[list[str], dict[str, Any]]:
+    import protocols
     from labctl.bench import open_bench
     from labctl.jobs.protocol_run import run_protocol
+    from labctl.jobs.sweep.checkpoint import ChipState
 
+    resumable = protocols.get(job.protocol).resumable
     run_id = f"{chip.id}-{job.protocol}"
     try:
         info = store.get_run(run_id)
     except StoreError:
         info = None
-    if info is None or info.status != "completed":
-        t0 = time.monotonic()
-        async with open_bench(_bench(chip), transport=chip.transport) as bench:
-            if info is None:
-                await run_protocol(None, job.protocol, job.params, store_root=store.root, run_id=run_id,
-                                   crossbar=job.crossbar, bench=bench)
-            else:
-                await run_protocol(None, None, None, store_root=store.root, resume=run_id, bench=bench)
-            wall = time.monotonic() - t0
-    else:
-        wall = None
-    return [run_id], protocol_metrics(store, run_id, wall)
+    if info is not None and info.status == "completed":
+        return [run_id], protocol_metrics(store, run_id)
+    if info is not None and not resumable:  # the partial run stays (unreferenced); a fresh one per attempt
+        run_id, info = f"{chip.id}-{job.protocol}-a{attempt}", None
+    state = ChipState(d / "physics.npz")
+    extra: dict[str, Any] = {}
+    t0 = time.monotonic()
+    async with open_bench(_bench(chip), transport=chip.transport) as bench:
+        sim = bench.simulation.bench if bench.simulation is not None and resumable else None
+
+        def save(p: Any) -> None:
+            if sim is not None:
+                state.save(sim, p.done)
+
+        if info is None:
+            await run_protocol(None, job.protocol, job.params, store_root=store.root, run_id=run_id,
+                               crossbar=job.crossbar, bench=bench, on_progress=save)
+        else:
+            saved = state.load(sim) if sim is not None else None
+            journal = len(store.outcomes(run_id))
+            extra = {"resumed_cells": journal, "lost_cells": journal - (saved or 0)}
+            await run_protocol(None, None, None, store_root=store.root, resume=run_id, bench=bench,
+                               on_progress=save)
+    return [run_id], protocol_metrics(store, run_id, time.monotonic() - t0) | extra
 
 
 def protocol_metrics(store: RunStore, run_id: str, wall: float | None = None) -> dict[str, Any]:
