@@ -41,7 +41,12 @@ class SweepOutcome:
 
 
 def _chip_task(chip: dict[str, Any], out: str) -> dict[str, Any]:
-    return run_chip(Chip.model_validate(chip), out)
+    """The Ray task: the chip's job, and the Ray node that ran it."""
+    import ray
+
+    res = run_chip(Chip.model_validate(chip), out)
+    res["node"] = ray.get_runtime_context().get_node_id()
+    return res
 
 
 def _init_ray(address: str | None, workers: int | None) -> bool:
