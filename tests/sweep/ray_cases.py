@@ -136,3 +136,32 @@ def test_driver_killed_then_resume(cluster: Any, tmp_path: Path) -> None:
         assert store.get_run(d["runs"][0]).status == "completed"
         assert len(store.outcomes(d["runs"][0])) == 64
     assert (out / "report.html").is_file() and json.loads((out / "report.json").read_text())["chips_total"] == 4
+
+
+@pytest.mark.timeout(300)
+async def test_service_runs_a_sweep_job_with_progress_per_chip(cluster: Any, tmp_path: Path) -> None:
+    import httpx
+
+    from labctl.service.config import SweepsConfig
+    from tests.service.harness import serve, sse
+
+    spec = SPEC | {"name": "svc", "seeds": [7], "transport": "inproc"}
+    async with serve(tmp_path / "store", sweeps=SweepsConfig(address=cluster.address, workers=2)) as svc, \
+            httpx.AsyncClient(base_url=svc.url, timeout=30) as client:
+        bad = await client.post("/trainer/jobs", json={"kind": "sweep", "params": {"spec": SPEC | {"colour": 1}}})
+        assert bad.status_code == 422 and "colour" in bad.text
+        r = await client.post("/trainer/jobs", json={"kind": "sweep", "params": {"spec": spec}})
+        assert r.status_code == 202, r.text
+        progress, states = [], []
+        async for event, data in sse(client, r.json()["id"]):
+            (progress if event == "progress" else states).append(data)
+        assert states[-1]["state"] == "succeeded", states[-1]
+        # one event per chip (a subscriber may also get the latest event again when it connects)
+        assert {p["message"] for p in progress} == {"chip a-s7 done", "chip b-s7 done"}
+        dones = [p["done"] for p in progress]
+        assert dones == sorted(dones) and dones[-1] == 2 and all(p["total"] == 2 for p in progress)
+        assert all(0 <= p["extra"]["yield"] <= 1 for p in progress)
+        result = states[-1]["result"]
+        assert result["chips"] == 2 and result["failed"] == {}
+        assert Path(result["report"]).is_file()
+        assert len(RunStore(result["store"]).list_runs()) == 3  # the sweep record + one program run per chip
