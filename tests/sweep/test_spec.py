@@ -94,3 +94,10 @@ def test_cli_refuses_an_out_folder_holding_a_sweep(tmp_path: Path) -> None:
     (tmp_path / "s.yaml").write_text(yaml.safe_dump(spec()))
     with pytest.raises(ConfigError, match="--resume"):
         cli.main(["sweep", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "out")], standalone_mode=False)
+
+
+@pytest.mark.parametrize("path", sorted(Path("configs/sweeps").glob("*.yaml")))
+def test_example_sweeps_are_valid(path: Path) -> None:
+    s, root = load_spec(path)
+    chips = expand(s, root)
+    assert len(chips) == len(s.variants) * len(s.seed_list())
