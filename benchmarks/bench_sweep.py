@@ -76,7 +76,8 @@ def main() -> None:
         wall = time.monotonic() - t0
         ray.shutdown()
         own = [r["wall_s"] for r in res.completed]
-        assert len(own) == a.chips and not res.failed, res.failed
+        if len(own) != a.chips or res.failed:
+            raise SystemExit(f"sweep incomplete: {len(own)} of {a.chips} chips, failed {res.failed}")
         rows[workers] = {"wall": wall, "init": t_init, "own": own}
         over = (wall - t_init - sum(own) / workers) / a.chips
         print(f"ray, {workers} worker(s): {wall:.1f} s (Ray start {t_init:.1f} s), chip {statistics.mean(own):.2f} s "
@@ -84,12 +85,14 @@ def main() -> None:
 
     r1, r2 = rows[1], rows[2]
     speedup = r1["wall"] / r2["wall"]
+    speedup_run = (r1["wall"] - r1["init"]) / (r2["wall"] - r2["init"])
     own1 = sum(r1["own"])
     over1 = (r1["wall"] - r1["init"] - own1) / a.chips
     over1_with_start = (r1["wall"] - own1) / a.chips
     mean_chip = own1 / a.chips
     print()
-    print(f"| throughput, 2 workers / 1 worker | goal >= 1.8x | {speedup:.2f}x |")
+    print(f"| throughput, 2 workers / 1 worker (Ray start excluded) | goal >= 1.8x | {speedup_run:.2f}x |")
+    print(f"| same, Ray start included | - | {speedup:.2f}x |")
     print(f"| Ray overhead per chip / chip time (1 worker, Ray start excluded) | goal <= 5 % | "
           f"{100 * over1 / mean_chip:.1f} % ({over1:.2f} s of {mean_chip:.2f} s) |")
     print(f"| same, Ray start included | - | {100 * over1_with_start / mean_chip:.1f} % |")

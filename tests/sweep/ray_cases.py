@@ -78,16 +78,19 @@ def test_two_nodes_and_a_worker_killed_mid_chip(cluster: Any, tmp_path: Path) ->
     res = run_sweep(out, address=cluster.address, workers=2, on_event=lambda k, c, _d: events.append((k, c)))
     t.join(5)
     assert killed, "the chip finished before its worker could be killed"
-    assert res.failed == {} and len(res.completed) == 4
+    assert res.failed == {}
+    assert len(res.completed) == 4
     recorded = _record(out)
     assert sorted(d["chip"] for d in recorded) == ["a-s0", "a-s1", "b-s0", "b-s1"]  # each chip once
     assert len({d["node"] for d in recorded}) == 2  # both nodes ran chips
     a0 = next(d for d in recorded if d["chip"] == "a-s0")
-    assert a0["attempt"] == 2 and a0["pid"] != killed[0][0]
+    assert a0["attempt"] == 2
+    assert a0["pid"] != killed[0][0]
     before = killed[0][1]
     assert a0["metrics"]["resumed_cells"] >= len(before)
     info = store.get_run("a-s0-program")
-    assert info.status == "completed" and info.attempts == 2
+    assert info.status == "completed"
+    assert info.attempts == 2
     ev = store.event_arrays("a-s0-program")
     assert pulses_after(ev, before, attempt=2) == {}  # no verified cell pulsed again
     assert len(store.outcomes("a-s0-program")) == 64
@@ -96,11 +99,13 @@ def test_two_nodes_and_a_worker_killed_mid_chip(cluster: Any, tmp_path: Path) ->
     runs = json.loads(CliRunner().invoke(cli, ["runs", "list", "--json", "--store", str(out / "runs")]).output)
     assert {r["id"] for r in runs} == {"sweep-mc", "a-s0-program", "a-s1-program", "b-s0-program", "b-s1-program"}
     sweep_row = next(r for r in runs if r["id"] == "sweep-mc")
-    assert sweep_row["status"] == "completed" and sweep_row["progress_done"] == 4
+    assert sweep_row["status"] == "completed"
+    assert sweep_row["progress_done"] == 4
     r = CliRunner().invoke(cli, ["report", "sweep-mc", "--store", str(out / "runs"), "--out", str(tmp_path / "r")])
     assert r.exit_code == 0, r.output
     rep = json.loads((tmp_path / "r.json").read_text())
-    assert len(rep["chips"]) == 4 and rep["retried"] == ["a-s0"]
+    assert len(rep["chips"]) == 4
+    assert rep["retried"] == ["a-s0"]
     assert (tmp_path / "r.html").read_text().count("<img") >= 3
 
 
@@ -128,14 +133,16 @@ def test_driver_killed_then_resume(cluster: Any, tmp_path: Path) -> None:
                          capture_output=True, text=True, timeout=200)
     assert res.returncode == 0, res.stderr[-3000:]
     summary = json.loads(res.stdout.strip().splitlines()[-1])
-    assert summary["already_done"] == len(first) and summary["completed_now"] == 4 - len(first)
+    assert summary["already_done"] == len(first)
+    assert summary["completed_now"] == 4 - len(first)
     recorded = _record(out)
     assert sorted(d["chip"] for d in recorded) == ["a-s0", "a-s1", "b-s0", "b-s1"]  # nothing twice, none lost
     store = RunStore(out / "runs")
     for d in recorded:
         assert store.get_run(d["runs"][0]).status == "completed"
         assert len(store.outcomes(d["runs"][0])) == 64
-    assert (out / "report.html").is_file() and json.loads((out / "report.json").read_text())["chips_total"] == 4
+    assert (out / "report.html").is_file()
+    assert json.loads((out / "report.json").read_text())["chips_total"] == 4
 
 
 @pytest.mark.timeout(300)
@@ -149,7 +156,8 @@ async def test_service_runs_a_sweep_job_with_progress_per_chip(cluster: Any, tmp
     async with serve(tmp_path / "store", sweeps=SweepsConfig(address=cluster.address, workers=2)) as svc, \
             httpx.AsyncClient(base_url=svc.url, timeout=30) as client:
         bad = await client.post("/trainer/jobs", json={"kind": "sweep", "params": {"spec": SPEC | {"colour": 1}}})
-        assert bad.status_code == 422 and "colour" in bad.text
+        assert bad.status_code == 422
+        assert "colour" in bad.text
         r = await client.post("/trainer/jobs", json={"kind": "sweep", "params": {"spec": spec}})
         assert r.status_code == 202, r.text
         progress, states = [], []
@@ -159,9 +167,16 @@ async def test_service_runs_a_sweep_job_with_progress_per_chip(cluster: Any, tmp
         # one event per chip (a subscriber may also get the latest event again when it connects)
         assert {p["message"] for p in progress} == {"chip a-s7 done", "chip b-s7 done"}
         dones = [p["done"] for p in progress]
-        assert dones == sorted(dones) and dones[-1] == 2 and all(p["total"] == 2 for p in progress)
+        assert dones == sorted(dones)
+        assert dones[-1] == 2
+        assert all(p["total"] == 2 for p in progress)
         assert all(0 <= p["extra"]["yield"] <= 1 for p in progress)
         result = states[-1]["result"]
-        assert result["chips"] == 2 and result["failed"] == {}
-        assert Path(result["report"]).is_file()
-        assert len(RunStore(result["store"]).list_runs()) == 3  # the sweep record + one program run per chip
+        assert result["chips"] == 2
+        assert result["failed"] == {}
+    _check_files(result)
+
+
+def _check_files(result: dict[str, Any]) -> None:
+    assert Path(result["report"]).is_file()
+    assert len(RunStore(result["store"]).list_runs()) == 3  # the sweep record + one program run per chip

@@ -51,9 +51,12 @@ def test_chip_result_runs_and_metrics(tmp_path: Path) -> None:
     c = chip()
     res = run_chip(c, tmp_path)
     store = RunStore(tmp_path / "runs")
-    assert res["chip"] == "v-s5" and res["attempt"] == 1 and res["runs"] == ["v-s5-program"]
+    assert res["chip"] == "v-s5"
+    assert res["attempt"] == 1
+    assert res["runs"] == ["v-s5-program"]
     info = store.get_run("v-s5-program")
-    assert info.status == "completed" and info.snapshot["bench"]["sim"]["seed"] == 5
+    assert info.status == "completed"
+    assert info.snapshot["bench"]["sim"]["seed"] == 5
     outs = store.outcomes("v-s5-program")
     m = res["metrics"]
     assert m["cells"] == len(outs) == ROWS * COLS
@@ -65,7 +68,8 @@ def test_chip_result_runs_and_metrics(tmp_path: Path) -> None:
     assert m["program_bench_s"] > 0
     # a second call (the engine retrying a chip that had completed) pulses nothing and returns the same figures
     again = run_chip(c, tmp_path)
-    assert again["attempt"] == 2 and again["metrics"]["pulses_total"] == m["pulses_total"]
+    assert again["attempt"] == 2
+    assert again["metrics"]["pulses_total"] == m["pulses_total"]
     assert len(store.event_arrays("v-s5-program")["type"]) == len(ev["type"])
 
 
@@ -76,7 +80,7 @@ def test_saved_physics_is_the_programmed_chip(tmp_path: Path, monkeypatch: pytes
     outs = store.outcomes("v-s5-program")
     conv = [o for o in outs.values() if str(o.status) == "converged"]
     assert len(conv) > ROWS * COLS // 2
-    g, _ = read_back(c, tmp_path / "chips" / "v-s5" / "physics.npz")
+    g, _ = read_back(c, tmp_path / "chips" / "v-s5" / "physics.state")
     err = [abs(g[o.row, o.col] - o.target) / o.target for o in conv]
     assert np.median(err) < 0.05  # verify tolerance 3 % + read noise
     monkeypatch.setenv("TMP_CHECK", str(tmp_path / "fresh"))
@@ -116,7 +120,8 @@ def test_kill_mid_chip_then_resume(tmp_path: Path) -> None:
     assert res["metrics"]["resumed_cells"] == len(before)
     assert res["metrics"]["lost_cells"] == 0
     info = store.get_run(run)
-    assert info.status == "completed" and info.attempts == 2
+    assert info.status == "completed"
+    assert info.attempts == 2
     ev = store.event_arrays(run)
     assert pulses_after(ev, before, attempt=2) == {}
     after = store.outcomes(run)
@@ -125,7 +130,8 @@ def test_kill_mid_chip_then_resume(tmp_path: Path) -> None:
     assert all(attempts[cell] == 1 for cell in before)
     assert all(after[cell] == before[cell] for cell in before)
     # the physics carried over: cells verified before the kill still read at their targets
-    g, _ = read_back(c, tmp_path / "chips" / "v-s5" / "physics.npz")
+    g, _ = read_back(c, tmp_path / "chips" / "v-s5" / "physics.state")
     conv = [o for cell, o in before.items() if str(o.status) == "converged"]
     err = [abs(g[o.row, o.col] - o.target) / o.target for o in conv]
-    assert conv and np.median(err) < 0.05
+    assert conv
+    assert np.median(err) < 0.05

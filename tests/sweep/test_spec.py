@@ -27,9 +27,12 @@ def test_chips_are_seeds_times_variants_with_their_sim_override() -> None:
     chips = expand(s)
     assert [c.id for c in chips] == ["a-s3", "a-s4", "b-s3", "b-s4"]
     a, b = chips[0].bench, chips[3].bench
-    assert a["crossbars"]["xbar0"]["rows"] == 8 and a["crossbars"]["xbar1"]["cols"] == 6
-    assert a["sim"]["seed"] == 3 and b["sim"]["seed"] == 4
-    assert b["sim"]["nonideal"]["d2d"] == 0.2 and b["sim"]["nonideal"]["stuck_on"] == 0.01
+    assert a["crossbars"]["xbar0"]["rows"] == 8
+    assert a["crossbars"]["xbar1"]["cols"] == 6
+    assert a["sim"]["seed"] == 3
+    assert b["sim"]["seed"] == 4
+    assert b["sim"]["nonideal"]["d2d"] == 0.2
+    assert b["sim"]["nonideal"]["stuck_on"] == 0.01
     assert b["sim"]["nonideal"]["read_noise"] == 0.01  # deep merge: the bench's other fields stay
     assert b["sim"]["params"]["delta_g0"] == 3e-5
     assert b["crossbars"]["xbar0"]["rows"] == 64

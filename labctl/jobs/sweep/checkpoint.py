@@ -9,9 +9,10 @@ the last pulses of that one cell from the physics (``lost_cells`` counts such ce
 
 from __future__ import annotations
 
-import io
 import json
 import os
+import struct
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -19,29 +20,73 @@ import numpy as np
 
 
 class ChipState:
-    """``<chip dir>/physics.npz``: written atomically (temp file + rename)."""
+    """Two slot files ``<path>.0`` / ``<path>.1`` written in turn, each: a 16-byte header (sequence number, CRC-32
+    and length of the body), then the body: a JSON line, then each crossbar's arrays as raw float64. ``load``
+    takes the valid slot with the highest sequence number, so a process killed in the middle of a save leaves the
+    previous save intact. Writes go to the page cache (``pwrite``, no fsync): the state outlives the process, as
+    the chip would; a power cut is not its concern."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._seq = 0
+        self._fds: list[int] = []
+
+    def _slot(self, k: int) -> Path:
+        return self.path.with_name(f"{self.path.name}.{k}")
 
     def save(self, sim_bench: Any, done: int) -> None:
         """Save the bench's physics; ``done`` = cells with an outcome in the journal at this point."""
         st = sim_bench.get_state()
-        meta = {"clock": st["clock"], "synced": st["synced"], "done": int(done),
-                "arrays": {n: {"time": a["time"], "rng": a["rng"]} for n, a in st["arrays"].items()}}
-        arrays = {f"{n}.{k}": a[k] for n, a in st["arrays"].items() for k in ("x", "age")}
-        buf = io.BytesIO()
-        np.savez(buf, meta=np.array(json.dumps(meta)), **arrays)
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}")
-        tmp.write_bytes(buf.getvalue())
-        os.replace(tmp, self.path)
+        meta: dict[str, Any] = {"clock": st["clock"], "synced": st["synced"], "done": int(done), "arrays": {}}
+        blobs = []
+        for n, a in st["arrays"].items():
+            x, age = np.ascontiguousarray(a["x"], np.float64), np.ascontiguousarray(a["age"], np.float64)
+            meta["arrays"][n] = {"time": a["time"], "rng": a["rng"], "n": int(x.size)}
+            blobs += [x.tobytes(), age.tobytes()]
+        body = b"".join([json.dumps(meta).encode(), b"\n", *blobs])
+        if not self._fds:
+            self._seq = self._latest()[0]
+            self._fds = [os.open(self._slot(k), os.O_WRONLY | os.O_CREAT, 0o644) for k in (0, 1)]
+        self._seq += 1
+        os.pwrite(self._fds[self._seq % 2], _HEAD.pack(self._seq, zlib.crc32(body), len(body)) + body, 0)
+
+    def close(self) -> None:
+        for fd in self._fds:
+            os.close(fd)
+        self._fds = []
+
+    def _latest(self) -> tuple[int, bytes | None]:
+        best: tuple[int, bytes | None] = (0, None)
+        for k in (0, 1):
+            try:
+                data = self._slot(k).read_bytes()
+            except FileNotFoundError:
+                continue
+            if len(data) < _HEAD.size:
+                continue
+            seq, crc, n = _HEAD.unpack_from(data)
+            body = data[_HEAD.size:_HEAD.size + n]
+            if len(body) == n and zlib.crc32(body) == crc and seq > best[0]:
+                best = (seq, body)
+        return best
 
     def load(self, sim_bench: Any) -> int | None:
-        """Restore the saved physics into ``sim_bench``; the ``done`` count saved with it (None: no state)."""
-        if not self.path.is_file():
+        """Restore the latest valid save into ``sim_bench``; the ``done`` count saved with it (None: none)."""
+        seq, data = self._latest()
+        if data is None:
             return None
-        with np.load(self.path) as z:
-            meta = json.loads(str(z["meta"]))
-            arrays = {n: {"x": z[f"{n}.x"], "age": z[f"{n}.age"], **m} for n, m in meta["arrays"].items()}
+        self._seq = seq
+        end = data.index(b"\n")
+        meta = json.loads(data[:end])
+        pos, arrays = end + 1, {}
+        for n, m in meta["arrays"].items():
+            k = int(m["n"]) * 8
+            x = np.frombuffer(data, np.float64, int(m["n"]), pos)
+            age = np.frombuffer(data, np.float64, int(m["n"]), pos + k)
+            pos += 2 * k
+            arrays[n] = {"x": x.copy(), "age": age.copy(), "time": m["time"], "rng": m["rng"]}
         sim_bench.set_state({"clock": meta["clock"], "synced": meta["synced"], "arrays": arrays})
         return int(meta["done"])
+
+
+_HEAD = struct.Struct("<QII")

@@ -88,7 +88,7 @@ async def _protocol(chip: Chip, job: ProtocolJob, store: RunStore, d: Path, atte
         return [run_id], protocol_metrics(store, run_id)
     if info is not None and not resumable:  # the partial run stays (unreferenced); a fresh one per attempt
         run_id, info = f"{chip.id}-{job.protocol}-a{attempt}", None
-    state = ChipState(d / "physics.npz")
+    state = ChipState(d / "physics.state")
     extra: dict[str, Any] = {}
     t0 = time.monotonic()
     async with open_bench(_bench(chip), transport=chip.transport) as bench:
@@ -98,15 +98,18 @@ async def _protocol(chip: Chip, job: ProtocolJob, store: RunStore, d: Path, atte
             if sim is not None:
                 state.save(sim, p.done)
 
-        if info is None:
-            await run_protocol(None, job.protocol, job.params, store_root=store.root, run_id=run_id,
-                               crossbar=job.crossbar, bench=bench, on_progress=save)
-        else:
-            saved = state.load(sim) if sim is not None else None
-            journal = len(store.outcomes(run_id))
-            extra = {"resumed_cells": journal, "lost_cells": journal - (saved or 0)}
-            await run_protocol(None, None, None, store_root=store.root, resume=run_id, bench=bench,
-                               on_progress=save)
+        try:
+            if info is None:
+                await run_protocol(None, job.protocol, job.params, store_root=store.root, run_id=run_id,
+                                   crossbar=job.crossbar, bench=bench, on_progress=save)
+            else:
+                saved = state.load(sim) if sim is not None else None
+                journal = len(store.outcomes(run_id))
+                extra = {"resumed_cells": journal, "lost_cells": journal - (saved or 0)}
+                await run_protocol(None, None, None, store_root=store.root, resume=run_id, bench=bench,
+                                   on_progress=save)
+        finally:
+            state.close()
     return [run_id], protocol_metrics(store, run_id, time.monotonic() - t0) | extra
 
 
