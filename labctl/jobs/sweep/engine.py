@@ -94,8 +94,7 @@ def run_sweep(out: str | os.PathLike[str], *, address: str | None = None, worker
                 chip = running.pop(ready[0])
                 try:
                     res = ray.get(ready[0])
-                except (ray.exceptions.RayTaskError, ray.exceptions.WorkerCrashedError,
-                        ray.exceptions.NodeDiedError) as exc:
+                except ray.exceptions.RayError as exc:  # the chip's own error, or its worker lost after retries
                     err = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
                     record.fail(chip.id, err)
                     result.failed[chip.id] = err
