@@ -25,6 +25,11 @@ from labctl.jobs.sweep.spec import Chip
 OBJECT_STORE_BYTES = 96 * 1024 * 1024
 """Object store of a local Ray (chips pass only small JSON results)."""
 
+WORKER_NICENESS = 0
+"""Nice value of a local Ray's workers. Ray's default (15) puts the chips below every other process: on a shared,
+loaded machine a chip then ran 4x slower in a worker than in the driver (benchmarks/bench_sweep.py). A chip is the
+work, as ``labctl run`` is; a cluster's own setting applies with ``address``."""
+
 SweepEvent = Callable[[str, str, dict[str, Any]], None]
 
 
@@ -60,7 +65,8 @@ def _init_ray(address: str | None, workers: int | None) -> bool:
         ray.init(address=address, **quiet)
     else:
         ray.init(num_cpus=workers or os.cpu_count() or 1, include_dashboard=False,
-                 object_store_memory=OBJECT_STORE_BYTES, **quiet)
+                 object_store_memory=OBJECT_STORE_BYTES, _system_config={"worker_niceness": WORKER_NICENESS},
+                 **quiet)
     return True
 
 
