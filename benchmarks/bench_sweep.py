@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import os
 import statistics
 import sys
@@ -76,9 +77,12 @@ def main() -> None:
         wall = time.monotonic() - t0
         ray.shutdown()
         own = [r["wall_s"] for r in res.completed]
+        spans = sorted((r["started"], r["finished"], r["pid"]) for r in res.completed)
         if len(own) != a.chips or res.failed:
             raise SystemExit(f"sweep incomplete: {len(own)} of {a.chips} chips, failed {res.failed}")
-        rows[workers] = {"wall": wall, "init": t_init, "own": own}
+        gaps = [b[0] - a[1] for a, b in itertools.pairwise(spans) if a[2] == b[2]] if workers == 1 else []
+        rows[workers] = {"wall": wall, "init": t_init, "own": own, "gaps": gaps,
+                         "first": spans[0][0] - (time.time() - (time.monotonic() - t0))}
         over = (wall - t_init - sum(own) / workers) / a.chips
         print(f"ray, {workers} worker(s): {wall:.1f} s (Ray start {t_init:.1f} s), chip {statistics.mean(own):.2f} s "
               f"mean, overhead/chip {over:.2f} s   load {_load()}")
@@ -96,6 +100,11 @@ def main() -> None:
     print(f"| Ray overhead per chip / chip time (1 worker, Ray start excluded) | goal <= 5 % | "
           f"{100 * over1 / mean_chip:.1f} % ({over1:.2f} s of {mean_chip:.2f} s) |")
     print(f"| same, Ray start included | - | {100 * over1_with_start / mean_chip:.1f} % |")
+    if r1["gaps"]:
+        gap = statistics.median(r1["gaps"])
+        print(f"| Ray overhead between consecutive chips on one worker (median) / chip time | goal <= 5 % | "
+              f"{100 * gap / mean_chip:.1f} % ({1000 * gap:.0f} ms) |")
+    print(f"| first chip starts after Ray start (worker start-up), 1 worker | - | {r1['first'] - r1['init']:.1f} s |")
     print(f"| 1 worker on Ray / sequential in one process (wall) | - | {r1['wall'] / t_seq:.2f}x |")
     print(f"# load average at end: {_load()} on {os.cpu_count()} CPUs"
           + ("  (machine loaded: more runnable tasks than CPUs, so 2 workers cannot get 2 CPUs)"

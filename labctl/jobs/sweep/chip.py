@@ -53,6 +53,7 @@ def run_chip(chip: Chip, sweep_dir: str | os.PathLike[str]) -> dict[str, Any]:
     sweep = Path(sweep_dir)
     d = chip_dir(sweep, chip.id)
     attempt = _mark_attempt(d)
+    started = time.time()
     t0 = time.monotonic()
     if isinstance(chip.job, ProtocolJob):
         runs, metrics = asyncio.run(_protocol(chip, chip.job, RunStore(sweep / RUNS_DIR), d, attempt))
@@ -62,7 +63,8 @@ def run_chip(chip: Chip, sweep_dir: str | os.PathLike[str]) -> dict[str, Any]:
         runs, metrics = asyncio.run(_digits(chip, chip.job, sweep, d, attempt))
     return {"chip": chip.id, "variant": chip.variant, "seed": chip.seed, "job": chip.job.kind,
             "status": "completed", "attempt": attempt, "runs": runs, "metrics": metrics,
-            "wall_s": time.monotonic() - t0, "host": socket.gethostname(), "pid": os.getpid()}
+            "wall_s": time.monotonic() - t0, "started": started, "finished": time.time(),
+            "host": socket.gethostname(), "pid": os.getpid()}
 
 
 def _bench(chip: Chip) -> Any:

@@ -1,7 +1,9 @@
 """Running a sweep's chips as Ray tasks: the only module of labctl that imports Ray.
 
 ``run_sweep(out, ...)`` submits every chip not yet recorded as a Ray task (``run_chip``; ``max_retries`` from the
-spec, so a chip whose worker process died runs again and resumes from its journal), keeps at most ``workers``
+spec, so a chip whose worker process died, or whose simulated instrument timed out (``TransportError``, e.g. on an
+overloaded machine), runs again and resumes from its journal; any other error fails the chip), keeps at most
+``workers``
 chips in flight, and records each result in the sweep record as it arrives. Without ``address`` Ray starts on
 this machine (``num_cpus = workers``, no dashboard, a small object store) and stops at the end; with it the
 sweep runs on an existing cluster (``ray start --head`` / ``ray.init(address=...)``), whose workers must see
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from labctl.core.errors import TransportError
 from labctl.jobs.sweep.chip import run_chip
 from labctl.jobs.sweep.record import SweepRecord, read_plan
 from labctl.jobs.sweep.spec import Chip
@@ -82,7 +85,7 @@ def run_sweep(out: str | os.PathLike[str], *, address: str | None = None, worker
     t0 = time.monotonic()
     try:
         window = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))  # type: ignore[no-untyped-call]
-        task = ray.remote(num_cpus=1, max_retries=spec.retries, retry_exceptions=False)(_chip_task)
+        task = ray.remote(num_cpus=1, max_retries=spec.retries, retry_exceptions=[TransportError])(_chip_task)
         with SweepRecord(root, spec, len(chips)) as record:
             done = record.done()
             result = SweepOutcome(record.id, len(chips), skipped=len(done))
