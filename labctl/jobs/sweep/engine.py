@@ -85,7 +85,8 @@ def run_sweep(out: str | os.PathLike[str], *, address: str | None = None, worker
     t0 = time.monotonic()
     try:
         window = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))  # type: ignore[no-untyped-call]
-        task = ray.remote(num_cpus=1, max_retries=spec.retries, retry_exceptions=[TransportError])(_chip_task)
+        task = ray.remote(num_cpus=1, max_retries=spec.retries,  # type: ignore[call-overload]  # (list: in the docs)
+                          retry_exceptions=[TransportError])(_chip_task)
         with SweepRecord(root, spec, len(chips)) as record:
             done = record.done()
             result = SweepOutcome(record.id, len(chips), skipped=len(done))
