@@ -39,7 +39,9 @@ def cluster() -> Iterator[Any]:
     from ray.cluster_utils import Cluster
 
     small = {"num_cpus": 1, "object_store_memory": 80 * 2**20}
-    c = Cluster(initialize_head=True, head_node_args=small | {"include_dashboard": False})
+    # workers at nice 0 as labctl's local Ray has them (Ray's default 15 crawls on a loaded machine)
+    head = small | {"include_dashboard": False, "_system_config": {"worker_niceness": 0}}
+    c = Cluster(initialize_head=True, head_node_args=head)
     c.add_node(**small)
     c.wait_for_nodes()
     yield c

@@ -67,7 +67,8 @@ def _init_ray(address: str | None, workers: int | None) -> bool:
     if address:
         ray.init(address=address, **quiet)
     else:
-        ray.init(num_cpus=workers or os.cpu_count() or 1, include_dashboard=False,
+        # address="local": always a new instance; a bare ray.init() joins any Ray already running on the machine
+        ray.init(address="local", num_cpus=workers or os.cpu_count() or 1, include_dashboard=False,
                  object_store_memory=OBJECT_STORE_BYTES, _system_config={"worker_niceness": WORKER_NICENESS},
                  **quiet)
     return True
