@@ -14,6 +14,8 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "setting up .venv (first run takes a few minutes)..." >&2
   .venv/bin/python -m pip install --quiet --upgrade pip >&2
   .venv/bin/python -m pip install --quiet -c constraints.txt -e ".[dev]" >&2
+  # the IR-drop test oracle (pyproject's `oracle` extra) without pycairo, which only its plotting needs
+  .venv/bin/python -m pip install --quiet --no-deps "badcrossbar==1.1.0" >&2
   echo "$want" > "$stamp"
 fi
 # Headless Chromium for the report's browser test (tests/report/test_browser.py): installed only when missing,

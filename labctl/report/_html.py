@@ -119,6 +119,26 @@ def _retraining(r: Report) -> str:
             + _table(["layer", "cells to reprogram", "cells", "stuck/failed cells kept as measured"], rows))
 
 
+def _forming(r: Report) -> str:
+    from labctl.report._forming import forming_figure
+
+    parts = []
+    for fm in r.forming:
+        c, v = fm.counts(), fm.v_form_stats()
+        parts.append(f"<h3>{_e(fm.crossbar)} &middot; run {_e(fm.run_id or '')}</h3>")
+        parts.append(
+            f'<p class="muted">origin {fm.origin}, {len(fm.status)}&times;{len(fm.status[0]) if fm.status else 0} '
+            f"cells. Formed {c['formed']}, virgin (stuck OFF) {c['virgin']}, over-formed (stuck ON) "
+            f"{c['overformed']}, moved but not formed {c['unformed']}; forming voltage median "
+            f"{_num(v['median'])} V (p10 {_num(v['p10'])}, p90 {_num(v['p90'])}).</p>")
+        parts.append(_img(forming_figure(fm), f"{fm.crossbar} forming voltage map"))
+        fails = [[str(fm.origin[0] + i), str(fm.origin[1] + j), _e(s)] for i, row in enumerate(fm.status)
+                 for j, s in enumerate(row) if s not in ("formed", "")]
+        if fails:
+            parts.append('<table id="forming-failures"' + _table(["row", "col", "failure"], fails[:200], left=3)[6:])
+    return "".join(parts)
+
+
 def _kv(d: dict[str, Any]) -> str:
     return _table(["key", "value"], [[_e(k), _e(v if not isinstance(v, float) else f"{v:.4g}")]
                                      for k, v in d.items()], left=2)
@@ -141,6 +161,7 @@ def render_html(report: Report) -> str:
         "<h2>Programming</h2>", _programming(report),
         "<h2>Per-layer output error: offline model vs bench inference</h2>", _layer_errors(report),
         "<h2>Chip-in-the-loop retraining</h2>", _retraining(report),
+        *(["<h2>Forming</h2>", _forming(report)] if report.forming else []),
         "<h2>Timing</h2>", _kv(report.timing) if report.timing else "<p>None.</p>",
         "<h2>Runs</h2>", runs,
         "<h2>Reproduce</h2>",
