@@ -135,3 +135,29 @@ def test_kill_mid_chip_then_resume(tmp_path: Path) -> None:
     err = [abs(g[o.row, o.col] - o.target) / o.target for o in conv]
     assert conv
     assert np.median(err) < 0.05
+
+
+def test_saved_state_carries_forming(tmp_path: Path) -> None:
+    """Forming changes a virgin cell for good (gap, V0, over-formed = stuck ON): the saved state keeps it."""
+    from labctl.bench import DEFAULT_CONFIG
+    from labctl.core.config import load_bench_config
+    from sim_instruments.bench import SimBench
+
+    data = load_bench_config(DEFAULT_CONFIG).model_dump(mode="json")
+    data["sim"]["nonideal"]["virgin"] = 0.5
+    cfg = parse_bench_config(data)
+    bench = SimBench(cfg)
+    arr = bench.crossbars["xbar0"].array
+    virgin0 = arr.virgin.copy()
+    bench.crossbars["xbar0"].pulse([3.5] + [0.0] * 63, [0.0] * 64, 1e-3)  # forms cells of row 0
+    assert (arr.virgin != virgin0).any()
+    ChipState(tmp_path / "s").save(bench, 1)
+    fresh = SimBench(cfg)
+    assert (fresh.crossbars["xbar0"].array.virgin != arr.virgin).any()
+    assert ChipState(tmp_path / "s").load(fresh) == 1
+    new = fresh.crossbars["xbar0"].array
+    assert np.array_equal(new.virgin, arr.virgin)
+    assert np.array_equal(new.stuck_on, arr.stuck_on)
+    assert np.array_equal(np.asarray(new.gap), np.asarray(arr.gap))
+    assert np.array_equal(np.asarray(new.cells.V0), np.asarray(arr.cells.V0))
+    assert fresh.now() == bench.now()

@@ -21,10 +21,10 @@ import numpy as np
 
 class ChipState:
     """Two slot files ``<path>.0`` / ``<path>.1`` written in turn, each: a 16-byte header (sequence number, CRC-32
-    and length of the body), then the body: a JSON line, then each crossbar's arrays as raw float64. ``load``
-    takes the valid slot with the highest sequence number, so a process killed in the middle of a save leaves the
-    previous save intact. Writes go to the page cache (``pwrite``, no fsync): the state outlives the process, as
-    the chip would; a power cut is not its concern."""
+    and length of the body), then the body: a JSON line (plain values, and the dtype and size of each array),
+    then the arrays' raw bytes. ``load`` takes the valid slot with the highest sequence number, so a process
+    killed in the middle of a save leaves the previous save intact. Writes go to the page cache (``pwrite``, no
+    fsync): the state outlives the process, as the chip would; a power cut is not its concern."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -40,9 +40,15 @@ class ChipState:
         meta: dict[str, Any] = {"clock": st["clock"], "synced": st["synced"], "done": int(done), "arrays": {}}
         blobs = []
         for n, a in st["arrays"].items():
-            x, age = np.ascontiguousarray(a["x"], np.float64), np.ascontiguousarray(a["age"], np.float64)
-            meta["arrays"][n] = {"time": a["time"], "rng": a["rng"], "n": int(x.size)}
-            blobs += [x.tobytes(), age.tobytes()]
+            plain, arrays = {}, []
+            for k, v in a.items():
+                if isinstance(v, np.ndarray):
+                    v = np.ascontiguousarray(v)
+                    arrays.append([k, v.dtype.str, int(v.size)])
+                    blobs.append(v.tobytes())
+                else:
+                    plain[k] = v
+            meta["arrays"][n] = {"plain": plain, "blobs": arrays}
         body = b"".join([json.dumps(meta).encode(), b"\n", *blobs])
         if not self._fds:
             self._seq = self._latest()[0]
@@ -80,11 +86,12 @@ class ChipState:
         meta = json.loads(data[:end])
         pos, arrays = end + 1, {}
         for n, m in meta["arrays"].items():
-            k = int(m["n"]) * 8
-            x = np.frombuffer(data, np.float64, int(m["n"]), pos)
-            age = np.frombuffer(data, np.float64, int(m["n"]), pos + k)
-            pos += 2 * k
-            arrays[n] = {"x": x.copy(), "age": age.copy(), "time": m["time"], "rng": m["rng"]}
+            a = dict(m["plain"])
+            for k, dtype, size in m["blobs"]:
+                v = np.frombuffer(data, np.dtype(dtype), int(size), pos)
+                pos += v.nbytes
+                a[k] = v.copy()
+            arrays[n] = a
         sim_bench.set_state({"clock": meta["clock"], "synced": meta["synced"], "arrays": arrays})
         return int(meta["done"])
 
