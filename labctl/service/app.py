@@ -30,7 +30,7 @@ def create_app(config: ServiceConfig, store: Path, *, token: str | None = None,
     if backend is None:
         from labctl.service.stack import LabctlBackend
 
-        backend = LabctlBackend(store)
+        backend = LabctlBackend(store, sweeps=config.sweeps)
     be = backend
 
     @asynccontextmanager

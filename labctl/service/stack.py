@@ -24,7 +24,7 @@ from pydantic import BaseModel
 from labctl.core.errors import ConfigError, StoreError
 from labctl.service.backend import ProgressCallback, RunCallback
 from labctl.service.bench_proc import WorkerBench
-from labctl.service.config import BenchEntry
+from labctl.service.config import BenchEntry, SweepsConfig
 from labctl.service.trainer_worker import OFF_LOOP_KINDS, run_in_child
 
 
@@ -78,9 +78,10 @@ class StoreResults:
 class LabctlBackend:
     """The real stack behind the service; ``store`` is the run journal's root (the job table lives there too)."""
 
-    def __init__(self, store: Path) -> None:
+    def __init__(self, store: Path, sweeps: SweepsConfig | None = None) -> None:
         self.store = Path(store)
         self._results = StoreResults(self.store)
+        self.sweeps = sweeps
 
     def protocols(self) -> dict[str, type[BaseModel]]:
         import protocols
@@ -88,7 +89,11 @@ class LabctlBackend:
         return {name: spec.params_model for name, spec in protocols.REGISTRY.items()}
 
     def off_loop_jobs(self) -> dict[str, type[BaseModel]]:
-        return dict(OFF_LOOP_KINDS)
+        if self.sweeps is None:
+            return dict(OFF_LOOP_KINDS)
+        from labctl.service.sweep_job import SweepJobParams
+
+        return dict(OFF_LOOP_KINDS) | {"sweep": SweepJobParams}
 
     @asynccontextmanager
     async def open_bench(self, entry: BenchEntry) -> AsyncIterator[WorkerBench]:
@@ -132,9 +137,10 @@ class LabctlBackend:
         return {**result, "resumed_from": resume}
 
     async def run_off_loop(self, kind: str, params: dict[str, Any], on_progress: ProgressCallback) -> dict[str, Any]:
-        if kind not in OFF_LOOP_KINDS:
-            raise ConfigError.invalid("kind", kind, ", ".join(OFF_LOOP_KINDS))
-        return await run_in_child(kind, params, self.store, on_progress)
+        if kind not in self.off_loop_jobs():
+            raise ConfigError.invalid("kind", kind, ", ".join(self.off_loop_jobs()))
+        engine = self.sweeps.model_dump() if kind == "sweep" and self.sweeps is not None else None
+        return await run_in_child(kind, params, self.store, on_progress, engine=engine)
 
     def results(self) -> StoreResults:
         return self._results
