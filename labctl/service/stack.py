@@ -19,8 +19,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from labctl.core.errors import ConfigError, StoreError
-from labctl.service.backend import ProgressCallback, RunCallback
+from labctl.core.errors import ConfigError, JobError, StoreError
+from labctl.service.backend import ProgressCallback, RecordCallback, RunCallback
 from labctl.service.config import BenchEntry
 from labctl.service.trainer_worker import OFF_LOOP_KINDS, run_in_child
 
@@ -99,6 +99,21 @@ class StoreResults:
             media = "application/x-hdf5" if fmt == "hdf5" else "application/octet-stream"
             return out.read_bytes(), media, out.name
 
+    def cells(self, run_id: str) -> list[dict[str, Any]]:
+        attempts = _found(self.store.outcome_attempts, run_id)
+        return [{**_json(o.to_dict()), "attempt": attempts.get(cell, 0)}
+                for cell, o in sorted(self.store.outcomes(run_id).items())]
+
+    def report_html(self, run_id: str) -> str:
+        from labctl.report import render_html, report_from_runs
+
+        _found(self.store.get_run, run_id)
+        try:
+            report = report_from_runs(self.store.root, [run_id])
+        except (ConfigError, StoreError) as exc:  # e.g. a cancelled program run has no final map
+            raise JobError(f"no report for run {run_id!r}: {exc}") from exc
+        return render_html(report)
+
 
 class LabctlBackend:
     """The real stack behind the service; ``store`` is the run journal's root (the job table lives there too)."""
@@ -124,7 +139,7 @@ class LabctlBackend:
 
     async def run_protocol(
         self, bench: Any, protocol: str, params: dict[str, Any], *, crossbar: str | None, resume: str | None,
-        on_progress: ProgressCallback, on_run: RunCallback,
+        on_progress: ProgressCallback, on_run: RunCallback, on_record: RecordCallback | None = None,
     ) -> dict[str, Any]:
         import protocols
         from labctl.jobs.protocol_run import run_protocol
@@ -135,7 +150,7 @@ class LabctlBackend:
             resume = None  # a read or a sweep is simply run again
         result = await run_protocol(
             None, None if resume else protocol, {} if resume else params, store_root=self.store, resume=resume,
-            crossbar=xbar, on_progress=on_progress, on_run=on_run, bench=bench.bench,
+            crossbar=xbar, on_progress=on_progress, on_run=on_run, bench=bench.bench, on_record=on_record,
         )
         out: dict[str, Any] = _json({"run_id": result.run_id, "status": result.status, "summary": result.summary,
                       "resumed_from": resume})
