@@ -92,9 +92,10 @@ export function mount(root, id) {
     if (fresh.length) { heat.add(fresh); scheduleStats(); }
   }
 
+  let liveSince = Infinity;  // (Unix s) lag is measured for cells committed after this stream connected
   function onPaint(batch) {
     const now = Date.now() / 1000;
-    for (const c of batch) if (c.fresh && c.t) stats.lags.push(now - c.t);
+    for (const c of batch) if (c.fresh && c.t >= liveSince) stats.lags.push(now - c.t);
     stats.painted = heat.painted;
     const recent = stats.lags.slice(-200);
     if (recent.length) {
@@ -186,8 +187,13 @@ export function mount(root, id) {
   }
 
   (async () => {
+    let benches;
+    const jobP = api(`/jobs/${id}`);
+    // the journal's cells are asked for as soon as the run is known, while the page is being built
+    const cellsP = jobP.then((j) => (j.run_id && CELL_PROTOCOLS.has(j.protocol)
+      ? api(`/runs/${j.run_id}/cells`) : null)).catch(() => null);
     try {
-      job = await api(`/jobs/${id}`);
+      [job, benches] = await Promise.all([jobP, api("/benches")]);
     } catch (e) {
       put(head, el("p.error", {text: e.message}));
       ready("job");
@@ -196,11 +202,11 @@ export function mount(root, id) {
     renderHead();
     if (job.progress) setProgress(bar, job.progress.done, job.progress.total);
     if (job.kind === "protocol" && CELL_PROTOCOLS.has(job.protocol)) {
-      const benches = await api("/benches");
       const b = benches.find((x) => x.name === job.lane);
       const xb = b && (b.crossbars[job.crossbar] || Object.values(b.crossbars)[0]);
       setupMap(xb ? xb.rows : 64, xb ? xb.cols : 64);
-      await loadJournal();
+      const page = await cellsP;
+      if (page) addCells(page.cells, false);
     }
     if (TERMINAL.has(job.state)) loadFinal();
     ready("job");
@@ -209,7 +215,8 @@ export function mount(root, id) {
     stop = follow(() => `/jobs/${id}/live?cells_from=0`, onEvent, (st) => {
       live.textContent = {live: "live", connecting: "connecting", reconnecting: "reconnecting…", ended: "ended"}[st] || st;
       live.className = `badge link-state ${st === "live" ? "s-running" : st === "ended" ? "" : "s-failed"}`;
-      if (st === "reconnecting") { wasDown = true; stats.reconnects += 1; }
+      if (st === "live" && liveSince === Infinity) liveSince = Date.now() / 1000;
+      if (st === "reconnecting") { wasDown = true; stats.reconnects += 1; liveSince = Infinity; }
       if (st === "live" && wasDown) {  // back after a drop: the journal has what the old stream did not send
         wasDown = false;
         loadJournal();

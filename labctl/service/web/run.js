@@ -10,8 +10,8 @@ export function mount(root, id) {
   root.append(body);
   (async () => {
     try {
-      const run = await api(`/runs/${id}`, {signal: ctl.signal});
-      const maps = await api(`/runs/${id}/maps`, {signal: ctl.signal});
+      const [run, maps] = await Promise.all([api(`/runs/${id}`, {signal: ctl.signal}),
+        api(`/runs/${id}/maps`, {signal: ctl.signal})]);
       const summary = (run.results || []).find((r) => r.name === "summary");
       const exportsBox = el("div.row.exports", {}, ["hdf5", "csv", "npz"].map((fmt) =>
         el("button", {text: `Export ${fmt}`, dataset: {fmt}, disabled: fmt === "npz" && !maps.length,
