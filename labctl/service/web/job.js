@@ -22,6 +22,7 @@ export function mount(root, id) {
   let job = null;
   let heat = null;
   let finalLoaded = false;
+  let runAsked = false;
   const cells = new Map();  // "r,c" -> {row, col, status, conductance, target, pulses}
   const title = el("h1", {}, `Job `, el("span.mono", {text: id}));
   const head = el("div.card");
@@ -168,6 +169,10 @@ export function mount(root, id) {
   function onEvent(event, data) {
     stats.events += 1;
     if (event === "cells" && heat) {
+      if (!job.run_id && !runAsked) {  // the state events name the run only when the state changes: ask once
+        runAsked = true;
+        api(`/jobs/${id}`).then((j) => { if (j.run_id) { job = j; renderHead(); } }).catch(() => { runAsked = false; });
+      }
       addCells(data.cells.map(([row, col, status, conductance, target, pulses, t]) =>
         ({row, col, status, conductance, target, pulses, t})), true);
     } else if (event === "progress") {

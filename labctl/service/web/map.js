@@ -165,7 +165,10 @@ export class Histogram {
     ctx.fillStyle = "#374151";
     const step = Math.max(1, Math.ceil(bins.length / 8));
     bins.forEach((b, i) => {
-      if (i % step === 0 || i === bins.length - 1) ctx.fillText(b.label, left + i * bw, H - bottom + 13);
+      const last = i === bins.length - 1;
+      if (!last && (i % step !== 0 || i > bins.length - 1 - step / 2)) return;
+      const w = ctx.measureText(b.label).width;
+      ctx.fillText(b.label, Math.min(left + i * bw, W - w - 1), H - bottom + 13);
     });
     ctx.fillText(xlabel, left, H - 4);
   }
