@@ -70,12 +70,16 @@ function field(name, raw, get, required) {
     const isTuple = base.type === "array";
     input = el("input", {type: "text", name, inputmode: isNum ? "decimal" : undefined, autocomplete: "off",
       placeholder: dflt !== undefined && dflt !== null ? `default ${Array.isArray(dflt) ? dflt.join(", ") : dflt}`
-        : isTuple ? "e.g. 8, 8" : nullable ? "unset" : ""});
+        : isTuple ? (base.items && base.items.type === "array" ? "JSON, e.g. [[1, 0.5], [0, -1]]" : "e.g. 8, 8")
+          : nullable ? "unset" : ""});
     read = () => {
       const v = input.value.trim();
       if (v === "") return [false];
       if (isNum) return [true, v !== "" && Number.isFinite(Number(v)) ? Number(v) : v];
-      if (isTuple) return [true, v.replace(/[[\]()]/g, "").split(/[,\s]+/).filter(Boolean).map((x) => (Number.isFinite(Number(x)) ? Number(x) : x))];
+      if (isTuple && v.startsWith("[")) {  // JSON (nested lists: inputs, pairs)
+        try { return [true, JSON.parse(v)]; } catch { return [true, v]; }
+      }
+      if (isTuple) return [true, v.replace(/[()]/g, "").split(/[,\s]+/).filter(Boolean).map((x) => (Number.isFinite(Number(x)) ? Number(x) : x))];
       return [true, v];
     };
   }
