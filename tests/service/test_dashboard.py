@@ -223,8 +223,22 @@ async def test_token_refused_until_entered(tmp_path: Path, browser: Browser) -> 
         await page.goto(f"{tsvc.url}/#/jobs")
         await _ready(page, "jobs")
         assert not await page.eval("document.getElementById('token-dialog').open")
-        api_calls = [r for r in page.requests if r["url"].startswith(tsvc.url + "/jobs")]
-        assert api_calls
+        # an export: fetched with the header, handed to the browser as a download
+        async with httpx.AsyncClient(base_url=tsvc.url, timeout=30,
+                                     headers={"Authorization": f"Bearer {TOKEN}"}) as c:
+            job = (await c.post("/jobs", json=program_job("sim", 2, 2))).json()
+            run_id = (await wait_state(c, job["id"], {"succeeded"}))["run_id"]
+        downloads = tmp_path / "downloads"
+        await browser.send("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+        await page.goto(f"{tsvc.url}/#/runs/{run_id}")
+        await _ready(page, "run")
+        await page.eval("document.querySelector('button[data-fmt=npz]').click()")
+        deadline = time.monotonic() + 20
+        while not list(downloads.glob("*.npz")) and time.monotonic() < deadline:  # noqa: ASYNC110 (a file)
+            await asyncio.sleep(0.1)
+        assert [p.name for p in downloads.glob("*.npz")] == [f"{run_id}.npz"]
+        api_calls = [r for r in page.requests if r["url"].startswith((tsvc.url + "/jobs", tsvc.url + "/runs"))]
+        assert any("/export?fmt=npz" in r["url"] for r in api_calls)
         assert all(r["headers"].get("Authorization") == f"Bearer {TOKEN}" for r in api_calls)
         assert not [r["url"] for r in page.requests if TOKEN in r["url"]], "the token must never be in a URL"
 
