@@ -10,17 +10,16 @@ import json
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from labctl.service.errors import ERRORS, NotFound
+from labctl.service.routes_jobs import SSE_HEADERS, JobId
+from labctl.service.routes_results import RunId
 from labctl.service.scheduler import state_payload
 from labctl.service.state import ServiceState, service
 
-JobId = Annotated[str, Path(pattern=r"^[0-9a-f]{12}$", description="Job id (12 hex digits)")]
-RunId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,80}$", description="Run id")]
-SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 T = TypeVar("T")
 
 router = APIRouter(tags=["live"])
