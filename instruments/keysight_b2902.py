@@ -21,6 +21,7 @@ def _num(v: float) -> str:
 
 class KeysightB2902(SmuBase):
     channels = 2
+    min_pulse_width = 5e-5  # s: the shortest pulse of the B2900A pulse mode
     idn_models = ("B2902A", "B2902B", "B2912A", "B2912B")
 
     def __init__(self, *args: object, **kwargs: object) -> None:

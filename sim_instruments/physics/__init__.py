@@ -4,5 +4,7 @@ from sim_instruments.physics.array import RRAMArray
 from sim_instruments.physics.crossbar import Crossbar
 from sim_instruments.physics.nonideal import NonIdealities
 from sim_instruments.physics.params import StanfordParams
+from sim_instruments.physics.pulse_shape import Trapezoid, apply_shaped_pulse, loaded_levels
 
-__all__ = ["Crossbar", "NonIdealities", "RRAMArray", "StanfordParams"]
+__all__ = ["Crossbar", "NonIdealities", "RRAMArray", "StanfordParams", "Trapezoid", "apply_shaped_pulse",
+           "loaded_levels"]
