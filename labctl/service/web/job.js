@@ -132,7 +132,15 @@ export function mount(root, id) {
   }
 
   async function loadFinal() {
-    if (finalLoaded || !job.run_id) return;
+    if (finalLoaded) return;
+    if (!job.run_id) {  // a training or sync job: its result is in the job itself
+      if (job.result || job.error) {
+        finalLoaded = true;
+        body.append(el("div.card.final", {}, el("h2", {text: "Result"}),
+          job.result ? kvTable(job.result.metrics || job.result) : el("p.error", {text: job.error})));
+      }
+      return;
+    }
     finalLoaded = true;
     const box = el("div.card.final");
     body.append(box);
