@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from labctl.core.errors import JobError, LabctlError
-from labctl.core.records import CellOutcome, Progress
+from labctl.core.records import Progress
 from labctl.service.backend import Backend, BenchHandle
 from labctl.service.hub import Hub
 from labctl.service.jobdb import JobDB
@@ -121,10 +121,10 @@ class Scheduler:
                 bench = self.benches[job.lane]
                 assert job.protocol is not None
                 result = await self.backend.run_protocol(
-                    bench, job.protocol, job.params, crossbar=job.crossbar, resume=job.run_id,
+                    bench, job.protocol, job.params, crossbar=job.crossbar, resume=job.run_id, job_id=job.id,
                     on_progress=lambda p: self._on_progress(job.id, p),
                     on_run=lambda run_id: self.db.set_run(job.id, run_id),
-                    on_record=lambda record: self._on_record(job.id, record),
+                    on_cell=self.hub.channel(job.id).append_cell,
                 )
             else:
                 result = await self.backend.run_off_loop(
@@ -167,15 +167,6 @@ class Scheduler:
                             extra=dict(progress.extra))
         self.hub.channel(job_id).publish("progress", view.model_dump())
         self._persist_progress(job_id)
-
-    def _on_record(self, job_id: str, record: object) -> None:
-        """A cell outcome the journal has committed goes to the job's cell log, stamped with the time."""
-        if isinstance(record, CellOutcome):
-            g = record.conductance
-            self.hub.channel(job_id).append_cell([
-                record.row, record.col, str(record.status), g if g == g else None, record.target, record.pulses,
-                round(time.time(), 4),
-            ])
 
     def _persist_progress(self, job_id: str, force: bool = False) -> None:
         ch = self.hub.get(job_id)

@@ -1,7 +1,9 @@
 """Two ASGI guards in front of every route: a bearer token (when one is configured) and a body-size bound.
 
 Binding anything but loopback needs a token (``check_bind``); with a token set, every request without it gets
-401, including the OpenAPI document.
+401, except the pages a browser opens to read the API (``/docs``, its OAuth2 redirect, ``/redoc`` and
+``/openapi.json``, which say nothing about the benches): the docs page then takes the token through its
+"Authorize" button and sends it with every call it makes.
 """
 
 from __future__ import annotations
@@ -49,10 +51,15 @@ async def _send_json(send: Send, status: int, body: dict[str, Any], headers: lis
     await send({"type": "http.response.body", "body": raw})
 
 
-class TokenGuard:
-    """``Authorization: Bearer <token>`` on every HTTP request (constant-time comparison).
+#: pages readable without the token (GET/HEAD only): the API's description, never its data
+OPEN_PAGES = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
 
-    ``public``: GET/HEAD paths served without it (an entry ending in ``*`` is a prefix): the dashboard's static
+
+class TokenGuard:
+    """``Authorization: Bearer <token>`` on every HTTP request (constant-time comparison), but the API's
+    documentation pages (:data:`OPEN_PAGES`).
+
+    ``public``: more GET/HEAD paths served without it (an entry ending in ``*`` is a prefix): the dashboard's static
     files, which hold no data; everything they show comes from the API with the token.
     """
 
@@ -65,7 +72,8 @@ class TokenGuard:
         if scope.get("method") not in ("GET", "HEAD"):
             return False
         path: str = scope.get("path", "")
-        return any(path == p or (p.endswith("*") and path.startswith(p[:-1])) for p in self._public)
+        return path in OPEN_PAGES or any(path == p or (p.endswith("*") and path.startswith(p[:-1]))
+                                         for p in self._public)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and not self._is_public(scope):
