@@ -3,7 +3,7 @@
 Per group of up to ``parallel`` cells of a row (one pulse serves the group: the row at V, their columns at 0 V, the
 other lines per ``scheme``; current compliance is the bench's, enforced by the SMU driver):
 
-1. read ``g0`` (the cell as found) under the read clamp;
+1. read ``g0`` (the cell as found) under the read clamp (skipped with ``read_found`` off);
 2. one RESET pulse (``-reset_volts``), read ``g_reset``;
 3. one SET pulse (``+set_volts``), read ``g_set``;
 4. restore: cells found OFF (``g0 < g_mid``) get one more RESET and a read, so every working cell leaves in the
@@ -13,7 +13,8 @@ Classes (:data:`CLASSES`): ``working`` when the SET swung the cell up by at leas
 read; otherwise by its last test read ``g_set``: ``stuck_on`` (>= ``g_stuck_on``), ``virgin`` (< ``g_virgin``,
 never formed) or ``stuck_off``. Outcomes: converged (working), failed (moved by ``min_ratio`` but not the full
 swing) or stuck (never moved). Each cell's ``CellOutcome`` (target = ``g0``, the state the restore returns to;
-conductance = ``g_set``, what decides the class) commits it in the journal; a resumed run never pulses it again.
+conductance = ``g_set``, what decides the class; without ``read_found``
+the target is ``g_set``, where the cell stays) commits it in the journal; a resumed run never pulses it again.
 Emits a ``MapRecord`` "scan" (conductance ``g0``; extras ``g_reset``, ``g_set``, ``fault_class`` = index into
 :data:`CLASSES`, ``switched``) and a ``ResultRecord`` "scan" with the counts per class.
 """
@@ -49,7 +50,9 @@ class ScanParams(Params):
     g_virgin: float = Field(1e-6, ge=0, le=1, description="A non-switching cell below this is virgin, S")
     parallel: int = Field(1, ge=1, le=4096, description=(
         "Cells of one row sharing a pulse (1: pulse and read in one operation where the bench can)"))
-    restore: bool = Field(True, description="Return working cells found OFF to OFF")
+    restore: bool = Field(True, description="Return working cells found OFF to OFF (needs read_found)")
+    read_found: bool = Field(True, description=(
+        "Read each cell as found first (off: two operations per cell; g0 unknown, no restore)"))
     scheme: Scheme = BiasScheme.HALF
 
     @model_validator(mode="after")
@@ -72,7 +75,8 @@ def _outcome(g0: float, g_reset: float, g_set: float, p: ScanParams) -> CellStat
     lo = max(g_reset, 1e-12)
     if g_set / lo >= p.min_ratio:
         return CellStatus.CONVERGED
-    moved = max(g0, g_set, lo) / max(min(g0, g_set, lo), 1e-12) >= p.min_ratio
+    seen = [g for g in (g0, g_set, lo) if np.isfinite(g)]
+    moved = max(seen) / max(min(seen), 1e-12) >= p.min_ratio
     return CellStatus.FAILED if moved else CellStatus.STUCK
 
 
@@ -102,7 +106,7 @@ async def run(
         todo = [c for c in range(c0, c1) if (row, c) not in done]
         for k in range(0, len(todo), params.parallel):
             cols = todo[k:k + params.parallel]
-            g0 = await _read(access, sink, row, cols, vr)
+            g0 = await _read(access, sink, row, cols, vr) if params.read_found else [np.nan] * len(cols)
             g1 = await _step(access, combined, sink, row, cols, -params.reset_volts, params)
             g2 = await _step(access, combined, sink, row, cols, params.set_volts, params)
             back = [c for c, g in zip(cols, g0, strict=True) if g < params.g_mid] if params.restore else []
@@ -110,7 +114,7 @@ async def run(
                 await _step(access, combined, sink, row, back, -params.reset_volts, params)
             for c, a, b, s in zip(cols, g0, g1, g2, strict=True):
                 st = _outcome(a, b, s, params)
-                sink.emit(CellOutcome(row, c, st, a, s, 3 if c in back else 2))
+                sink.emit(CellOutcome(row, c, st, a if np.isfinite(a) else s, s, 3 if c in back else 2))
                 g0m[row, c], g_reset[row, c], g_set[row, c], status[row, c] = a, b, s, str(st)
                 fault[row, c] = CLASSES.index(classify(str(st), s, params))
             finished += len(cols)

@@ -9,7 +9,8 @@ layer's inference only its rows are driven, so the other layers' cells carry no 
 :func:`place` chooses the lines from per-crossbar fault maps (cell classes from the ``scan`` protocol):
 
 1. no stuck-ON cell in a driven row x used column (a stuck-ON cell of STANFORD_V1 reads ~1.8 mS, 24x the ON
-   target, and dominates its column), whenever such a placement exists;
+   target, and dominates its column), whenever such a placement exists; cells the scan did not reach ('') count
+   as stuck-ON (unknown cells are used only when nothing else is left);
 2. then the fewest stuck-OFF / virgin cells where the binary target is ON (weight 1) or OFF (weight
    :data:`OFF_WEIGHT`), i.e. damage weighted by the target.
 
@@ -20,6 +21,7 @@ falls), then logical outputs and inputs are matched to physical columns and rows
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -74,7 +76,7 @@ class LayerPlacement:
             out[s.crossbar] = (full, mask)
         return out
 
-    def gather(self, maps: dict[str, npt.ArrayLike], dtype: Any = None) -> np.ndarray:
+    def gather(self, maps: Mapping[str, npt.ArrayLike], dtype: Any = None) -> np.ndarray:
         """The logical ``n_in x n_out`` map from full-array maps per crossbar."""
         first = np.asarray(maps[self.segments[0].crossbar])
         out = np.empty((self.n_in, self.n_out), dtype=dtype or first.dtype)
@@ -154,11 +156,12 @@ def origin_placement(origins: dict[str, tuple[str, int, int]], shapes: dict[str,
 
 
 def _masks(classes: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """(cells never to use when avoidable: stuck-ON and unscanned '', cells that cannot turn ON)."""
     c = np.asarray(classes).astype(str)
-    bad = set(np.unique(c)) - set(CLASSES)
+    bad = set(np.unique(c)) - {*CLASSES, ""}
     if bad:
-        raise ConfigError.invalid("fault map", sorted(bad), ", ".join(CLASSES))
-    return c == "stuck_on", (c == "stuck_off") | (c == "virgin")
+        raise ConfigError.invalid("fault map", sorted(bad), ", ".join(CLASSES) + " or '' (not scanned)")
+    return (c == "stuck_on") | (c == ""), (c == "stuck_off") | (c == "virgin")
 
 
 def _weights(on_target: npt.ArrayLike | None, shape: Shape) -> np.ndarray:
@@ -206,9 +209,9 @@ def _best_rows(rowkey: np.ndarray, n_in: int, n_out: int, rng: np.random.Generat
 
 def place(
     shapes: dict[str, Shape],
-    faults: dict[str, npt.ArrayLike],
+    faults: Mapping[str, npt.ArrayLike],
     *,
-    on_targets: dict[str, npt.ArrayLike] | None = None,
+    on_targets: Mapping[str, npt.ArrayLike] | None = None,
     free_rows: dict[str, list[int]] | None = None,
     restarts: int = 6,
     seed: int = 0,
@@ -283,8 +286,8 @@ def _place_layer(name: str, n_in: int, n_out: int, w: np.ndarray, masks: dict[st
         for x, (r_, c_, o_) in segs.items()))
 
 
-def damage(placement: Placement, faults: dict[str, npt.ArrayLike],
-           on_targets: dict[str, npt.ArrayLike] | None = None) -> dict[str, dict[str, int]]:
+def damage(placement: Placement, faults: Mapping[str, npt.ArrayLike],
+           on_targets: Mapping[str, npt.ArrayLike] | None = None) -> dict[str, dict[str, int]]:
     """Per layer: used cells by fault class (``stuck_on`` counts stuck-ON cells in a driven row x used column),
     and stuck-OFF / virgin cells under an ON target (when targets are given)."""
     out: dict[str, dict[str, int]] = {}

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from labctl.report._model import Report
+from labctl.report._placement import placement_html
 from labctl.report._plots import accuracy_figure, data_uri, maps_figure, pulses_figure
 
 _CSS = """
@@ -138,6 +139,7 @@ def render_html(report: Report) -> str:
                                for k, v in report.model.items()}),
         "<h2>Accuracy</h2>", _accuracy(report),
         "<h2>Conductance maps: target vs measured</h2>", _maps(report),
+        "<h2>Fault map and placement</h2>", placement_html(report.placement, report.fault_maps),
         "<h2>Programming</h2>", _programming(report),
         "<h2>Per-layer output error: offline model vs bench inference</h2>", _layer_errors(report),
         "<h2>Chip-in-the-loop retraining</h2>", _retraining(report),
