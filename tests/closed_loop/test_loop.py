@@ -100,7 +100,8 @@ def test_layers_are_placed_around_the_scanned_faults(loop_result):
             assert (used != "").all()  # only scanned cells
     assert Placement.from_json((res.html.parent / "placement.json").read_text()) == pl
     page = res.html.read_text()
-    assert 'id="placement"' in page and 'class="faultmap"' in page
+    assert 'id="placement"' in page
+    assert 'class="faultmap"' in page
     assert res.report.fault_maps["xbar0"][0][:16].count("O") == int((faults["xbar0"][0, :16] == "stuck_on").sum())
 
 

@@ -61,5 +61,6 @@ def test_placement_survives_kill9_and_resume(tmp_path: Path) -> None:
         cells = set(store.outcomes(r["id"]))
         lines = {(row, col) for lp in before.layers.values() for s in lp.segments if s.crossbar == r["crossbar"]
                  for row in s.rows for col in s.cols}
-        assert cells and cells <= lines
+        assert cells
+        assert cells <= lines
     assert set(faults) == {"xbar0", "xbar1"}
