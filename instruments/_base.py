@@ -6,7 +6,7 @@ import logging
 import math
 from dataclasses import dataclass
 
-from labctl.core.errors import InstrumentReportedError, LimitError, TransportError
+from labctl.core.errors import InstrumentError, InstrumentReportedError, LimitError, TransportError
 from labctl.core.limits import SafetyLimits
 from labctl.core.transports import Transport
 
@@ -50,6 +50,8 @@ class ScpiInstrument:
     """Base of all drivers. ``configure()`` puts the instrument in the state the driver assumes."""
 
     channels = 1
+    #: model names this driver is written for, as the second field of ``*IDN?`` reports them (any match)
+    idn_models: tuple[str, ...] = ()
 
     def __init__(self, name: str, transport: Transport, limits: SourceLimits, *, retries: int = 2) -> None:
         self.name = name
@@ -106,6 +108,24 @@ class ScpiInstrument:
     async def identify(self) -> str:
         self.idn = (await self._query("*IDN?")).strip()
         return self.idn
+
+    def identity_problem(self, idn: str) -> str | None:
+        """Why ``idn`` is not an instrument this driver is written for (None when it is)."""
+        fields = [f.strip() for f in idn.split(",")]
+        if len(fields) < 4:
+            return f"{self.name}: *IDN? answered {idn!r}, not 'maker,model,serial,firmware'"
+        model = fields[1].upper().removeprefix("MODEL").strip()
+        if self.idn_models and model not in self.idn_models:
+            return (f"{self.name}: the instrument is a {fields[0]} {fields[1]}, but the driver {type(self).__name__} "
+                    f"is for {', '.join(self.idn_models)}")
+        return None
+
+    async def query_bool(self, message: str) -> bool:
+        """A query answered with 0 or 1; anything else raises ``InstrumentError`` naming the command."""
+        reply = (await self._query(message)).strip()
+        if reply not in ("0", "1"):
+            raise InstrumentError(f"{self.name}: unexpected reply {reply!r} to {message!r} (expected 0 or 1)")
+        return reply == "1"
 
     async def errors(self) -> list[str]:
         """Drain the instrument's error queue (``:SYST:ERR?``)."""

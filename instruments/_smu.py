@@ -28,6 +28,14 @@ class SmuBase(ScpiInstrument):
         for c in channels:
             self.output_on[c] = on
 
+    async def source_limit(self, channel: int = 1) -> float:
+        """The current compliance the instrument reports for ``channel``, A."""
+        raise NotImplementedError
+
+    async def output_state(self, channel: int = 1) -> bool:
+        """Whether the instrument reports ``channel``'s output on."""
+        raise NotImplementedError
+
 
 def num(v: float) -> str:
     """A number as the SMUs accept it (6 significant digits)."""
@@ -59,3 +67,11 @@ class SingleChannelSmu(SmuBase):
         await self._write(f":OUTP {'ON' if on else 'OFF'}")
         if not on:
             self._mark([1], False)
+
+    async def source_limit(self, channel: int = 1) -> float:
+        self._check_channel(channel)
+        return (await self._query_floats(f"{self.compliance_command}?", 1))[0]
+
+    async def output_state(self, channel: int = 1) -> bool:
+        self._check_channel(channel)
+        return await self.query_bool(":OUTP?")

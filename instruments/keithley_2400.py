@@ -8,6 +8,7 @@ from instruments._smu import SingleChannelSmu, num
 
 class Keithley2400(SingleChannelSmu):
     compliance_command = ":SENS:CURR:PROT"
+    idn_models = ("2400", "2401")
 
     async def configure(self) -> None:
         await self.identify()

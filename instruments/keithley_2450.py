@@ -19,6 +19,7 @@ reading is one aperture long and a pulse's length is known."""
 
 class Keithley2450(SingleChannelSmu):
     compliance_command = ":SOUR:VOLT:ILIM"
+    idn_models = ("2450",)
     line_frequency: float | None = None  # Hz, from :SYST:LFR? on first use
 
     async def configure(self) -> None:

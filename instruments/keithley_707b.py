@@ -9,6 +9,7 @@ from labctl.core.errors import InstrumentReportedError
 
 
 class Keithley707B(MatrixDriver):
+    idn_models = ("707B",)
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.inputs = min(self.inputs, 8)  # rows A..H

@@ -10,6 +10,7 @@ from instruments.matrix import MatrixDriver, Point
 
 
 class KeysightB2201A(MatrixDriver):
+    idn_models = ("B2201A",)
     def spec(self, p: Point) -> str:
         card, o = divmod(p[1] - 1, self.per_card)
         return f"{card + 1}{p[0]:02d}{o + 1:02d}"

@@ -21,6 +21,7 @@ def _num(v: float) -> str:
 
 class KeysightB2902(SmuBase):
     channels = 2
+    idn_models = ("B2902A", "B2902B", "B2912A", "B2912B")
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
@@ -212,6 +213,14 @@ class KeysightB2902(SmuBase):
         chans = channels or [1, 2]
         await self._query(";".join(f":OUTP{c} OFF" for c in chans) + ";:ABOR;*OPC?")
         self._mark(chans, False)
+
+    async def source_limit(self, channel: int = 1) -> float:
+        self._check_channel(channel)
+        return (await self._query_floats(f":SENS{channel}:CURR:PROT?", 1))[0]
+
+    async def output_state(self, channel: int = 1) -> bool:
+        self._check_channel(channel)
+        return await self.query_bool(f":OUTP{channel}?")
 
     async def safe_state(self) -> None:
         self._forget()

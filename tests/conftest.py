@@ -6,7 +6,10 @@ import pytest
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--bench-config", default=None, help="bench YAML for tests in tests/hardware/")
+    parser.addoption("--bench-config", default=None, help="bench YAML for tests in tests/hardware/ (the hil checks)")
+    parser.addoption("--allow-program", action="store_true", default=False,
+                     help="hardware tier: also write-verify the bench's hil.test_area")
+    parser.addoption("--hil-crossbar", default=None, help="hardware tier: crossbar to check (default: the first)")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

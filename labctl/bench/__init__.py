@@ -9,11 +9,20 @@ process (``labctl sim serve``) and hands back its resource strings.
 from pathlib import Path
 
 from labctl.bench._access import BenchCrossbar
-from labctl.bench._bench import Bench, open_bench
+from labctl.bench._bench import Bench, build_driver, open_bench
 from labctl.bench._sim import SimProcess, Simulation, start_simulation
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 DEFAULT_CONFIG = CONFIGS / "sim_bench.yaml"
 
-__all__ = ["CONFIGS", "DEFAULT_CONFIG", "Bench", "BenchCrossbar", "SimProcess", "Simulation", "open_bench",
-           "start_simulation"]
+__all__ = [
+           "CONFIGS",
+           "DEFAULT_CONFIG",
+           "Bench",
+           "BenchCrossbar",
+           "SimProcess",
+           "Simulation",
+           "build_driver",
+           "open_bench",
+           "start_simulation",
+]

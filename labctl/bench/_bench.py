@@ -109,6 +109,15 @@ async def _safe(driver: Any) -> str | None:
         return f"{type(exc).__name__}: {exc}"
 
 
+def build_driver(name: str, config: BenchConfig, *, log: TransportLog | None = None) -> Any:
+    """The driver of instrument ``name`` of a real bench, connected but not configured (blocking: call it off the
+    event loop). ``log(resource, message)`` sees every message sent."""
+    resource = config.instruments[name].resource
+    if resource == "sim":
+        raise ConfigError.invalid(f"instruments.{name}.resource", "sim", "a resource on a real bench")
+    return _build_driver(name, config, resource, None, log)
+
+
 def _build_driver(name: str, config: BenchConfig, resource: str, sim: Simulation | None,
                   log_fn: TransportLog | None) -> Any:
     from instruments import DRIVERS, SourceLimits

@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("labctl.cli.report", "Measured-vs-trained report of runs."),
     "serve": ("labctl.cli.serve", "The asyncio HTTP service next to the bench."),
     "jobs": ("labctl.cli.jobs", "Client commands for a running service."),
+    "hil": ("labctl.cli.hil", "Hardware-in-the-loop checks: is this bench fit to use?"),
 }
 
 

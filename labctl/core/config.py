@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from labctl.core.errors import ConfigError
+from labctl.core.hil_config import HilConfig
 from labctl.core.limits import SafetyLimits
 
 SMU_DRIVERS = ("keithley_2450", "keysight_b2902", "keithley_2400")
@@ -138,6 +139,7 @@ class BenchConfig(_Strict):
     crossbars: dict[str, CrossbarConfig] = Field(min_length=1)
     limits: SafetyLimits = Field(default_factory=lambda: SafetyLimits.model_validate({}))
     sim: SimConfig | None = None
+    hil: HilConfig | None = Field(None, description="Hardware-in-the-loop checks: test area, expectations")
 
     @property
     def simulated(self) -> bool:
@@ -162,9 +164,22 @@ class BenchConfig(_Strict):
             for fname in self.sim.faults:
                 if fname not in self.instruments:
                     errors.append(f"sim.faults.{fname}: unknown instrument; allowed: {', '.join(self.instruments)}")
+        if self.hil is not None and self.hil.test_area is not None:
+            errors += _check_test_area(self, self.hil.test_area)
         if errors:
             raise ValueError("; ".join(errors))
         return self
+
+
+def _check_test_area(cfg: BenchConfig, area: Any) -> list[str]:
+    xb = cfg.crossbars.get(area.crossbar)
+    if xb is None:
+        return [f"hil.test_area.crossbar = {area.crossbar!r}: unknown crossbar; allowed: {', '.join(cfg.crossbars)}"]
+    (r0, c0), (nr, nc) = area.origin, area.shape
+    if r0 + nr > xb.rows or c0 + nc > xb.cols:
+        return [f"hil.test_area: rows {r0}..{r0 + nr - 1}, cols {c0}..{c0 + nc - 1} are out of range; allowed "
+                f"rows 0..{xb.rows - 1}, cols 0..{xb.cols - 1} ({area.crossbar})"]
+    return []
 
 
 def _check_wiring(cfg: BenchConfig, path: str, xb: CrossbarConfig) -> list[str]:
