@@ -214,7 +214,8 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
         p.stage("retrain around the measured maps (chip in the loop)",
                 opts.retrain_epochs * (opts.retrain_restarts + 1))
         loop = retrain_letters(model, maps_before, ds, epochs=opts.retrain_epochs, seed=opts.seed,
-                               restarts=opts.retrain_restarts, progress=lambda e, n, _m: p.update(e, n))
+                               restarts=opts.retrain_restarts, flip_p=float(base.get("flip_p", 0.0)),
+                               progress=lambda e, n, _m: p.update(e, n))
         for tm in loop.targets.values():
             tm.save(out / "targets_retrained")
         applied = loop.after["measured"] >= loop.before["measured"]  # reprogram only for a predicted gain

@@ -18,6 +18,10 @@ from labctl.report import Report, report_from_runs
 from labctl.store import RunStore
 from protocols.scan import fault_classes
 
+# the module fixture trains, scans 2 x 384 cells, programs, reads, infers and retrains: more than the 120 s default
+# on a loaded machine
+pytestmark = pytest.mark.timeout(600)
+
 
 @pytest.fixture(scope="module")
 def loop_result(tmp_path_factory: pytest.TempPathFactory) -> tuple[LoopOptions, LoopResult]:

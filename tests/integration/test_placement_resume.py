@@ -11,11 +11,15 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from labctl.analysis.placement import Placement
 from labctl.jobs._placed import stored_placement
 from labctl.jobs.closed_loop import LoopOptions, run_loop
 from labctl.store import RunStore
 
+# two loop runs (training, a scan of 2 x 144 cells, programming); the suite default of 120 s is per test
+pytestmark = pytest.mark.timeout(600)
 LABCTL = str(Path(sys.executable).parent / "labctl")
 SCAN = {"read_found": False, "restore": False, "region": (0, 12, 0, 12)}
 
