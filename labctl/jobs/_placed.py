@@ -14,6 +14,7 @@ carries each logical input and which physical column each logical output. Everyt
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -123,7 +124,7 @@ def infer_params(seg: Segment, inputs: np.ndarray, input_volts: float) -> dict[s
 def placement_summary(placement: Placement, faults: dict[str, np.ndarray] | None,
                       on_targets: dict[str, np.ndarray] | None) -> dict[str, Any]:
     """The placement as reported: the artefact, the damage it leaves per layer, the fault counts per crossbar."""
-    d = placement.to_dict()
+    d: dict[str, Any] = json.loads(placement.to_json())  # JSON-plain (lists, not tuples): the report round-trips
     if faults:
         d["damage"] = damage(placement, faults, on_targets)
         d["fault_counts"] = {x: {c: int((f == c).sum()) for c in ("working", "stuck_on", "stuck_off", "virgin")}
