@@ -2,7 +2,7 @@
 
 Contract (the CLI, the jobs and the service rely on it)::
 
-    REGISTRY: dict[str, ProtocolSpec]     # forming, program, read_map, inference, iv_sweep, retention, endurance
+    REGISTRY: dict[str, ProtocolSpec]     # forming, program, scan, read_map, inference, iv_sweep, retention, endurance
     spec = REGISTRY["program"]
     params = spec.parse({"random_levels": 4})          # strict pydantic (extra=forbid); ConfigError names the field
     summary = await spec.run(access, params, sink, resume=None)
@@ -11,7 +11,7 @@ Contract (the CLI, the jobs and the service rely on it)::
 * ``sink`` has ``emit(record)``; records are the immutable ones of :mod:`labctl.core.records`:
   ``PulseRecord`` and ``ReadRecord`` for every pulse and read, ``CellOutcome`` per programmed cell,
   ``InferenceRecord``, ``MapRecord``, ``ResultRecord`` and ``Progress`` events.
-* ``resume`` (resumable protocols: ``program``, ``forming``): {(row, col): CellOutcome} from the journal;
+* ``resume`` (resumable protocols: ``program``, ``forming``, ``scan``): {(row, col): CellOutcome} from the journal;
   those cells are never pulsed or read again.
 * ``run`` returns a small JSON-able summary dict.
 
@@ -22,7 +22,7 @@ spaced levels inside the device window (default 10-100 µS at 0.1 V for STANFORD
 Protocols never import a driver, a simulator or ``labctl.bench`` (import-linter enforces it).
 """
 
-from protocols import endurance, forming, inference, iv_sweep, program, pulse_train, read_map, retention
+from protocols import endurance, forming, inference, iv_sweep, program, pulse_train, read_map, retention, scan
 from protocols._base import ListSink, Params, ProtocolSpec, RecordSink, Resume
 
 REGISTRY: dict[str, ProtocolSpec] = {spec.name: spec for spec in (
@@ -30,6 +30,8 @@ REGISTRY: dict[str, ProtocolSpec] = {spec.name: spec for spec in (
                  forming.FormingParams, forming.run, resumable=True),
     ProtocolSpec("program", "Write-verify (ISPP) of an array to a target conductance map.",
                  program.ProgramParams, program.run, resumable=True),
+    ProtocolSpec("scan", "Fault map: one RESET and one SET pulse per cell, read after each; classes every cell.",
+                 scan.ScanParams, scan.run, resumable=True),
     ProtocolSpec("read_map", "Conductance map read at the clamped read voltage (averaged, outliers reported).",
                  read_map.ReadMapParams, read_map.run),
     ProtocolSpec("inference", "Vector-matrix products: inputs to row voltages within the clamp, column currents out.",

@@ -1,6 +1,7 @@
 """``inference``: vector-matrix products on the array.
 
-Each input vector x (entries in [-1, 1]) drives rows ``row0 .. row0 + len(x) - 1`` at ``x * input_volts``
+Each input vector x (entries in [-1, 1]) drives rows ``row0 .. row0 + len(x) - 1`` (or ``rows[i]`` for entry i)
+at ``x * input_volts``
 (``input_volts`` <= the read clamp, so no cell ever sees more than the clamp; other rows at 0 V), columns
 held at 0 V, and the column currents are measured. Outputs are the currents of ``cols`` (single-ended)
 or ``I(pos) - I(neg)`` of each ``pairs`` entry (differential). Emits one ``InferenceRecord`` per vector
@@ -26,6 +27,7 @@ class InferenceParams(Params):
     inputs_file: str | None = Field(None, description="NPZ with array 'inputs' (N x n) or CSV, entries in [-1, 1]")
     input_volts: float = Field(0.1, gt=0, le=1.0, description="Row volts for an input of 1, V (<= read clamp)")
     row0: int = Field(0, ge=0, description="First driven row")
+    rows: list[int] | None = Field(None, description="Instead of row0: the row each input entry drives")
     cols: list[int] | None = Field(None, description="Single-ended output columns (all by default)")
     pairs: list[tuple[int, int]] | None = Field(None, description="Differential outputs: (positive, negative) cols")
 
@@ -63,8 +65,11 @@ async def run(
     check_read_volts(access, "input_volts", params.input_volts)
     x = load_inputs(params)
     n = x.shape[1]
-    if params.row0 + n > access.rows:
-        raise ConfigError.invalid("inputs", f"{n} entries from row {params.row0}", f"at most {access.rows} rows")
+    rows = list(params.rows) if params.rows is not None else list(range(params.row0, params.row0 + n))
+    if params.rows is not None and (len(rows) != n or len(set(rows)) != n):
+        raise ConfigError.invalid("rows", rows, f"{n} distinct rows (one per input entry)")
+    if not all(0 <= r < access.rows for r in rows):
+        raise ConfigError.invalid("inputs", f"{n} entries on rows {rows[0]}..{rows[-1]}", f"rows 0..{access.rows - 1}")
     if params.pairs is not None:
         cols = sorted({c for pair in params.pairs for c in pair})
     else:
@@ -76,7 +81,8 @@ async def run(
     currents = np.empty((x.shape[0], len(cols)))
     for i, vec in enumerate(volts):
         row_volts = [0.0] * access.rows
-        row_volts[params.row0:params.row0 + n] = [float(v) for v in vec]
+        for r, v in zip(rows, vec, strict=True):
+            row_volts[r] = float(v)
         currents[i] = await access.infer(row_volts, cols)
         sink.emit(InferenceRecord(tuple(row_volts), tuple(cols), tuple(float(c) for c in currents[i]), access.now()))
         sink.emit(Progress(i + 1, x.shape[0], "inference"))
@@ -86,7 +92,7 @@ async def run(
     else:
         outputs = currents
     sink.emit(ResultRecord("inference", {
-        "inputs": x, "input_volts": params.input_volts, "row0": params.row0, "cols": cols,
+        "inputs": x, "input_volts": params.input_volts, "row0": params.row0, "rows": rows, "cols": cols,
         "pairs": params.pairs, "currents": currents, "outputs": outputs,
     }))
     return {"vectors": int(x.shape[0]), "outputs": int(outputs.shape[1]), "max_row_volts": float(np.abs(volts).max())}

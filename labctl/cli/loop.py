@@ -46,11 +46,16 @@ def _pct(v: float | None) -> str:
 @click.option("--n-test", type=int, default=160, show_default=True, help="Test images run on the bench.")
 @click.option("--epochs", "retrain_epochs", type=int, default=300, show_default=True,
               help="Chip-in-the-loop retraining epochs.")
+@click.option("--place", type=click.Choice(["auto", "fixed"]), default="auto", show_default=True,
+              help="auto: scan the crossbars and place the layers around the faults; fixed: blocks at (0, 0).")
+@click.option("--reuse-placement", is_flag=True,
+              help="Program at the placement stored in --out (a resumed run) instead of scanning again.")
 @click.option("--force", is_flag=True,
               help="Replace the results of an earlier loop in --out (without it such a folder is refused).")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def command(bench: str | None, out: str, stuck: float | None, stuck_on: float, stuck_off: float,
-            sim_sets: tuple[str, ...], seed: int, n_test: int, retrain_epochs: int, force: bool, quiet: bool) -> None:
+            sim_sets: tuple[str, ...], seed: int, n_test: int, retrain_epochs: int, place: str, reuse_placement: bool,
+            force: bool, quiet: bool) -> None:
     """The full loop on a bench: train the letters network, program it into two crossbars, read the maps back,
     run inference under the read clamp, retrain around the measured chip, reprogram, and write the report."""
     from rich.console import Console
@@ -64,7 +69,8 @@ def command(bench: str | None, out: str, stuck: float | None, stuck_on: float, s
     from labctl.cli.run import parse_sets
 
     opts = LoopOptions.parse(bench=bench, out=out, stuck_on=stuck_on, stuck_off=stuck_off, sim=parse_sets(sim_sets),
-                             seed=seed, n_test=n_test, retrain_epochs=retrain_epochs, force=force)
+                             seed=seed, n_test=n_test, retrain_epochs=retrain_epochs, place=place,
+                             reuse_placement=reuse_placement, force=force)
     console = Console()
     bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    console=console, disable=quiet)

@@ -25,16 +25,17 @@ from typing import Any, Protocol
 import numpy as np
 from pydantic import Field, field_validator
 
+from labctl.analysis.placement import LayerPlacement, Placement
 from labctl.core.errors import ConfigError
 from labctl.core.records import Progress, ResultRecord
-from labctl.jobs._layers import (
-    JobOptions,
-    check_placement,
-    layer_block,
-    outcome_codes,
-    program_params,
-    read_map_params,
-    sim_variant,
+from labctl.jobs._layers import JobOptions, check_placement, outcome_codes, sim_variant
+from labctl.jobs._placed import (
+    fixed_placement,
+    infer_params,
+    placement_summary,
+    program_files,
+    read_params,
+    scan_and_place,
 )
 from labctl.jobs.protocol_run import run_protocol
 from labctl.report import (
@@ -47,6 +48,7 @@ from labctl.report import (
     Retraining,
     write_report,
 )
+from labctl.report._placement import fault_strings
 from labctl.report._runs import now_iso, program_pass
 from labctl.store import RunStore
 
@@ -77,9 +79,24 @@ class LoopOptions(JobOptions):
         description="protocols.program parameters (seed 001: 100 us pulses)")
     placement: dict[str, tuple[str, int, int]] = Field(
         default_factory=lambda: {"fc1": ("xbar0", 0, 0), "fc2": ("xbar1", 0, 0)},
-        description="layer -> (crossbar, row origin, column origin)")
+        description="layer -> (crossbar, row origin, column origin); used with place = fixed")
+    place: str = Field(default="auto", description=(
+        "auto: scan every crossbar and place the layers around the faults (labctl.analysis.placement); "
+        "fixed: each layer as one block at its 'placement' origin"))
+    scan: dict[str, Any] = Field(
+        default_factory=lambda: {"read_found": False, "restore": False},
+        description="protocols.scan parameters (place = auto; the cells are programmed next, nothing to restore)")
+    reuse_placement: bool = Field(default=False, description=(
+        "Take the placement stored in <out>/runs (a resumed run programs the same lines) instead of scanning"))
     transport: str = Field(default="visa", description="visa (loopback TCP, the real stack) or inproc (tests)")
     force: bool = Field(default=False, description="Replace the results of an earlier loop in the output folder")
+
+    @field_validator("place")
+    @classmethod
+    def _place(cls, v: str) -> str:
+        if v not in ("auto", "fixed"):
+            raise ValueError(f"place {v!r} is invalid; allowed: auto, fixed")
+        return v
 
     @field_validator("sim")
     @classmethod
@@ -94,7 +111,7 @@ class LoopOptions(JobOptions):
 
 #: what a loop writes into its output folder (``--force`` removes these and nothing else)
 LOOP_OUTPUTS = ("runs", "model", "targets", "targets_retrained", "program", "report.html", "report.json",
-                "report_files")
+                "report_files", "placement.json")
 
 
 def _claim_out(out: Path, force: bool) -> None:
@@ -161,7 +178,8 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
     if opts.recipe not in ("improved", "seed"):
         raise ConfigError.invalid("recipe", opts.recipe, "improved, seed")
     out = Path(opts.out)
-    _claim_out(out, opts.force)
+    if not opts.reuse_placement:  # a resumed run keeps the stored runs and placement it continues from
+        _claim_out(out, opts.force)
     store = RunStore(opts.store or out / "runs")
     t_start = time.monotonic()
     timing: dict[str, float] = {}
@@ -188,16 +206,33 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
     p.update(1, 1)
 
     # 2. the bench (simulated by default; stuck cells injected into the simulated chip on request)
-    check_placement(opts.placement, {n: t.targets.shape for n, t in targets.items()}, cfg.crossbars)
+    shapes = {n: (int(t.targets.shape[0]), int(t.targets.shape[1])) for n, t in targets.items()}
+    arrays = {name: (int(xb.rows), int(xb.cols)) for name, xb in cfg.crossbars.items()}
+    on_targets = {n: t.targets > 0.5 * (opts.g_on + opts.g_off) for n, t in targets.items()}
+    faults: dict[str, np.ndarray] | None = None
+    if opts.place == "fixed":
+        check_placement(opts.placement, dict(shapes), cfg.crossbars)
+        placement = fixed_placement(opts.placement, shapes, arrays)
     runs: list[dict[str, Any]] = []
     async with open_bench(cfg, transport=opts.transport) as bench:
         snapshot = await bench.snapshot()
-        steps = _BenchSteps(bench, store, opts, p, runs, float(cfg.limits.read_clamp))
+        steps = _BenchSteps(bench, store, opts, p, runs, float(cfg.limits.read_clamp), arrays)
+
+        # 2b. the fault map of every crossbar and the layers placed around it (stored: a resume reuses it)
+        if opts.place == "auto":
+            placement, faults, _scans = await scan_and_place(
+                steps.step, store, arrays, shapes, on_targets, opts.scan, out, reuse=opts.reuse_placement,
+                seed=opts.seed)
+        steps.placement = placement
 
         # 3. program every layer to its targets, then read the maps back under the read clamp
-        passes = [await steps.program(n, tm.targets, None, "initial") for n, tm in targets.items()]
-        status = {pp.layer: steps.status_of(pp.layer, pp.run_id, targets[pp.layer].targets.shape) for pp in passes}
-        measured = {n: await steps.read(n, tm.targets.shape, "initial") for n, tm in targets.items()}
+        passes: list[ProgramPass] = []
+        status: dict[str, np.ndarray] = {}
+        for n, tm in targets.items():
+            layer_passes = await steps.program(n, tm.targets, None, "initial")
+            passes += layer_passes
+            status[n] = steps.status_of(n, layer_passes)
+        measured = {n: await steps.read(n, "initial") for n in targets}
         maps_before = {n: MeasuredMap(n, measured[n], outcome_codes(status[n]), opts.read_voltage,
                                       passes[0].run_id or "") for n in targets}
 
@@ -209,7 +244,8 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
         p.stage("retrain around the measured maps (chip in the loop)",
                 opts.retrain_epochs * (opts.retrain_restarts + 1))
         loop = retrain_letters(model, maps_before, ds, epochs=opts.retrain_epochs, seed=opts.seed,
-                               restarts=opts.retrain_restarts, progress=lambda e, n, _m: p.update(e, n))
+                               restarts=opts.retrain_restarts, flip_p=float(base.get("flip_p", 0.0)),
+                               progress=lambda e, n, _m: p.update(e, n))
         for tm in loop.targets.values():
             tm.save(out / "targets_retrained")
         applied = loop.after["measured"] >= loop.before["measured"]  # reprogram only for a predicted gain
@@ -224,10 +260,10 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
         after_status = dict(status)
         for n, tm in loop.targets.items():
             if tm.mask is not None and tm.mask.any():
-                pp = await steps.program(n, tm.targets, tm.mask, "after retraining")
-                passes.append(pp)
-                after_status[n] = np.where(tm.mask, steps.status_of(n, pp.run_id, tm.targets.shape), status[n])
-        measured_after = {n: await steps.read(n, tm.targets.shape, "after retraining") for n, tm in targets.items()}
+                layer_passes = await steps.program(n, tm.targets, tm.mask, "after retraining")
+                passes += layer_passes
+                after_status[n] = np.where(tm.mask, steps.status_of(n, layer_passes), status[n])
+        measured_after = {n: await steps.read(n, "after retraining") for n in targets}
         # the chip as the retraining expects it: reprogrammed cells at their new targets, the others as read
         new_targets = {n: np.where(tm.mask, tm.targets, measured[n]) if tm.mask is not None else tm.targets
                        for n, tm in loop.targets.items()}
@@ -249,8 +285,10 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
     ]
     maps = []
     for n, tm in targets.items():
-        xb, r0, c0 = opts.placement[n]
-        kw: dict[str, Any] = {"origin": (r0, c0), "g_off": opts.g_off, "g_on": opts.g_on}
+        lp = placement.layers[n]
+        xb = "+".join(lp.crossbars())
+        kw: dict[str, Any] = {"origin": (min(lp.segments[0].rows), min(lp.segments[0].cols)), "g_off": opts.g_off,
+                              "g_on": opts.g_on}
         maps.append(LayerMaps.from_arrays(n, xb, "initial", tm.targets, measured[n], status[n], opts.read_voltage,
                                           **kw))
         new = loop.targets[n]
@@ -277,8 +315,10 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
         runs=runs, timing=timing,
     )
     report.notes = _notes(report, opts)
+    report.placement = placement_summary(placement, faults, on_targets)
+    report.fault_maps = {x: fault_strings(f) for x, f in (faults or {}).items()}
     info = store.create_run("loop", opts.model_dump(mode="json"), {"bench": snapshot},
-                            crossbar="+".join(sorted({v[0] for v in opts.placement.values()})))
+                            crossbar="+".join(sorted({x for lp in placement.layers.values() for x in lp.crossbars()})))
     report.runs.append({"id": info.id, "protocol": "loop", "crossbar": info.crossbar, "stage": "report"})
     with store.journal(info.id) as j:
         j.emit(ResultRecord(REPORT_RESULT, {"json": report.to_json()}))
@@ -316,6 +356,8 @@ def command_line(opts: LoopOptions) -> str:
         cmd += ["--seed", str(opts.seed)]
     if opts.n_test != 160:
         cmd += ["--n-test", str(opts.n_test)]
+    if opts.place != "auto":
+        cmd += ["--place", opts.place]
     for k, v in opts.sim.items():
         cmd += ["--sim", f"{k}={v}"]
     return " ".join(cmd)
@@ -353,15 +395,20 @@ class _Inference:
 
 
 class _BenchSteps:
-    """Protocol runs on the open bench, each journalled in the store, with progress."""
+    """Protocol runs on the open bench, each journalled in the store, with progress; layers at their placement."""
 
     def __init__(self, bench: Any, store: RunStore, opts: LoopOptions, p: LoopProgress, runs: list[dict[str, Any]],
-                 read_clamp: float) -> None:
+                 read_clamp: float, arrays: dict[str, tuple[int, int]]) -> None:
         self.bench, self.store, self.opts, self.p, self.runs = bench, store, opts, p, runs
-        self.read_clamp = read_clamp
+        self.read_clamp, self.arrays = read_clamp, arrays
         self.wall: dict[str, float] = {}
+        self.placement: Placement | None = None
 
-    async def _run(self, protocol: str, params: dict[str, Any], crossbar: str, label: str, stage: str) -> Any:
+    def layer(self, name: str) -> LayerPlacement:
+        assert self.placement is not None, "the layers are placed before anything is programmed"
+        return self.placement.layers[name]
+
+    async def step(self, protocol: str, params: dict[str, Any], crossbar: str, label: str, stage: str) -> Any:
         def tick(ev: Progress) -> None:
             self.p.update(ev.done, ev.total)
 
@@ -373,25 +420,39 @@ class _BenchSteps:
         self.runs.append({"id": res.run_id, "protocol": protocol, "crossbar": crossbar, "stage": stage})
         return res
 
-    async def program(self, layer: str, targets: np.ndarray, mask: np.ndarray | None, stage: str) -> ProgramPass:
-        """Write-verify the layer's targets (only ``mask`` cells when given) at its place on its crossbar."""
-        xb, params = program_params(self.opts, layer, targets, mask, stage)
-        n = int(targets.size if mask is None else mask.sum())
-        t0, b0 = time.monotonic(), self.bench.now()
-        res = await self._run("program", params, xb, f"program {layer} on {xb} ({stage}, {n} cells)", stage)
-        return program_pass(self.store, res.run_id, layer, stage, time.monotonic() - t0, self.bench.now() - b0)
+    async def program(self, layer: str, targets: np.ndarray, mask: np.ndarray | None, stage: str
+                      ) -> list[ProgramPass]:
+        """Write-verify the layer's targets (only ``mask`` cells when given) at its placed lines, one run per
+        crossbar it uses."""
+        files = program_files(self.layer(layer), targets, mask, self.arrays, Path(self.opts.out) / "program", stage)
+        out = []
+        for xb, path in files.items():
+            params = self.opts.program | {"targets": str(path), "origin": [0, 0],
+                                          "read_voltage": self.opts.read_voltage}
+            with np.load(path) as z:
+                n = int(z["mask"].sum())
+            t0, b0 = time.monotonic(), self.bench.now()
+            res = await self.step("program", params, xb, f"program {layer} on {xb} ({stage}, {n} cells)", stage)
+            out.append(program_pass(self.store, res.run_id, layer, stage, time.monotonic() - t0,
+                                    self.bench.now() - b0))
+        return out
 
-    def status_of(self, layer: str, run_id: str | None, shape: tuple[int, ...]) -> np.ndarray:
-        """Per-cell outcome strings of a program run, cropped to the layer."""
-        m = self.store.load_map(str(run_id), name="program")
-        return layer_block(self.opts, layer, m.status, shape).astype(str)
+    def status_of(self, layer: str, passes: list[ProgramPass]) -> np.ndarray:
+        """Per-cell outcome strings of the layer's program runs, in the logical layout ('' = not programmed)."""
+        maps = {xb: np.full(shape, "", dtype="<U9") for xb, shape in self.arrays.items()}
+        for pp in passes:
+            maps[pp.crossbar] = self.store.load_map(str(pp.run_id), name="program").status.astype("<U9")
+        return self.layer(layer).gather(maps).astype(str)
 
-    async def read(self, layer: str, shape: tuple[int, ...], stage: str) -> np.ndarray:
-        """The layer's conductance map read under the clamp (repeats averaged), S."""
-        xb, params = read_map_params(self.opts, layer, shape)
-        res = await self._run("read_map", params, xb, f"read map {layer} on {xb} ({stage})", stage)
-        m = self.store.load_map(res.run_id, name="read_map")
-        return layer_block(self.opts, layer, m.conductance, shape, np.float64)
+    async def read(self, layer: str, stage: str) -> np.ndarray:
+        """The layer's conductance map read under the clamp (repeats averaged), S, in the logical layout."""
+        maps = {}
+        for seg in self.layer(layer).segments:
+            params = read_params(seg, self.opts.read_voltage, self.opts.read_repeats)
+            res = await self.step("read_map", params, seg.crossbar, f"read map {layer} on {seg.crossbar} ({stage})",
+                                  stage)
+            maps[seg.crossbar] = self.store.load_map(res.run_id, name="read_map").conductance
+        return self.layer(layer).gather(maps, np.float64)
 
     async def infer_network(self, targets: dict[str, Any], ideal: dict[str, np.ndarray],
                             measured: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray, stage: str) -> _Inference:
@@ -408,12 +469,14 @@ class _BenchSteps:
             per = tm.periphery
             v = row_voltages(h_bench, per.get("input", {}))
             scale = min(max(float(np.max(np.abs(v))), 1e-3), self.read_clamp)
-            xb, r0, c0 = self.opts.placement[name]
-            params = {"inputs": np.clip(v / scale, -1.0, 1.0).tolist(), "input_volts": scale, "row0": r0,
-                      "cols": list(range(c0, c0 + ideal[name].shape[1]))}
-            res = await self._run("inference", params, xb, f"inference {name} on {xb} ({stage}, {len(v)} images)",
-                                  stage)
-            currents = np.asarray(dict(self.store.results(res.run_id))["inference"]["currents"], dtype=np.float64)
+            lp = self.layer(name)
+            currents = np.empty((len(v), lp.n_out))
+            for seg in lp.segments:
+                params = infer_params(seg, np.clip(v / scale, -1.0, 1.0), scale)
+                res = await self.step("inference", params, seg.crossbar,
+                                      f"inference {name} on {seg.crossbar} ({stage}, {len(v)} images)", stage)
+                got = dict(self.store.results(res.run_id))["inference"]["currents"]
+                currents[:, list(seg.outputs)] = np.asarray(got, dtype=np.float64)
             h_bench = outputs_from_currents(currents, per)
             h_ideal = layer_forward(h_ideal, ideal[name], per)
             h_meas = layer_forward(h_meas, measured[name], per)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from labctl.report._model import Report
+from labctl.report._placement import placement_html
 from labctl.report._plots import accuracy_figure, data_uri, maps_figure, pulses_figure
 
 _CSS = """
@@ -170,6 +171,8 @@ def render_html(report: Report) -> str:
                                                   for k, v in report.model.items()})),
         ("Accuracy", bool(report.accuracy), lambda: _accuracy(report)),
         ("Conductance maps: target vs measured", bool(report.maps), lambda: _maps(report)),
+        ("Fault map and placement", bool(report.placement),
+         lambda: placement_html(report.placement, report.fault_maps)),
         ("Programming", bool(report.programming), lambda: _programming(report)),
         ("Per-layer output error: offline model vs bench inference", bool(report.layer_errors),
          lambda: _layer_errors(report)),

@@ -169,6 +169,11 @@ class Report(_Model):
     parameters: dict[str, Any] = Field(default_factory=dict, description="Everything needed to reproduce")
     runs: list[dict[str, Any]] = Field(default_factory=list, description="Stored runs: id, protocol, crossbar")
     timing: dict[str, float] = Field(default_factory=dict, description="Wall and bench seconds per step")
+    placement: dict[str, Any] = Field(default_factory=dict, description=(
+        "Fault-aware placement: per layer its segments (crossbar, rows, cols, outputs), the faults left in use "
+        "(damage) and the scan's cell counts per crossbar (fault_counts)"))
+    fault_maps: dict[str, list[str]] = Field(default_factory=dict, description=(
+        "Per crossbar the scan's classes, one string per row: . working, O stuck-ON, x stuck-OFF, v virgin"))
     notes: list[str] = Field(default_factory=list)
 
     def accuracy_of(self, stage: str) -> AccuracyRow | None:

@@ -249,6 +249,14 @@ IMPROVED_RECIPE: dict[str, Any] = {"sizes": (16, 32, 4), "zeta": 500.0, "v_rail"
                                    "keep_best": False}
 
 
+def flip_pixels(x: Tensor, p: float, gen: torch.Generator) -> Tensor:
+    """Training augmentation: each binary pixel inverted with probability ``p`` (multi-pixel flips; the test
+    letters have one flipped pixel, noisier letters more). ``p = 0`` returns ``x`` and draws nothing."""
+    if p <= 0:
+        return x
+    return torch.where(torch.rand(x.shape, generator=gen) < p, 1.0 - x, x)
+
+
 def _lr_seed(epoch: int, base: float, epochs: int) -> float:
     """Seed 000's schedule: start at base/1024, double for 10 epochs, halve at every third of the run."""
     lr = base / 1024 * 2 ** min(epoch, 10)
@@ -295,7 +303,8 @@ def train_letters(
         total = 0.0
         for b in range(0, len(x), 10):
             idx = perm[b:b + 10]
-            xb = x[idx] + torch.randn(x[idx].shape, generator=gen) * r["noise_std"]
+            xb = flip_pixels(x[idx], float(r.get("flip_p", 0.0)), gen)
+            xb = xb + torch.randn(x[idx].shape, generator=gen) * r["noise_std"]
             loss = F.cross_entropy(model(xb) * r["logit_scale"], y[idx])
             model.zero_grad()
             loss.backward()  # type: ignore[no-untyped-call]

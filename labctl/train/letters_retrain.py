@@ -27,7 +27,7 @@ from labctl.core.errors import ConfigError
 from labctl.train.base import accuracy
 from labctl.train.datasets import Dataset, letters_test160, load_letters
 from labctl.train.layers import hard_binarize_ste
-from labctl.train.letters import SoftBinaryNet
+from labctl.train.letters import SoftBinaryNet, flip_pixels
 from labctl.train.mapping import binary_to_conductance
 from labctl.train.measured import MeasuredMap
 from labctl.train.retrain import ChipLoopResult, check_layers, retarget_layers
@@ -90,12 +90,14 @@ def retrain_letters(
     tolerance: float = 0.25,
     seed: int = 0,
     restarts: int = 0,
+    flip_p: float = 0.0,
     progress: Progress | None = None,
 ) -> BinaryLoopResult:
     """Retrain ``model`` (in place) around the measured chip; return new targets masked to the changed cells.
 
     ``restarts`` extra runs start from fresh small weights instead of the trained ones; the run with the lowest
-    :func:`selection_loss` (noisy training letters, never the test images) is kept.
+    :func:`selection_loss` (noisy training letters, never the test images) is kept. ``flip_p``: each training pixel
+    inverted with this probability per batch (the recipe's multi-pixel-flip augmentation).
     """
     check_layers(model, measured)
     names = model.layer_names()
@@ -141,7 +143,7 @@ def retrain_letters(
             total = 0.0
             for b in range(0, len(x), 10):
                 idx = perm[b:b + 10]
-                xb = x[idx] + torch.randn(x[idx].shape, generator=gen) * noise_std
+                xb = flip_pixels(x[idx], flip_p, gen) + torch.randn(x[idx].shape, generator=gen) * noise_std
                 loss = F.cross_entropy(model._run(xb, conductances())[0] * logit_scale, y[idx])
                 opt.zero_grad()
                 loss.backward()  # type: ignore[no-untyped-call]

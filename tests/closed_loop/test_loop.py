@@ -9,12 +9,18 @@ import pytest
 from click.testing import CliRunner
 
 from labctl.analysis import max_read_volts
+from labctl.analysis.placement import Placement
 from labctl.bench import DEFAULT_CONFIG
 from labctl.core.config import load_bench_config
 from labctl.core.errors import ConfigError
 from labctl.jobs.closed_loop import LoopOptions, LoopResult, run_loop
 from labctl.report import Report, report_from_runs
 from labctl.store import RunStore
+from protocols.scan import fault_classes
+
+# the module fixture trains, scans 2 x 384 cells, programs, reads, infers and retrains: more than the 120 s default
+# on a loaded machine
+pytestmark = pytest.mark.timeout(600)
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +28,10 @@ def loop_result(tmp_path_factory: pytest.TempPathFactory) -> tuple[LoopOptions, 
     import asyncio
 
     out = tmp_path_factory.mktemp("loop")
-    opts = LoopOptions(out=str(out), sizes=(16, 6, 4), n_test=24, retrain_epochs=40, read_repeats=2)
+    # a chip with 3 % + 3 % stuck cells; the scan covers 24 x 16 cells of each crossbar (the rest counts as unknown)
+    opts = LoopOptions(out=str(out), sizes=(16, 6, 4), n_test=24, retrain_epochs=40, read_repeats=2,
+                       stuck_on=0.03, stuck_off=0.03, transport="inproc",
+                       scan={"read_found": False, "restore": False, "region": (0, 24, 0, 16)})
     return opts, asyncio.run(run_loop(opts))
 
 
@@ -69,10 +78,35 @@ def test_runs_are_journalled_and_reprogramming_touches_only_masked_cells(loop_re
     for p in res.report.programming:
         if p.stage == "after retraining":
             assert p.cells == retr.cells_to_program[p.layer]
-            _xb, r0, c0 = opts.placement[p.layer]
             mask = np.load(f"{opts.out}/targets_retrained/{p.layer}.npz")["mask"]
-            cells = {(r - r0, c - c0) for r, c in store.outcomes(str(p.run_id))}
-            assert cells == {(int(r), int(c)) for r, c in np.argwhere(mask)}
+            lp = Placement.from_dict(res.report.placement).layers[p.layer]
+            (seg,) = [s for s in lp.segments if s.crossbar == p.crossbar]
+            logical = {(r, c): (seg.rows.index(r), seg.outputs[seg.cols.index(c)]) for r in seg.rows for c in seg.cols}
+            cells = {logical[rc] for rc in store.outcomes(str(p.run_id))}
+            assert cells == {(int(r), int(c)) for r, c in np.argwhere(mask) if int(c) in seg.outputs}
+
+
+def test_layers_are_placed_around_the_scanned_faults(loop_result):
+    opts, res = loop_result
+    store = RunStore(f"{opts.out}/runs")
+    pl = Placement.from_dict(res.report.placement)
+    scans = [r for r in res.report.runs if r["protocol"] == "scan"]
+    assert {r["crossbar"] for r in scans} == {"xbar0", "xbar1"}
+    faults = {}
+    for r in scans:
+        m = store.load_map(r["id"], name="scan")
+        faults[r["crossbar"]] = fault_classes(np.asarray(m.extra["fault_class"], dtype=np.int64))
+    assert sum(int((f == "stuck_on").sum()) for f in faults.values()) > 10
+    for lp in pl.layers.values():
+        for seg in lp.segments:
+            used = faults[seg.crossbar][np.ix_(list(seg.rows), list(seg.cols))]
+            assert (used != "stuck_on").all()  # no stuck-ON cell in a driven row x used column
+            assert (used != "").all()  # only scanned cells
+    assert Placement.from_json((res.html.parent / "placement.json").read_text()) == pl
+    page = res.html.read_text()
+    assert 'id="placement"' in page
+    assert 'class="faultmap"' in page
+    assert res.report.fault_maps["xbar0"][0][:16].count("O") == int((faults["xbar0"][0, :16] == "stuck_on").sum())
 
 
 def test_report_command_regenerates_from_the_loop_run(loop_result, tmp_path):
@@ -99,7 +133,9 @@ def test_bad_options_are_refused(tmp_path):
         asyncio.run(run_loop(LoopOptions(out=str(tmp_path), bench="configs/example_lab_bench.yaml",
                                          sizes=(16, 2, 4), stuck_on=0.1, retrain_epochs=0)))
     with pytest.raises(ConfigError, match="placement"):
-        asyncio.run(run_loop(LoopOptions(out=str(tmp_path), sizes=(16, 40, 4), retrain_epochs=0)))
+        asyncio.run(run_loop(LoopOptions(out=str(tmp_path), sizes=(16, 40, 4), retrain_epochs=0, place="fixed")))
+    with pytest.raises(ValueError, match="place"):
+        LoopOptions(place="anywhere")
     with pytest.raises(ValueError, match="stuck_on"):
         LoopOptions(stuck_on=0.9)
 

@@ -35,7 +35,7 @@ def _levels(access: SimAccess) -> np.ndarray:
 
 def test_registry_names() -> None:
     assert set(REGISTRY) == {"forming", "program", "read_map", "inference", "iv_sweep", "retention", "endurance",
-                             "pulse_train"}
+                             "pulse_train", "scan"}
     for spec in REGISTRY.values():
         assert spec.params_model.model_config.get("extra") == "forbid"
 
