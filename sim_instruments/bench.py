@@ -104,6 +104,8 @@ class SimBench:
         self.armed: dict[Key, tuple[float, float]] = {}  # channels armed on the trigger bus: (peak V, width)
         self.events: list[str] = []  # physically bad things that happened (two sources shorted, ...)
         self.pulses = 0  # pulses applied to the physics (synchronous pulse events)
+        self._settled_at: dict[str, float] = {}  # per matrix: virtual time its last relay step has settled
+        self._relays_until = 0.0  # the latest of them
         self.r_out: dict[Key, float] = {}  # output resistance of generator channels, ohm
         for name, inst in config.instruments.items():
             if inst.is_matrix:
@@ -147,10 +149,15 @@ class SimBench:
 
     # --- time -------------------------------------------------------------------------------------------
     def now(self) -> float:
+        """The virtual time, s, once every relay step so far has settled."""
+        self.wait_relays()
         return self.clock.now()
 
-    def advance(self, seconds: float) -> None:
-        """Let time pass under the present source and relay state."""
+    def advance(self, seconds: float, *, relays: bool = True) -> None:
+        """Let time pass under the present source and relay state, after the relays have settled (``relays``
+        False: a matrix's own message, read while the relays of other matrices still settle)."""
+        if relays and self._relays_until > self.clock.now():
+            self.wait_relays()
         if seconds <= 0:
             return
         with self.lock:
@@ -231,7 +238,7 @@ class SimBench:
             live = [self._volts(f, override) for f in feed]
             driven = [v for v in live if v is not None]
             if len(driven) > 1:
-                self.events.append(f"t={self.now():.6f}s: {len(driven)} sources shorted on one line")
+                self.events.append(f"t={self.clock.now():.6f}s: {len(driven)} sources shorted on one line")
             return driven[0] if driven else None
         src = self.sources[feed]
         if not src.on:
@@ -379,6 +386,7 @@ class SimBench:
     def measure(self, key: Key, duration: float | None = None) -> float:
         """Measure the current of channel ``key`` (A, out of its HI terminal) holding the present state."""
         with self.lock:
+            self.wait_relays()
             src = self.sources[key]
             hold = self.timing.read_duration if duration is None else duration
             if not src.on:
@@ -418,6 +426,7 @@ class SimBench:
         """Step every listed channel to its peak for ``width`` s at once (other on-sources stay at their
         levels), then back. Returns each listed channel's current at the peak (A)."""
         with self.lock:
+            self.wait_relays()
             self.pulses += 1
             peaks = {**{k: p for k, (p, _) in self.armed.items()}, **peaks}
             self.armed.clear()
@@ -450,6 +459,7 @@ class SimBench:
         """``count`` trapezoid pulses of generator channels at once: each listed channel (open-circuit volts, behind
         its output resistance) rises from its present level to its peak; other on-sources hold their levels."""
         with self.lock:
+            self.wait_relays()
             self.pulses += count
             live = {k: v for k, v in peaks.items() if self.sources[k].on}
             for name in self.crossbars:
@@ -477,9 +487,23 @@ class SimBench:
             changed = self.matrices[matrix].set(points, close)
             if changed:
                 self._relay_version += 1
-                if settle:
-                    self.advance(self.timing.relay_settle)
+                if settle:  # after this matrix's earlier steps; other matrices settle at the same time
+                    start = max(self.clock.now(), self._settled_at.get(matrix, 0.0))
+                    self._settled_at[matrix] = start + self.timing.relay_settle
+                    self._relays_until = max(self._relays_until, start + self.timing.relay_settle)
             return changed
+
+    def wait_relays(self) -> None:
+        """Let time pass until the relays of every matrix have settled. A matrix settles its relays while the
+        controller talks to the next one, so mainframes switched one after another within a settle time overlap:
+        this waits for the last of them, not for their sum. Every message to a source, every measurement and pulse, and
+        ``now()`` wait here first; a matrix's own message does not (``advance(..., relays=False)``)."""
+        if self._relays_until <= self.clock.now():
+            return
+        with self.lock:
+            end = self._relays_until
+            if end > self.clock.now():
+                self.advance(end - self.clock.now(), relays=False)
 
     def set_grounded(self, matrix: str, inputs: set[int]) -> None:
         """Inputs of ``matrix`` that the instrument itself ties to ground (B2200 ground mode, port 12/13)."""

@@ -56,7 +56,7 @@ class SimB2201A(ScpiDevice):
         self.symbols: dict[tuple[int, int], str] = {}  # (card key, output) -> front-panel label
         self.ese = self.sre = 0
         super().__init__()
-        self.on_message = lambda: bench.advance(bench.timing.command)
+        self.on_message = lambda: bench.advance(bench.timing.command, relays=False)  # others may still settle
 
     @property
     def state(self) -> set[Point]:

@@ -77,7 +77,7 @@ def test_single_route_releases_by_card_and_sequence_sets_the_timing(bench: SimBe
         t0 = bench.now()
         d.handle(":CLOS (@00213)")  # releases 2->12, makes 2->13
         d.handle(":CLOS (@00212)")
-        elapsed = bench.now() - t0 - 2 * bench.timing.command  # two messages
+        elapsed = bench.now() - t0 - bench.timing.command  # the second message is read while relays settle
         assert elapsed == pytest.approx(2 * steps * settle, rel=1e-6), seq
     assert d.handle(":CONN:SEQ? 0") == "MBBR"
     # normal config: single route holds per card, so input 1 may stay on one output of each card
@@ -158,3 +158,16 @@ def test_settings_are_per_card_in_normal_config_and_symbols_read_back(bench: Sim
     assert d.handle(":SYST:CTYP? 1") == "AGILENT,B2211A,0,A.01.00"
     assert d.handle("*IDN?").startswith("AGILENT TECHNOLOGIES,B2201A,MY")  # type: ignore[union-attr]
     assert d.handle("*IDN?") != _dev(bench, "matrix0b").handle("*IDN?")  # a serial number of its own
+
+
+def test_mainframes_settle_concurrently_and_each_one_in_turn(bench: SimBench) -> None:
+    a, b = _dev(bench, "matrix0a"), _dev(bench, "matrix0b")
+    cmd, settle = bench.timing.command, bench.timing.relay_settle
+    t0 = bench.now()
+    a.handle(":CLOS (@00101)")
+    b.handle(":CLOS (@00101)")  # the second mainframe switches while the first settles
+    assert bench.now() - t0 == pytest.approx(2 * cmd + settle, rel=1e-9)
+    t0 = bench.now()
+    a.handle(":CLOS (@00102)")
+    a.handle(":CLOS (@00103)")  # one mainframe: its steps follow one another
+    assert bench.now() - t0 == pytest.approx(cmd + 2 * settle, rel=1e-9)
