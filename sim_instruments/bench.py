@@ -38,6 +38,7 @@ class SourceChannel:
     limit: float = 1e-4  # current compliance, A
     tripped: bool = False
     last_current: float = 0.0
+    last_voltage: float = 0.0  # output voltage at the last reading, V (below the level when in compliance)
 
 
 @dataclass
@@ -65,11 +66,13 @@ class MatrixState:
 
 def build_crossbars(config: BenchConfig) -> dict[str, Crossbar]:
     """The physics crossbars of a simulated bench config (seed k + i for the i-th crossbar)."""
+    from sim_instruments.check import check_sim
     from sim_instruments.presets import PRESETS
 
     sim = config.sim
     if sim is None:
         raise ValueError("not a simulated bench config (no 'sim' section)")
+    check_sim(config, f"bench {config.name!r}")
     params = PRESETS[sim.preset.lower()]
     if sim.params:
         params = params.with_(**sim.params)
@@ -80,7 +83,8 @@ def build_crossbars(config: BenchConfig) -> dict[str, Crossbar]:
     out: dict[str, Crossbar] = {}
     for i, (name, xb) in enumerate(config.crossbars.items()):
         seed = None if sim.seed is None else sim.seed + i
-        out[name] = Crossbar(RRAMArray((xb.rows, xb.cols), params, seed=seed, nonideal=nonideal))
+        wires = sim.wires[name].model_dump() if name in sim.wires else {}
+        out[name] = Crossbar(RRAMArray((xb.rows, xb.cols), params, seed=seed, nonideal=nonideal), **wires)
     return out
 
 
@@ -136,6 +140,7 @@ class SimBench:
         self._code_cache: dict[str, tuple[int, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]]] = {}
         self._lines_cache: dict[tuple[Any, ...], LinesResult] = {}
         self._source_cache: dict[tuple[Any, ...], dict[Key, tuple[IntArray, IntArray]]] = {}
+        self._limits_key: dict[str, tuple[int, tuple[float, ...]]] = {}
         self._keys: list[Key] = list(self.sources)
         self._src_list = [self.sources[k] for k in self._keys]
         self._index = {k: i for i, k in enumerate(self._keys)}
@@ -159,6 +164,7 @@ class SimBench:
                 rows, cols, _ = self.lines(name)
                 if _biased(rows, cols):
                     self._catch_up(name)
+                    self._limit_lines(name)
                     self.crossbars[name].pulse(rows, cols, seconds)
                     self._synced[name] += seconds
             self.clock.advance(seconds)
@@ -276,6 +282,17 @@ class SimBench:
         self._source_cache[key] = by_source
         return by_source
 
+    def _limit_lines(self, xname: str) -> None:
+        """Tell crossbar ``xname`` the compliance of the source on each of its lines (forming needs it)."""
+        rc, cc = self._codes(xname)
+        lim = [s.limit for s in self._src_list]
+        key = (self._relay_version, tuple(lim))
+        if self._limits_key.get(xname) == key:
+            return
+        self._limits_key[xname] = key
+        self.crossbars[xname].set_line_limits([lim[k] if k >= 0 else None for k in rc.tolist()],
+                                              [lim[k] if k >= 0 else None for k in cc.tolist()])
+
     def _touched(self, keys: list[Key]) -> list[str]:
         out = []
         for name in self.crossbars:
@@ -347,9 +364,10 @@ class SimBench:
             hold = self.timing.read_duration if duration is None else duration
             if not src.on:
                 self.advance(hold)
-                src.last_current = 0.0
+                src.last_current = src.last_voltage = 0.0
                 return 0.0
             total = 0.0
+            src.last_voltage = src.level
             touched = self._touched([key])
             for name in touched:
                 if self._within_compliance(name, key):
@@ -357,8 +375,10 @@ class SimBench:
                     folded = {key: src.level}
                 else:
                     folded, _ = self._fold(name, {key: src.level})
+                    src.last_voltage = folded[key]
                 self._catch_up(name)
                 rows, cols, by_source = self.lines(name, folded)
+                self._limit_lines(name)
                 ri, ci = self.crossbars[name].read(rows, cols, hold)
                 self._synced[name] += hold
                 if key in by_source:
@@ -398,6 +418,7 @@ class SimBench:
                     currents[k] = static.get(k, 0.0)
                 self._catch_up(name)
                 rows, cols, _ = self.lines(name, folded)
+                self._limit_lines(name)
                 self.crossbars[name].pulse(rows, cols, width)
                 self._synced[name] += width
             self.clock.advance(width)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import zlib
+
 from sim_instruments.bench import SimBench
 from sim_instruments.devices.b2201a import SimB2201A
 from sim_instruments.devices.b2902 import SimB2902
@@ -26,8 +29,26 @@ DEVICES: dict[str, type[SimDevice]] = {
 def make_device(bench: SimBench, name: str) -> SimDevice:
     """The simulated instrument ``name`` of the bench config."""
     cls = DEVICES[bench.config.instruments[name].driver]
-    return cls(bench, name)
+    dev = cls(bench, name)
+    dev.idn = with_serial(dev.idn, name)
+    engine = getattr(dev, "engine", None)
+    if engine is not None:  # a TSP instrument answers *IDN? and localnode.serialno from its engine
+        engine.idn = dev.idn
+    return dev
+
+
+def with_serial(idn: str, name: str) -> str:
+    """``*IDN?`` with a serial number of the model's form (its letters kept, its digits replaced) derived from
+    the instrument's name: each simulated instrument has its own, the same on every start."""
+    fields = idn.split(",")
+    if len(fields) < 3:
+        return idn
+    serial = fields[2]
+    digits = len(re.sub(r"\D", "", serial)) or 6
+    number = zlib.crc32(name.encode()) % 10**digits
+    fields[2] = re.sub(r"\d+$", "", serial) + f"{number:0{digits}d}" if re.search(r"\d", serial) else serial
+    return ",".join(fields)
 
 
 __all__ = ["DEVICES", "Sim707B", "Sim2400", "Sim2450", "Sim2636B", "Sim33500B", "SimB2201A", "SimB2902", "SimDevice",
-           "make_device"]
+           "make_device", "with_serial"]

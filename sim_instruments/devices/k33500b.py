@@ -318,9 +318,12 @@ class Sim33500B(ScpiDevice):
             (":TRIGger#:DELay?", g("trig_delay")),
             (":TRIGger#:TIMer", number("trig_timer", 1e-6, 8000.0, 1e-3)),
             (":TRIGger#:TIMer?", g("trig_timer")),
-            ("*TRG", lambda a, s: self._fire([n for n, c in self.ch.items() if c.trig_source == "BUS"])),
             (":SYSTem:VERSion?", lambda a, s: "1999.0"),
         ]
+
+    def trigger(self) -> None:
+        """``*TRG``: fires every channel whose trigger source is BUS."""
+        self._fire([n for n, c in self.ch.items() if c.trig_source == "BUS"])
 
     def _sync_channel(self, a: list[str]) -> int:
         word = (a[0] if a else "").upper()
