@@ -61,6 +61,7 @@ class WvResult:
 class Keithley2600B(SmuBase):
     channels = 2
     hardware = SMU_LIMITS["keithley_2600b"]
+    idn_models = ("2636B", "2635B", "2634B", "2612B", "2602B", "2604B", "2614B")  # two-channel 2600B models
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
@@ -128,6 +129,15 @@ class Keithley2600B(SmuBase):
         await self._write(f"{s}.source.output = {s}.OUTPUT_{'ON' if on else 'OFF'}")
         if not on:
             self._mark([channel], False)
+
+    async def source_limit(self, channel: int = 1) -> float:
+        return await self._print(f"print({self._ch(channel)}.source.limiti)")
+
+    async def output_state(self, channel: int = 1) -> bool:
+        value = await self._print(f"print({self._ch(channel)}.source.output)")
+        if value not in (0.0, 1.0, 2.0):
+            raise TransportError(f"{self.name}: output state {value!r} is not 0, 1 or 2")
+        return value == 1.0
 
     async def measure_current(self, channel: int = 1) -> float:
         return await self._print(f"print({self._ch(channel)}.measure.i())")
