@@ -99,9 +99,15 @@ def build_targets(p: ProgramParams, rows: int, cols: int) -> tuple[np.ndarray, n
     if p.targets is not None:
         t, m = load_target_file(p.targets)
     else:
-        shape = p.shape or (rows - p.origin[0], cols - p.origin[1])
+        r0, c0 = p.origin
+        if not (0 <= r0 < rows and 0 <= c0 < cols):
+            raise ConfigError.invalid("origin", p.origin, f"a cell of the {rows}x{cols} array")
+        shape = p.shape or (rows - r0, cols - c0)
         if shape[0] < 1 or shape[1] < 1:
             raise ConfigError.invalid("shape", shape, "positive (rows, cols)")
+        if r0 + shape[0] > rows or c0 + shape[1] > cols:
+            raise ConfigError.invalid("shape", shape, f"a block that fits the {rows}x{cols} array from origin "
+                                      f"{tuple(p.origin)} (at most ({rows - r0}, {cols - c0}))")
         t, m = random_level_targets(int(p.random_levels or 0), p.level_min, p.level_max, shape, p.seed)
     return place(t, m, p.origin, rows, cols)
 

@@ -66,11 +66,13 @@ class MatrixState:
 
 def build_crossbars(config: BenchConfig) -> dict[str, Crossbar]:
     """The physics crossbars of a simulated bench config (seed k + i for the i-th crossbar)."""
+    from sim_instruments.check import check_sim
     from sim_instruments.presets import PRESETS
 
     sim = config.sim
     if sim is None:
         raise ValueError("not a simulated bench config (no 'sim' section)")
+    check_sim(config, f"bench {config.name!r}")
     params = PRESETS[sim.preset.lower()]
     if sim.params:
         params = params.with_(**sim.params)

@@ -24,7 +24,9 @@ def command(runs: tuple[str, ...], out: Path, store: Path | None) -> None:
     from labctl.store import RunStore
 
     root = store or Path(os.environ.get("LABCTL_STORE", DEFAULT_STORE))
-    if len(runs) == 1 and RunStore(root).get_run(runs[0]).protocol == SWEEP_PROTOCOL:
+    st = RunStore(root)
+    runs = tuple(st.resolve(r) for r in runs)
+    if len(runs) == 1 and st.get_run(runs[0]).protocol == SWEEP_PROTOCOL:
         from labctl.report import write_sweep_report
 
         html, js = write_sweep_report(sweep_report_from_run(root, runs[0]), out)

@@ -25,7 +25,8 @@ def command(config_path: Path | None, host: str, port: int, store: Path, token: 
     """The asyncio HTTP service: protocol jobs, progress and results for the benches in --config.
 
     Jobs persist in STORE/jobs.sqlite: queued jobs stay queued across restarts, and a job interrupted by a
-    crash resumes from its run without re-pulsing verified cells. API docs: http://HOST:PORT/docs.
+    crash resumes from its run without re-pulsing verified cells. Dashboard: http://HOST:PORT/ (in a browser);
+    API docs: http://HOST:PORT/docs.
     """
     import uvicorn
 
@@ -34,6 +35,10 @@ def command(config_path: Path | None, host: str, port: int, store: Path, token: 
 
     check_bind(host, token or None)
     config = load_service_config(config_path)
+    from labctl.bench import DEFAULT_CONFIG, load_config
+
+    for entry in config.benches:  # every error of every bench file now, not as a traceback at start-up
+        load_config(entry.config or DEFAULT_CONFIG)
     app = create_app(config, store, token=token or None)
     uvicorn.run(app, host=host, port=port, log_level=log_level, lifespan="on", timeout_graceful_shutdown=10,
                 access_log=log_level == "debug")

@@ -76,7 +76,7 @@ def _bench(chip: Chip) -> Any:
 async def _protocol(chip: Chip, job: ProtocolJob, store: RunStore, d: Path, attempt: int
                     ) -> tuple[list[str], dict[str, Any]]:
     import protocols
-    from labctl.bench import open_bench
+    from labctl.bench import Simulation, open_bench
     from labctl.jobs.protocol_run import run_protocol
     from labctl.jobs.sweep.checkpoint import ChipState
 
@@ -94,7 +94,7 @@ async def _protocol(chip: Chip, job: ProtocolJob, store: RunStore, d: Path, atte
     extra: dict[str, Any] = {}
     t0 = time.monotonic()
     async with open_bench(_bench(chip), transport=chip.transport) as bench:
-        sim = bench.simulation.bench if bench.simulation is not None and resumable else None
+        sim = bench.simulation.bench if isinstance(bench.simulation, Simulation) and resumable else None
 
         def save(p: Any) -> None:
             if sim is not None:
