@@ -19,6 +19,7 @@ from importlib import resources
 
 from instruments._smu import SmuBase
 from labctl.core.errors import ConfigError, InstrumentReportedError, LimitError, TransportError
+from labctl.core.smu_limits import SMU_LIMITS
 from labctl.core.writeverify import IsppSettings, WarmState
 
 SCRIPT_NAME = "labctl_wv"
@@ -59,6 +60,7 @@ class WvResult:
 
 class Keithley2600B(SmuBase):
     channels = 2
+    hardware = SMU_LIMITS["keithley_2600b"]
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)

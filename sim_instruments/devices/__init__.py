@@ -31,6 +31,9 @@ def make_device(bench: SimBench, name: str) -> SimDevice:
     cls = DEVICES[bench.config.instruments[name].driver]
     dev = cls(bench, name)
     dev.idn = with_serial(dev.idn, name)
+    engine = getattr(dev, "engine", None)
+    if engine is not None:  # a TSP instrument answers *IDN? and localnode.serialno from its engine
+        engine.idn = dev.idn
     return dev
 
 
