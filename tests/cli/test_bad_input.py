@@ -12,7 +12,6 @@ from labctl.cli import main
 
 BAD_BENCH = """\
 name: bad
-limits: {min_pulse_width: 5.0e-5}
 instruments:
   smu: {driver: keysight_b2902, resource: sim}
   mat: {driver: keysight_b2201a, resource: sim}
