@@ -27,6 +27,10 @@ class SourceLimits:
         return cls(bench, min(bench.max_program_voltage, max_voltage or math.inf),
                    min(bench.compliance, compliance or math.inf))
 
+    def within(self, max_voltage: float, max_current: float) -> SourceLimits:
+        """These limits tightened to what the hardware can do (the model's maximum voltage and current)."""
+        return SourceLimits(self.bench, min(self.max_voltage, max_voltage), min(self.compliance, max_current))
+
     def check_level(self, volts: float, field: str = "volts") -> None:
         if not abs(volts) <= self.max_voltage:
             raise LimitError(f"{field} = {volts:g} V exceeds the source maximum; allowed "
@@ -101,9 +105,31 @@ class ScpiInstrument:
                 log.warning("%s: garbled reply %r; retrying", self.name, reply)
                 await self.transport.reconnect()
 
+    def unexpected(self, command: str, reply: str, expected: str) -> InstrumentError:
+        """The error for a reply the manual does not allow: names the instrument, the command and the reply."""
+        return InstrumentError(f"{self.name}: unexpected reply {reply!r} to {command!r}; expected {expected}")
+
+    async def verify(self, checks: list[tuple[str, str]]) -> None:
+        """Read back the settings the driver depends on: ``(query, expected reply)`` pairs, one query per round
+        trip (once per connect); a number is compared as a number (relative 1e-6). Raises naming the first
+        setting that differs."""
+        for query, want in checks:
+            got = (await self._query(query)).strip()
+            if got.upper() == want.upper():
+                continue
+            try:
+                if math.isclose(float(got), float(want), rel_tol=1e-6):
+                    continue
+            except ValueError:
+                pass
+            raise InstrumentError(f"{self.name}: {query} reads back {got!r}; the driver set {want!r} (the "
+                                  "instrument did not take the setting)")
+
     async def sync(self) -> None:
         """Wait until every command sent so far has been executed (``*OPC?``)."""
-        await self._query("*OPC?")
+        reply = (await self._query("*OPC?")).strip()
+        if reply not in ("1", "+1"):
+            raise self.unexpected("*OPC?", reply, "1")
 
     async def identify(self) -> str:
         self.idn = (await self._query("*IDN?")).strip()

@@ -4,13 +4,18 @@
 from __future__ import annotations
 
 from instruments._base import ScpiInstrument
+from labctl.core.smu_limits import SmuModelLimits
 
 
 class SmuBase(ScpiInstrument):
-    """Subclasses build commands; this class tracks which outputs may be on."""
+    """Subclasses build commands; this class tracks which outputs may be on. ``hardware``: the model's physical
+    limits (``labctl.core.smu_limits``); the source limits are tightened to them."""
+
+    hardware: SmuModelLimits
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.limits = self.limits.within(self.hardware.max_voltage, self.hardware.max_current)
         self.output_on: dict[int, bool] = {c: False for c in range(1, self.channels + 1)}
         self.compliance: dict[int, float] = {}
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from instruments._smu import SingleChannelSmu, num
 from labctl.core.errors import InstrumentError
+from labctl.core.smu_limits import SMU_LIMITS
 
 NPLC = 0.01
 """Integration time of every reading, power-line cycles (the 2450's fastest). Autozero is off (``configure``), so a
@@ -19,6 +20,7 @@ reading is one aperture long and a pulse's length is known."""
 
 class Keithley2450(SingleChannelSmu):
     compliance_command = ":SOUR:VOLT:ILIM"
+    hardware = SMU_LIMITS["keithley_2450"]
     idn_models = ("2450",)
     line_frequency: float | None = None  # Hz, from :SYST:LFR? on first use
 
@@ -29,17 +31,20 @@ class Keithley2450(SingleChannelSmu):
             raise InstrumentError(f"{self.name}: command set is {lang!r}; set *LANG SCPI and power-cycle")
         await self._write(f"*CLS;:OUTP OFF;:SOUR:FUNC VOLT;:SENS:FUNC \"CURR\";:SOUR:VOLT 0;"
                           f":SOUR:VOLT:ILIM {num(self.limits.compliance)};:SENS:CURR:NPLC {num(NPLC)};"
-                          ":SENS:CURR:AZER OFF")
+                          ":SENS:CURR:AZER OFF;:SENS:COUN 1;:SENS:CURR:AVER OFF;:SOUR:VOLT:DEL 0")
         self._mark([1], False)
         self.compliance = {1: self.limits.compliance}
         await self.check_errors()
+        await self.verify([(":OUTP?", "0"), (":SOUR:FUNC?", "VOLT"), (":SENS:FUNC?", '"CURR:DC"'),
+                           (":SOUR:VOLT:ILIM?", num(self.limits.compliance)), (":SENS:CURR:NPLC?", num(NPLC)),
+                           (":SENS:CURR:AZER?", "0"), (":SENS:COUN?", "1"), (":SENS:CURR:AVER?", "0")])
 
     async def measure_current(self, channel: int = 1) -> float:
         self._check_channel(channel)
         return (await self._query_floats(":MEAS:CURR?", 1))[0]
 
     async def limit_tripped(self) -> bool:
-        return (await self._query(":SOUR:VOLT:ILIM:TRIP?")).strip() == "1"
+        return await self.query_bool(":SOUR:VOLT:ILIM:TRIP?")
 
     async def read(self, volts: float, channel: int = 1) -> float:
         self._check_channel(channel)

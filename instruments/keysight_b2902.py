@@ -13,6 +13,7 @@ commands that would not change anything; any failure forgets it all, so the next
 from __future__ import annotations
 
 from instruments._smu import SmuBase
+from labctl.core.smu_limits import SMU_LIMITS
 
 
 def _num(v: float) -> str:
@@ -21,6 +22,8 @@ def _num(v: float) -> str:
 
 class KeysightB2902(SmuBase):
     channels = 2
+    min_pulse_width = 5e-5  # s: the shortest pulse of the B2900A pulse mode
+    hardware = SMU_LIMITS["keysight_b2902"]
     idn_models = ("B2902A", "B2902B", "B2912A", "B2912B")
 
     def __init__(self, *args: object, **kwargs: object) -> None:
@@ -36,7 +39,7 @@ class KeysightB2902(SmuBase):
         await self._write(f"*CLS;:OUTP1 OFF;:OUTP2 OFF;:SOUR1:FUNC:MODE VOLT;:SOUR2:FUNC:MODE VOLT;"
                           f":SENS1:CURR:PROT {c};:SENS2:CURR:PROT {c};:SENS1:CURR:NPLC 0.01;:SENS2:CURR:NPLC 0.01;"
                           ":SOUR1:VOLT 0;:SOUR2:VOLT 0;:SOUR1:FUNC:SHAP DC;:SOUR2:FUNC:SHAP DC;"
-                          ":TRIG1:SOUR AINT;:TRIG2:SOUR AINT")
+                          ":TRIG1:SOUR AINT;:TRIG2:SOUR AINT;:SOUR1:VOLT:MODE FIX;:SOUR2:VOLT:MODE FIX;:FORM ASC")
         self._mark([1, 2], False)
         self.compliance = {1: self.limits.compliance, 2: self.limits.compliance}
         self._shape = {1: "DC", 2: "DC"}
@@ -44,6 +47,11 @@ class KeysightB2902(SmuBase):
         self._level = {1: 0.0, 2: 0.0}
         self._width = {}
         await self.check_errors()
+        await self.verify([(f":OUTP{n}?", "0") for n in (1, 2)] + [(f":SOUR{n}:FUNC:MODE?", "VOLT") for n in (1, 2)]
+                          + [(f":SENS{n}:CURR:PROT?", c) for n in (1, 2)]
+                          + [(f":SOUR{n}:FUNC:SHAP?", "DC") for n in (1, 2)]
+                          + [(f":TRIG{n}:TRAN:SOUR?", "AINT") for n in (1, 2)]
+                          + [(f":SENS{n}:CURR:NPLC?", "0.01") for n in (1, 2)])
 
     def _forget(self) -> None:
         """The instrument's state is unknown (a failed or unanswered message): cache nothing."""
@@ -201,7 +209,10 @@ class KeysightB2902(SmuBase):
         setup = self._pulse_setup(peaks, width, "EXT1")
         lst = ",".join(str(c) for c in chans)
         self._mark(chans, True)
-        bits = int((await self._ask(setup + f":INIT (@{lst});:STAT:OPER:COND?", 1, safe=False))[0])
+        value = (await self._ask(setup + f":INIT (@{lst});:STAT:OPER:COND?", 1, safe=False))[0]
+        if value != int(value) or value < 0:
+            raise self.unexpected(":STAT:OPER:COND?", repr(value), "a status register (integer >= 0)")
+        bits = int(value)
         for c in chans:
             if not bits & (1 << (1 if c == 1 else 7)):
                 from labctl.core.errors import InstrumentError

@@ -19,9 +19,11 @@ import numpy as np
 
 from labctl.core.clock import VirtualClock
 from labctl.core.config import BenchConfig, Role
-from sim_instruments.physics import Crossbar, NonIdealities, RRAMArray
+from sim_instruments.physics import Crossbar, NonIdealities, RRAMArray, Trapezoid, apply_shaped_pulse, loaded_levels
 
 Key = tuple[str, int]  # (instrument name, channel)
+GENERATOR_DRIVERS = ("keysight_33500b",)
+GENERATOR_R_OUT = 50.0  # ohm: a function generator's output resistance
 Lines = list[float | None]
 IntArray = np.ndarray[Any, Any]
 LinesResult = tuple[Lines, Lines, dict[Key, tuple[IntArray, IntArray]]]
@@ -36,6 +38,7 @@ class SourceChannel:
     limit: float = 1e-4  # current compliance, A
     tripped: bool = False
     last_current: float = 0.0
+    last_voltage: float = 0.0  # output voltage at the last reading, V (below the level when in compliance)
 
 
 @dataclass
@@ -44,6 +47,7 @@ class MatrixState:
 
     closed: set[tuple[int, int]] = field(default_factory=set)
     stuck: set[tuple[int, int]] = field(default_factory=set)
+    grounded: set[int] = field(default_factory=set)  # inputs the instrument ties to ground itself
 
     def set(self, points: list[tuple[int, int]], close: bool) -> bool:
         before = len(self.closed)
@@ -98,10 +102,15 @@ class SimBench:
         self.armed: dict[Key, tuple[float, float]] = {}  # channels armed on the trigger bus: (peak V, width)
         self.events: list[str] = []  # physically bad things that happened (two sources shorted, ...)
         self.pulses = 0  # pulses applied to the physics (synchronous pulse events)
+        self.r_out: dict[Key, float] = {}  # output resistance of generator channels, ohm
         for name, inst in config.instruments.items():
             if inst.is_matrix:
                 stuck = set(config.sim.faults[name].stuck_relays) if name in config.sim.faults else set()
                 self.matrices[name] = MatrixState(stuck=stuck)
+            elif inst.driver in GENERATOR_DRIVERS:  # no compliance: a 50 ohm output bounds the current
+                for ch in (1, 2):
+                    self.sources[(name, ch)] = SourceChannel(limit=math.inf)
+                    self.r_out[(name, ch)] = GENERATOR_R_OUT
             else:
                 for ch in (1, 2) if inst.driver == "keysight_b2902" else (1,):
                     self.sources[(name, ch)] = SourceChannel()
@@ -110,13 +119,19 @@ class SimBench:
         self._inputs: dict[str, dict[int, Key | None]] = {m: {} for m in self.matrices}
         for xname, xb in config.crossbars.items():
             w = xb.wiring
-            for i in range(xb.rows):
-                self._outputs[w.matrix][w.rows.first_output + i] = (xname, True, i)
-            for j in range(xb.cols):
-                self._outputs[w.matrix][w.cols.first_output + j] = (xname, False, j)
-            for inp in w.inputs:
+            frames = [(m, config.instruments[m].outputs) for m in w.matrices]
+            lines = [(w.rows.first_output + i, True, i) for i in range(xb.rows)]
+            lines += [(w.cols.first_output + j, False, j) for j in range(xb.cols)]
+            for out, is_row, idx in lines:  # mainframes number their outputs on, in list order
+                for m, n in frames:
+                    if out <= n:
+                        self._outputs[m][out] = (xname, is_row, idx)
+                        break
+                    out -= n
+            for inp in w.inputs:  # every input feeds the same input of each mainframe
                 key = None if Role.GROUND in inp.roles or inp.source is None else (inp.source, inp.channel)
-                self._inputs[w.matrix][inp.input] = key
+                for m, _ in frames:
+                    self._inputs[m][inp.input] = key
         self._synced = {name: 0.0 for name in self.crossbars}
         self._relay_version = 0
         self._feed_cache: dict[str, tuple[int, tuple[list[Any], list[Any]]]] = {}
@@ -172,10 +187,10 @@ class SimBench:
             outs, ins = self._outputs[mname], self._inputs[mname]
             for inp, out in sorted(state.closed):
                 target = outs.get(out)
-                if target is None or target[0] != xname or inp not in ins:
+                if target is None or target[0] != xname or (inp not in ins and inp not in state.grounded):
                     continue
                 _, is_row, idx = target
-                key = ins[inp]
+                key = None if inp in state.grounded else ins[inp]
                 feed = "gnd" if key is None else key
                 arr = feeds[0 if is_row else 1]
                 prev = arr[idx]
@@ -374,9 +389,10 @@ class SimBench:
             hold = self.timing.read_duration if duration is None else duration
             if not src.on:
                 self.advance(hold)
-                src.last_current = 0.0
+                src.last_current = src.last_voltage = 0.0
                 return 0.0
             total = 0.0
+            src.last_voltage = src.level
             touched = self._touched([key])
             for name in touched:
                 if self._within_compliance(name, key):
@@ -384,6 +400,7 @@ class SimBench:
                     folded = {key: src.level}
                 else:
                     folded, _ = self._fold(name, {key: src.level})
+                    src.last_voltage = folded[key]
                 self._catch_up(name)
                 rows, cols, by_source = self.lines(name, folded)
                 self._limit_lines(name)
@@ -434,14 +451,55 @@ class SimBench:
                 self.sources[k].last_current = c
             return currents
 
-    def switch(self, matrix: str, points: list[tuple[int, int]], close: bool) -> bool:
-        """Close or open crosspoints (input, output); relays take ``relay_settle`` to operate."""
+    def shaped_pulse(self, peaks: dict[Key, float], shape: Trapezoid, count: int = 1,
+                     period: float | None = None) -> None:
+        """``count`` trapezoid pulses of generator channels at once: each listed channel (open-circuit volts, behind
+        its output resistance) rises from its present level to its peak; other on-sources hold their levels."""
+        with self.lock:
+            self.pulses += count
+            live = {k: v for k, v in peaks.items() if self.sources[k].on}
+            for name in self.crossbars:
+                rows, cols, by_source = self.lines(name)
+                mine = {k: v for k, v in live.items() if k in by_source}
+                self._catch_up(name)
+                if mine:
+                    drivers = {k: (*by_source[k], v) for k, v in mine.items()}
+                    r = max(self.r_out.get(k, 0.0) for k in mine)
+                    levels = loaded_levels(self.crossbars[name], rows, cols, drivers, r)
+                    peak_rows, peak_cols, _ = self.lines(name, {k: float(v) for k, v in levels.items()})
+                    apply_shaped_pulse(self.crossbars[name], (rows, cols), (peak_rows, peak_cols), shape, count,
+                                       period)
+                elif _biased(rows, cols):
+                    self.crossbars[name].pulse(rows, cols, _span(shape, count, period))
+                else:
+                    self.crossbars[name].idle(_span(shape, count, period))
+                self._synced[name] = self.clock.now() + _span(shape, count, period)
+            self.clock.advance(_span(shape, count, period))
+
+    def switch(self, matrix: str, points: list[tuple[int, int]], close: bool, *, settle: bool = True) -> bool:
+        """Close or open crosspoints (input, output); relays take ``relay_settle`` to operate (``settle``
+        False: this step moves together with the next one, which waits)."""
         with self.lock:
             changed = self.matrices[matrix].set(points, close)
             if changed:
                 self._relay_version += 1
-                self.advance(self.timing.relay_settle)
+                if settle:
+                    self.advance(self.timing.relay_settle)
             return changed
+
+    def set_grounded(self, matrix: str, inputs: set[int]) -> None:
+        """Inputs of ``matrix`` that the instrument itself ties to ground (B2200 ground mode, port 12/13)."""
+        with self.lock:
+            state = self.matrices[matrix]
+            if state.grounded != inputs:
+                state.grounded = set(inputs)
+                self._relay_version += 1
+
+
+def _span(shape: Trapezoid, count: int, period: float | None) -> float:
+    """Time a burst takes: ``count`` pulses ``period`` apart (back to back without a period), s."""
+    step = max(period or 0.0, shape.duration)
+    return step * (count - 1) + shape.duration
 
 
 def _biased(rows: Lines, cols: Lines) -> bool:

@@ -55,7 +55,7 @@ class BenchCrossbar:
         self.cols = wiring.cols
         self.limits = limits
         self._lock = asyncio.Lock()
-        self._outputs = {wiring.row_out(i) for i in range(self.rows)} | {wiring.col_out(j) for j in range(self.cols)}
+        self._outputs = wiring.lines_on()  # per mainframe, its outputs wired to this crossbar
         self.counts = {"pulse": 0, "read": 0, "route": 0}
 
     def now(self) -> float:
@@ -82,12 +82,20 @@ class BenchCrossbar:
             raise ConfigError.invalid("cols", list(cols), "distinct columns")
 
     async def _route(self, target: frozenset[Point] | set[Point]) -> None:
-        matrix = self._bench.matrix(self.wiring.matrix)
-        state = matrix.state
-        if state == target:  # already there (the usual case: the same cell again): no message at all
-            return
-        others = {p for p in state if p[1] not in self._outputs}
-        if await matrix.route(target | others):
+        """Make ``target`` the closed set of this crossbar's lines: each mainframe gets its own part (those that
+        already hold it get no message at all), the mainframes switch concurrently."""
+        moves = []
+        for name, part in self.wiring.split(frozenset(target)):
+            matrix = self._bench.matrix(name)
+            state = matrix.state
+            if state == part:  # already there (the usual case: the same cell again)
+                continue
+            mine = self._outputs[name]
+            want = part | {p for p in state if p[1] not in mine}
+            if len(self.wiring.matrices) > 1:
+                matrix.check_target(want)  # every mainframe's part is checked before any of them switches
+            moves.append((matrix, want))
+        if moves and any(await asyncio.gather(*(m.route(w) for m, w in moves))):
             self.counts["route"] += 1
 
     def _smu(self, source: Source) -> Any:
@@ -99,6 +107,8 @@ class BenchCrossbar:
         """Checked plan of a pulse: relays, source peaks and the drive source. Raises before any I/O."""
         self._check_cells(row, cols)
         self.limits.check_program(volts, width)
+        if self._by_generator(width):
+            return self._generator_levels(row, cols, volts, width, scheme)
         target, levels = self.wiring.pulse_plan(row, cols, volts, scheme)
         drive = self.wiring.drive.source
         if drive is None:
@@ -107,11 +117,48 @@ class BenchCrossbar:
             self._bench.smu(inst).limits.check_pulse(v, width) if v else None
         return target, levels, drive
 
+    def _by_generator(self, width: float) -> bool:
+        """A pulse goes through the generator when the crossbar has a 'pulse' input and the drive SMU cannot make
+        a pulse this short (its ``min_pulse_width``)."""
+        drive = self.wiring.drive.source
+        shortest = getattr(self._bench.smu(drive[0]), "min_pulse_width", 0.0) if drive is not None else 0.0
+        return self.wiring.pulse is not None and width < shortest
+
+    def _generator_levels(self, row: int, cols: list[int], volts: float, width: float, scheme: BiasScheme
+                          ) -> tuple[frozenset[Point], dict[Source, float], Source]:
+        """Checked plan of a generator pulse (the wiring has a 'pulse' input)."""
+        target, levels = self.wiring.generator_plan(row, cols, volts, scheme)
+        drive = self.wiring.pulse.source if self.wiring.pulse is not None else None
+        assert drive is not None
+        for inst in {i for i, _ in levels}:
+            gen = self._bench.smu(inst)
+            gen.check_pulse({ch: v for (i, ch), v in levels.items() if i == inst}, width, gen.edge_for(width))
+        return target, levels, drive
+
+    async def _generator_pulse(self, row: int, cols: list[int], volts: float, width: float, scheme: BiasScheme,
+                               target: frozenset[Point], levels: dict[Source, float]) -> list[PulseRecord]:
+        gens = {i for i, _ in levels}
+
+        async def run() -> list[PulseRecord]:
+            await self._route(target)
+            if len(gens) != 1:
+                raise ConfigError.invalid(f"crossbars.{self.name}.wiring", "pulse inputs on two generators",
+                                          "'pulse' and 'pulse_bias' on two channels of one generator")
+            gen = self._bench.smu(next(iter(gens)))
+            await gen.pulse_channels({ch: v for (_, ch), v in levels.items()}, width)
+            self.counts["pulse"] += 1
+            t = self.now()
+            return [PulseRecord(row, c, volts, width, t, math.nan, str(scheme)) for c in cols]
+
+        return await self._guarded("pulse", run)
+
     async def pulse(self, row: int, cols: Sequence[int], volts: float, width: float,
                     scheme: BiasScheme = BiasScheme.HALF) -> list[PulseRecord]:
         cols = list(cols)
         scheme = BiasScheme(scheme)
         target, levels, drive = self._pulse_levels(row, cols, volts, width, scheme)
+        if self._by_generator(width):
+            return await self._generator_pulse(row, cols, volts, width, scheme, target, levels)
         master = drive[0]
 
         async def run() -> list[PulseRecord]:

@@ -30,7 +30,8 @@ class Bench:
         self.safe_events: list[str] = []
         self._t0 = time.monotonic()
         self.crossbars: dict[str, BenchCrossbar] = {
-            name: BenchCrossbar(self, Wiring.of(name, xb), config.limits) for name, xb in config.crossbars.items()
+            name: BenchCrossbar(self, Wiring.of(name, xb, config), config.limits)
+            for name, xb in config.crossbars.items()
         }
         for mname, drv in instruments.items():
             if config.instruments[mname].is_matrix:
@@ -38,7 +39,7 @@ class Bench:
 
     def _live_inputs_of(self, matrix: str) -> Any:
         feeds = [(w.input, w.source, w.channel) for xb in self.config.crossbars.values()
-                 if xb.wiring.matrix == matrix for w in xb.wiring.inputs if w.source is not None]
+                 if matrix in xb.wiring.matrices for w in xb.wiring.inputs if w.source is not None]
 
         def live() -> set[int]:
             return {inp for inp, src, ch in feeds if self.instruments[src].is_live(ch)}

@@ -53,10 +53,13 @@ class Simulation:
             self.server.stop()
 
 
-def start_simulation(config: BenchConfig, *, transport: str = "visa", spin: float = 0.0) -> Simulation:
+def start_simulation(config: BenchConfig, *, transport: str = "visa", spin: float = 0.0,
+                     base_port: int | None = None) -> Simulation:
     """Build the physics and simulated instruments; serve them on loopback TCP (``transport='visa'``) or
     in process (``'inproc'``, unit tests). Instruments whose resource is not ``sim`` are left alone.
-    ``spin``: the servers' spin window (s; keep 0 in a process that also runs clients)."""
+    ``spin``: the servers' spin window (s; keep 0 in a process that also runs clients). ``base_port``: serve
+    the simulated instruments on ``base_port``, ``base_port + 1``, ... in the order the bench YAML lists them
+    (default: any free ports)."""
     bench = SimBench(config)
     names = [n for n, i in config.instruments.items() if i.resource == "sim"]
     devices = {n: make_device(bench, n) for n in names}
@@ -68,7 +71,12 @@ def start_simulation(config: BenchConfig, *, transport: str = "visa", spin: floa
     faults = dict(config.sim.faults) if config.sim else {}
     server = SimServer({n: d.handle for n, d in devices.items()}, serial=serial, faults=faults, spin=spin,
                        lock=bench.lock)
-    resources = server.start()
+    ports = None
+    if base_port is not None:
+        if not 1 <= base_port <= 65536 - len(names):
+            raise ValueError(f"base_port = {base_port} is out of range; allowed [1, {65536 - len(names)}]")
+        ports = {n: base_port + i for i, n in enumerate(names)}
+    resources = server.start(ports)
     return Simulation(bench, devices, resources, server, bench.crossbars)
 
 

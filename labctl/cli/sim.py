@@ -19,10 +19,14 @@ def command() -> None:
 @click.option("--duration", type=float, default=None, help="Stop after this many seconds (default: until Ctrl-C).")
 @click.option("--spin", type=click.FloatRange(0.0, 0.1), default=None,
               help="Seconds a connection polls for the next message before it blocks (default 0.001; 0: off).")
+@click.option("--port", "base_port", type=click.IntRange(1, 65535), default=None,
+              help="Serve the instruments on fixed consecutive ports from this one, in the order of the bench YAML "
+                   "(default: any free ports).")
 @click.option("--control", is_flag=True,
               help="Print 'ready' after the resources, then take JSON control lines on stdin (faults, time); "
                    "stop when stdin ends.")
-def serve(config_path: str | None, duration: float | None, spin: float | None, control: bool) -> None:
+def serve(config_path: str | None, duration: float | None, spin: float | None, base_port: int | None,
+          control: bool) -> None:
     from labctl.bench import DEFAULT_CONFIG
     from labctl.bench._sim import PROCESS_SPIN, serve_control, start_simulation
     from labctl.core.config import load_bench_config
@@ -30,7 +34,7 @@ def serve(config_path: str | None, duration: float | None, spin: float | None, c
     cfg = load_bench_config(config_path or DEFAULT_CONFIG)
     if not cfg.simulated:
         raise click.UsageError(f"{config_path}: not a simulated bench (no 'sim' section)")
-    sim = start_simulation(cfg, spin=PROCESS_SPIN if spin is None else spin)
+    sim = start_simulation(cfg, spin=PROCESS_SPIN if spin is None else spin, base_port=base_port)
     try:
         for name, resource in sim.resources.items():
             click.echo(f"{name}\t{cfg.instruments[name].driver}\t{resource}")

@@ -7,6 +7,7 @@ from sim_instruments.physics.nodal import NodalSolution, solve_crossbar
 from sim_instruments.physics.nonideal import NonIdealities
 from sim_instruments.physics.ohmic import OhmicArray
 from sim_instruments.physics.params import StanfordParams
+from sim_instruments.physics.pulse_shape import Trapezoid, apply_shaped_pulse, loaded_levels
 
-__all__ = ["Crossbar", "NodalSolution", "NonIdealities", "OhmicArray", "RRAMArray", "StanfordParams",
-           "solve_crossbar"]
+__all__ = ["Crossbar", "NodalSolution", "NonIdealities", "OhmicArray", "RRAMArray", "StanfordParams", "Trapezoid",
+           "apply_shaped_pulse", "loaded_levels", "solve_crossbar"]

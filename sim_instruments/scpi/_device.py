@@ -6,7 +6,7 @@ import re
 from collections import deque
 from collections.abc import Callable
 
-from sim_instruments.scpi._grammar import ScpiError, compile_header, split_args, split_units
+from sim_instruments.scpi._grammar import ScpiError, compile_header, parse_number, split_args, split_units
 
 _NOT_LONE = (";", " ", "\t", '"', "'", "(", ",")  # a message holding any of these is no lone header
 
@@ -28,6 +28,8 @@ class ScpiDevice:
         self._fast: dict[str, tuple[Handler, tuple[str, ...]]] = {}
         self.errors: deque[tuple[int, str]] = deque()
         self.esr = 0
+        self.ese = 0
+        self.sre = 0
         self.on_message: Callable[[], None] | None = None
 
     # subclass API ---------------------------------------------------------------------------------------
@@ -44,12 +46,40 @@ class ScpiDevice:
             ("*RST", lambda a, s: self.reset()),
             ("*CLS", lambda a, s: self._cls()),
             ("*OPC?", lambda a, s: "1"),
+            ("*ESE", lambda a, s: self._set_reg("ese", a)),
+            ("*ESE?", lambda a, s: str(self.ese)),
+            ("*SRE", lambda a, s: self._set_reg("sre", a)),
+            ("*SRE?", lambda a, s: str(self.sre)),
+            ("*STB?", lambda a, s: str(self.status_byte())),
+            ("*TST?", lambda a, s: "0"),
+            ("*TRG", lambda a, s: self.trigger()),
             ("*OPC", lambda a, s: None),
             ("*WAI", lambda a, s: None),
             ("*ESR?", lambda a, s: self._read_esr()),
             ("[:SYSTem]:ERRor[:NEXT]?", lambda a, s: self.next_error()),
             ("[:SYSTem]:ERRor:COUNt?", lambda a, s: str(len(self.errors))),
+            (":SYSTem:ERRor:ALL?", lambda a, s: self._all_errors()),
+            (":SYSTem:ERRor:CODE[:NEXT]?", lambda a, s: self.next_error().split(",", 1)[0]),
+            (":SYSTem:VERSion?", lambda a, s: "1999.0"),
         ]
+
+    def trigger(self) -> None:
+        """``*TRG``: a bus trigger (the devices that wait for one override this)."""
+
+    def _set_reg(self, name: str, a: list[str]) -> None:
+        setattr(self, name, round(parse_number(a[0] if a else None, low=0, high=255)))
+
+    def status_byte(self) -> int:
+        """``*STB?``: bit 2 error/event queue not empty, bit 5 a standard event enabled by ``*ESE``, bit 6 any
+        bit enabled by ``*SRE`` (MSS)."""
+        stb = (4 if self.errors else 0) | (32 if self.esr & self.ese else 0)
+        return stb | (64 if stb & self.sre else 0)
+
+    def _all_errors(self) -> str:
+        out = []
+        while self.errors:
+            out.append(self.next_error())
+        return ",".join(out) if out else '0,"No error"'
 
     def _cls(self) -> None:
         self.errors.clear()
@@ -66,7 +96,7 @@ class ScpiDevice:
         return text
 
     def push_error(self, err: ScpiError) -> None:
-        self.esr |= 32 if -199 <= err.code <= -100 else 16 if -299 <= err.code <= -200 else 4
+        self.esr |= 32 if -199 <= err.code <= -100 else 16 if -299 <= err.code <= -200 else 8 if err.code > 0 else 4
         if len(self.errors) >= self.error_queue_size:
             self.errors[-1] = (-350, str(ScpiError(-350)))
             return
@@ -108,6 +138,8 @@ class ScpiDevice:
         for unit in split_units(message):
             head, _, rest = unit.partition(" ")
             head = head.upper()
+            if head.startswith(":*"):  # a common command after a path separator (``*RST;:*CLS``): no path
+                head = head[1:]
             if not head.startswith("*"):
                 full = head if head.startswith(":") else path + ":" + head
                 path = full.rsplit(":", 1)[0]

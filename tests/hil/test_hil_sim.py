@@ -91,11 +91,11 @@ def test_pytest_tier_runs_against_the_served_bench(served: SimProcess, tmp_path:
 
 
 def test_stuck_relay_fails_routing(served: SimProcess, tmp_path: Path) -> None:
-    served.set_fault("matrix0", stuck_relays=[(1, 3)])  # the drive input never reaches row 2
+    served.set_fault("matrix0a", stuck_relays=[(1, 3)])  # the drive input never reaches row 2
     try:
         rep = _run(_bench(served), tmp_path)
     finally:
-        served.set_fault("matrix0")
+        served.set_fault("matrix0a")
     st = _statuses(rep)
     assert st["identity"] == st["limits"] == "pass"
     assert st["routing"] == "fail"
@@ -135,19 +135,17 @@ def test_wrong_instrument_fails_identity(served: SimProcess, tmp_path: Path) -> 
     assert "check which instrument" in msg
 
 
-def test_compliance_the_instrument_refuses_fails_limits(served: SimProcess, tmp_path: Path) -> None:
-    def raise_limit(data: dict[str, Any]) -> None:  # 1.5 A: more than a 2450 can source (1.05 A)
-        data["limits"]["compliance"] = 1.5
-        data["instruments"]["smu0_aux"]["limits"] = {"compliance": 1.5}
+def test_compliance_the_instrument_cannot_source_is_refused_by_the_bench_config(served: SimProcess) -> None:
+    """1.5 A is more than a 2450 can source (1.05 A): the bench config refuses it, naming the model's limit
+    (``labctl.core.smu_limits``), before any instrument is asked (issue 11)."""
+    from labctl.core.errors import ConfigError
 
-    rep = _run(_bench(served, raise_limit), tmp_path)
-    st = _statuses(rep)
-    assert st["identity"] == "pass"
-    assert st["limits"] == "fail"
-    msg = rep.result("limits").summary
-    assert msg.startswith("smu0_aux:")
-    assert "1.5 A" in msg
-    assert "instruments.smu0_aux.limits.compliance" in msg
+    data = _bench(served)
+    data["limits"]["compliance"] = 1.5
+    data["instruments"]["smu0_aux"]["limits"] = {"compliance": 1.5}
+    with pytest.raises((ConfigError, ValueError), match=r"instruments.smu0_aux.limits.compliance = 1.5 A exceeds "
+                                                         r"the Keithley 2450's current maximum"):
+        BenchConfig.model_validate(data)
 
 
 def test_a_simulated_bench_is_refused(tmp_path: Path) -> None:

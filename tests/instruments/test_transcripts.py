@@ -7,6 +7,7 @@ import pytest
 from instruments import Keithley707B, Keithley2400, Keithley2450, KeysightB2201A, KeysightB2902, SourceLimits
 from labctl.core import LimitError, SafetyLimits, TransportError
 from tests.instruments.scripted import Scripted
+from tests.instruments.smu_script import b2902_configure, k2400_configure, k2450_configure
 
 LIM = SourceLimits.of(SafetyLimits(max_program_voltage=3.0, read_clamp=0.2, compliance=1e-3,
                                    min_pulse_width=5e-5, max_pulse_width=1e-2))
@@ -14,11 +15,7 @@ LIM = SourceLimits.of(SafetyLimits(max_program_voltage=3.0, read_clamp=0.2, comp
 
 async def test_b2902_configure_read_pulse() -> None:
     t = Scripted([
-        ("*IDN?", "Keysight Technologies,B2902A,MY1,3.4"),
-        ("*CLS;:OUTP1 OFF;:OUTP2 OFF;:SOUR1:FUNC:MODE VOLT;:SOUR2:FUNC:MODE VOLT;:SENS1:CURR:PROT 0.001;"
-         ":SENS2:CURR:PROT 0.001;:SENS1:CURR:NPLC 0.01;:SENS2:CURR:NPLC 0.01;:SOUR1:VOLT 0;:SOUR2:VOLT 0;"
-         ":SOUR1:FUNC:SHAP DC;:SOUR2:FUNC:SHAP DC;:TRIG1:SOUR AINT;:TRIG2:SOUR AINT", None),
-        (":SYST:ERR?", '+0,"No error"'),
+        *b2902_configure(),
         (":SOUR1:VOLT 0.1;:SOUR2:VOLT 0.1;:OUTP1 ON;:OUTP2 ON;:MEAS:CURR? (@1);:OUTP1 OFF;:SOUR1:VOLT 0;"
          ":OUTP2 OFF;:SOUR2:VOLT 0", "+1.250000E-05"),
         # the base level is known to be 0 V (the read left it there): not re-sent
@@ -41,11 +38,7 @@ async def test_b2902_configure_read_pulse() -> None:
 
 def _configured(extra: list[tuple[str, str | None]]) -> Scripted:
     return Scripted([
-        ("*IDN?", "Keysight Technologies,B2902A,MY1,3.4"),
-        ("*CLS;:OUTP1 OFF;:OUTP2 OFF;:SOUR1:FUNC:MODE VOLT;:SOUR2:FUNC:MODE VOLT;:SENS1:CURR:PROT 0.001;"
-         ":SENS2:CURR:PROT 0.001;:SENS1:CURR:NPLC 0.01;:SENS2:CURR:NPLC 0.01;:SOUR1:VOLT 0;:SOUR2:VOLT 0;"
-         ":SOUR1:FUNC:SHAP DC;:SOUR2:FUNC:SHAP DC;:TRIG1:SOUR AINT;:TRIG2:SOUR AINT", None),
-        (":SYST:ERR?", '+0,"No error"'),
+        *b2902_configure(),
         *extra,
     ])
 
@@ -120,11 +113,7 @@ async def test_b2902_limits_raise_before_sending() -> None:
 
 async def test_2450_transcript() -> None:
     t = Scripted([
-        ("*IDN?", "KEITHLEY INSTRUMENTS INC.,MODEL 2450,04400001,1.7.3b"),
-        ("*LANG?", "SCPI"),
-        (':*CLS;:OUTP OFF;:SOUR:FUNC VOLT;:SENS:FUNC "CURR";:SOUR:VOLT 0;:SOUR:VOLT:ILIM 0.001;'
-         ':SENS:CURR:NPLC 0.01;:SENS:CURR:AZER OFF'.lstrip(":"), None),
-        (":SYST:ERR?", '0,"No error"'),
+        *k2450_configure(),
         (":SOUR:VOLT:DEL 0;:SOUR:VOLT 0.1;:OUTP ON;:MEAS:CURR?;:OUTP OFF;:SOUR:VOLT 0", "+1.000000E-06"),
         (":SOUR:VOLT:ILIM 0.0005", None),
         (":SOUR:VOLT:ILIM:TRIP?", "0"),
@@ -145,30 +134,12 @@ async def test_2450_wrong_language_is_refused() -> None:
 
 async def test_2400_transcript() -> None:
     t = Scripted([
-        ("*IDN?", "KEITHLEY INSTRUMENTS INC.,MODEL 2400,1,C32"),
-        ('*CLS;:OUTP OFF;:SOUR:FUNC VOLT;:SENS:FUNC "CURR";:SOUR:VOLT 0;:SENS:CURR:PROT 0.001;:FORM:ELEM CURR;'
-         ":SENS:CURR:NPLC 0.01", None),
-        (":SYST:ERR?", '0,"No error"'),
+        *k2400_configure(),
         (":SOUR:VOLT -0.2;:OUTP ON;:READ?;:OUTP OFF;:SOUR:VOLT 0", "-2.000000E-06"),
     ])
     smu = Keithley2400("k", t, LIM)
     await smu.configure()
     assert await smu.read(-0.2) == pytest.approx(-2e-6)
-    t.done()
-
-
-async def test_b2201a_routes_by_difference_with_ranges_and_verifies() -> None:
-    t = Scripted([
-        (":ROUT:CLOS (@10101:10104,20201);:ROUT:CLOS? (@10101:10104,20201)", "1,1,1,1,1"),
-        (":ROUT:OPEN (@10104);:ROUT:CLOS (@20104);:ROUT:CLOS? (@10104,20104)", "0,1"),
-        (":ROUT:CLOS (@10105);:ROUT:CLOS? (@10105)", "0"),
-    ])
-    m = KeysightB2201A("m", t, LIM, cards=2, outputs_per_card=64)
-    assert await m.route({(1, 1), (1, 2), (1, 3), (1, 4), (2, 65)}) == 5
-    assert await m.route({(1, 1), (1, 2), (1, 3), (1, 68), (2, 65)}) == 2
-    assert await m.route({(1, 1), (1, 2), (1, 3), (1, 68), (2, 65)}) == 0  # nothing to do: nothing sent
-    with pytest.raises(Exception, match="stuck relay"):
-        await m.route({(1, 1), (1, 2), (1, 3), (1, 68), (2, 65), (1, 5)})
     t.done()
 
 
