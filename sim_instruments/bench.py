@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from labctl.core.clock import VirtualClock
-from labctl.core.config import BenchConfig, Role
+from labctl.core.config import SMU_CHANNELS, BenchConfig, Role
 from sim_instruments.physics import Crossbar, NonIdealities, RRAMArray, Trapezoid, apply_shaped_pulse, loaded_levels
 
 Key = tuple[str, int]  # (instrument name, channel)
@@ -66,11 +66,13 @@ class MatrixState:
 
 def build_crossbars(config: BenchConfig) -> dict[str, Crossbar]:
     """The physics crossbars of a simulated bench config (seed k + i for the i-th crossbar)."""
+    from sim_instruments.check import check_sim
     from sim_instruments.presets import PRESETS
 
     sim = config.sim
     if sim is None:
         raise ValueError("not a simulated bench config (no 'sim' section)")
+    check_sim(config, f"bench {config.name!r}")
     params = PRESETS[sim.preset.lower()]
     if sim.params:
         params = params.with_(**sim.params)
@@ -112,7 +114,7 @@ class SimBench:
                     self.sources[(name, ch)] = SourceChannel(limit=math.inf)
                     self.r_out[(name, ch)] = GENERATOR_R_OUT
             else:
-                for ch in (1, 2) if inst.driver == "keysight_b2902" else (1,):
+                for ch in range(1, SMU_CHANNELS.get(inst.driver, 1) + 1):
                     self.sources[(name, ch)] = SourceChannel()
         # matrix -> output -> (crossbar, is_row, index); matrix -> input -> source key or None (ground)
         self._outputs: dict[str, dict[int, tuple[str, bool, int]]] = {m: {} for m in self.matrices}

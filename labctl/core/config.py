@@ -23,13 +23,15 @@ from labctl.core.limits import SafetyLimits
 from labctl.core.matrix_models import MATRIX_MODELS
 from labctl.core.smu_limits import smu_limit_errors
 
-SMU_DRIVERS = ("keithley_2450", "keysight_b2902", "keithley_2400")
+SMU_DRIVERS = ("keithley_2450", "keysight_b2902", "keithley_2400", "keithley_2600b")
 MATRIX_DRIVERS = ("keysight_b2201a", "keithley_707b")
 GENERATOR_DRIVERS = ("keysight_33500b",)
 GENERATOR_R_OUT = 50.0
 """Output resistance of a function generator, ohm: it bounds the current (no compliance to set)."""
-Driver = Literal["keithley_2450", "keysight_b2902", "keithley_2400", "keysight_b2201a", "keithley_707b",
-                 "keysight_33500b"]
+Driver = Literal["keithley_2450", "keysight_b2902", "keithley_2400", "keithley_2600b", "keysight_b2201a",
+                 "keithley_707b", "keysight_33500b"]
+SMU_CHANNELS = {"keysight_b2902": 2, "keithley_2600b": 2, **{g: 2 for g in GENERATOR_DRIVERS}}
+"""Source channels of the multi-channel drivers (the others have one)."""
 
 
 class _Strict(BaseModel):
@@ -74,6 +76,9 @@ class InstrumentConfig(_Strict):
                                                               "the card type's)")
     inputs: int = Field(0, ge=0, le=99, description="Switch matrix: instrument-side inputs wired (default: all)")
     baud: int = Field(9600, description="Serial baud rate (RS-232 instruments)")
+    tsplink_node: int | None = Field(None, ge=1, le=64, description=(
+        "TSP-Link node number of a TSP instrument (2600B, 707B) on one TSP-Link network with the others; a 2600B "
+        "then routes the 707B mainframes itself during in-instrument write-verify (None: not linked)"))
 
     @model_validator(mode="before")
     @classmethod
@@ -245,8 +250,8 @@ class BenchConfig(_Strict):
                     errors.append(f"sim.wires.{xname}: unknown crossbar; allowed: {', '.join(self.crossbars)}")
         if self.hil is not None and self.hil.test_area is not None:
             errors += _check_test_area(self, self.hil.test_area)
-        if errors:
-            raise ValueError("\n".join(errors))  # each error carries its own path: one line each
+        if errors:  # one line per error; _format counts and lists them one by one
+            raise ValueError("\n".join(errors))
         return self
 
 
@@ -309,7 +314,7 @@ def _check_wiring(cfg: BenchConfig, path: str, xb: CrossbarConfig) -> list[str]:
         src = cfg.instruments.get(inp.source)
         if src is None or src.is_matrix:
             errors.append(f"{p}.source = {inp.source!r} is invalid; allowed: an SMU instrument name")
-        elif inp.channel > (2 if src.driver in ("keysight_b2902", *GENERATOR_DRIVERS) else 1):
+        elif inp.channel > SMU_CHANNELS.get(src.driver, 1):
             errors.append(f"{p}.channel = {inp.channel} is out of range for {src.driver}")
         elif src.is_generator != bool({Role.PULSE, Role.PULSE_BIAS} & set(inp.roles)):
             errors.append(f"{p}.roles = {[str(r) for r in inp.roles]} is invalid for {src.driver}; allowed: "
@@ -324,36 +329,42 @@ def _check_wiring(cfg: BenchConfig, path: str, xb: CrossbarConfig) -> list[str]:
 
 
 def _format(exc: ValidationError) -> list[str]:
-    """One line per error, each starting with its path."""
-    lines = []
+    lines: list[str] = []
     for err in exc.errors():
-        loc = ".".join(str(x) for x in err["loc"])
         msg = err["msg"].removeprefix("Value error, ")
-        if not loc and err["type"] == "value_error":  # the cross-field checks: one error per line, with path
-            lines += [ln for ln in msg.split("\n") if ln]
+        if not err["loc"]:  # the cross-reference checks: each line names its own path
+            lines += msg.splitlines()
             continue
+        loc = ".".join(str(x) for x in err["loc"])
         ctx = err.get("ctx") or {}
         bounds = [f"{k.replace('_', ' ')} {v}" for k, v in ctx.items() if k in ("gt", "ge", "lt", "le")]
         allowed = f" (allowed: {', '.join(bounds)})" if bounds else ""
         got = f" got {err['input']!r}:" if err["type"] not in ("missing",) and not isinstance(err["input"], dict) \
             else ""
-        lines.append(f"{loc or '(top level)'}:{got} {msg}{allowed}")
+        lines.append(f"{loc}:{got} {msg}{allowed}")
     return lines
+
+
+def bench_config_errors(data: Any) -> tuple[BenchConfig | None, list[str]]:
+    """The validated config (None when invalid) and every error, one line each with its path."""
+    if not isinstance(data, dict):
+        return None, [f"(file) = {type(data).__name__} is invalid; allowed: a YAML mapping"]
+    try:
+        return BenchConfig.model_validate(data), []
+    except ValidationError as exc:
+        return None, _format(exc)
 
 
 def parse_bench_config(data: Any, *, source: str = "<config>") -> BenchConfig:
     """Validate a mapping; raise ``ConfigError`` listing every error with its path and allowed range."""
-    if not isinstance(data, dict):
-        raise ConfigError.invalid(source, type(data).__name__, "a YAML mapping")
-    try:
-        return BenchConfig.model_validate(data)
-    except ValidationError as exc:
-        lines = _format(exc)
-        raise ConfigError(f"{source}: {len(lines)} error(s)\n" + "\n".join(lines)) from None
+    cfg, errors = bench_config_errors(data)
+    if cfg is None:
+        raise ConfigError(f"{source}: {len(errors)} error(s)\n" + "\n".join(errors))
+    return cfg
 
 
-def load_bench_config(path: str | Path) -> BenchConfig:
-    """Load and validate a bench YAML file."""
+def read_bench_yaml(path: str | Path) -> Any:
+    """The parsed YAML of a bench file; ``ConfigError`` naming the file (and line:column of a syntax error)."""
     import yaml
 
     p = Path(path)
@@ -361,8 +372,18 @@ def load_bench_config(path: str | Path) -> BenchConfig:
         text = p.read_text()
     except OSError as exc:
         raise ConfigError.invalid("path", str(p), f"a readable bench YAML file ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise ConfigError.invalid("path", str(p), "a UTF-8 text (YAML) file") from None
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{p}: not valid YAML: {exc}") from None
-    return parse_bench_config(data, source=str(p))
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{p}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(p)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        context = getattr(exc, "context", None)
+        raise ConfigError(f"{where}: not valid YAML: {problem}" + (f" ({context})" if context else "")) from None
+
+
+def load_bench_config(path: str | Path) -> BenchConfig:
+    """Load and validate a bench YAML file."""
+    return parse_bench_config(read_bench_yaml(path), source=str(path))
