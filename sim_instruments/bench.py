@@ -344,20 +344,47 @@ class SimBench:
                     continue
                 settled = False
                 src.tripped = True
-                lo, hi = 0.0, 1.0
-                v = out[key]
-                for _ in range(30):
-                    mid = 0.5 * (lo + hi)
-                    out[key] = v * mid
-                    if abs(self._static_currents(xname, out).get(key, 0.0)) > src.limit:
-                        hi = mid
-                    else:
-                        lo = mid
-                out[key] = v * lo
+                out[key] = out[key] * self._fold_factor(xname, out, key, src.limit, abs(cur.get(key, 0.0)))
                 cur = None
             if settled:
                 break
         return out, cur if cur is not None else self._static_currents(xname, out)
+
+    def _fold_factor(self, xname: str, levels: dict[Key, float], key: Key, limit: float, i_hi: float) -> float:
+        """The largest factor m in [0, 1] on source ``key``'s level with |current| <= ``limit``: regula falsi
+        (Illinois) on a bracket [lo, hi], ending on the compliant side within 1e-9 of the level (as a 30-step
+        bisection did, in ~10 current evaluations: each is a network solve on a chip with wire resistance)."""
+        v = levels[key]
+        trial = dict(levels)
+
+        def excess(m: float) -> float:
+            trial[key] = v * m
+            return abs(self._static_currents(xname, trial).get(key, 0.0)) - limit
+
+        lo, hi, f_lo, f_hi = 0.0, 1.0, excess(0.0), i_hi - limit
+        if f_lo > 0:  # over the limit even at 0 V (other sources drive it): fold to 0
+            return 0.0
+        side = 0
+        for _ in range(60):
+            if hi - lo <= 1e-9:
+                break
+            m = (lo * f_hi - hi * f_lo) / (f_hi - f_lo) if f_hi != f_lo else 0.5 * (lo + hi)
+            if not lo < m < hi:
+                m = 0.5 * (lo + hi)
+            f_m = excess(m)
+            if f_m > 0:
+                hi, f_hi = m, f_m
+                if side == -1:
+                    f_lo *= 0.5
+                side = -1
+            else:
+                lo, f_lo = m, f_m
+                if f_m > -1e-9 * limit:  # at the limit to 1 ppb: done
+                    break
+                if side == 1:
+                    f_hi *= 0.5
+                side = 1
+        return lo
 
     def _within_compliance(self, xname: str, key: Key) -> bool:
         """True when source ``key`` cannot reach its compliance on ``xname`` as the lines are now (so folding

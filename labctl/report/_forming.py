@@ -79,6 +79,10 @@ def forming_figure(fm: FormingMap) -> bytes:
                             label=f"{label} ({rr.size})")
     if axes[0].get_legend_handles_labels()[0]:
         axes[0].legend(loc="upper right", fontsize=7, framealpha=0.8)
+    from matplotlib.ticker import MaxNLocator
+
+    for axis in (axes[0].xaxis, axes[0].yaxis):
+        axis.set_major_locator(MaxNLocator(integer=True))
     axes[0].set_title(f"{fm.crossbar}: forming voltage")
     axes[0].set_xlabel("column")
     axes[0].set_ylabel("row")

@@ -35,7 +35,8 @@ _CACHE = 256  # line conditions whose last solutions are kept
 _NETS = 16  # networks (line topologies) kept
 _DV_QUIET = 2e-3  # V: successive network solves this close let the next step grow
 _DV_LOUD = 2e-2  # V: ...this far apart make it shrink
-_BOOST_MAX = 64.0
+_BOOST_MAX = 1e6
+_MAX_NODAL_CHUNKS = 100  # network solves per hold at most (each costs ~1-20 ms on 64x64)
 
 
 class Crossbar:
@@ -251,8 +252,9 @@ class Crossbar:
     def _hold_nodal(self, rows: Lines, cols: Lines, duration: float, peak: NDArray) -> NodalSolution:
         """Hold the lines for ``duration`` s, re-solving the network as the gaps move (cells below their
         switching gate do not move: one solve). A step lets the fastest cell move ``_DG_COUPLE`` times a factor
-        that doubles while successive solves change no cell voltage by more than ``_DV_QUIET`` and halves when
-        one changes by more than ``_DV_LOUD``: re-solves follow the changes the wires actually see."""
+        that grows 4x while successive solves change no cell voltage by more than ``_DV_QUIET`` and halves when
+        one changes by more than ``_DV_LOUD`` (at most ``_MAX_NODAL_CHUNKS`` steps): re-solves follow the changes
+        the wires actually see."""
         lines = self._lines(rows, cols)
         arr = self.array
         if isinstance(arr, RRAMArray):
@@ -265,20 +267,17 @@ class Crossbar:
             np.maximum(peak, np.abs(v_np), out=peak)
             if v_prev is not None:
                 dv = float(np.abs(v_np - v_prev).max())
-                boost = min(boost * 2.0, _BOOST_MAX) if dv < _DV_QUIET else max(boost * 0.5, 1.0) if dv > _DV_LOUD \
+                boost = min(boost * 4.0, _BOOST_MAX) if dv < _DV_QUIET else max(boost * 0.5, 1.0) if dv > _DV_LOUD \
                     else boost
             v_prev = v_np
             left = duration - t
             if left <= 0:
                 break
             v = arr.xp.asarray(v_np.reshape(arr.size))
-            speed = 0.0
-            if isinstance(arr, RRAMArray):
-                speed = float(arr.xp.to_numpy(arr.xp.abs(velocity(arr.cells, arr.xp, arr.gap.reshape(arr.size), v))
-                                              ).max())
-            h = left if speed == 0 else min(left, max(boost * _DG_COUPLE / speed, duration / _MAX_KCL_CHUNKS))
+            speed = _moving_speed(arr, v) if isinstance(arr, RRAMArray) else 0.0
+            h = left if speed == 0 else min(left, max(boost * _DG_COUPLE / speed, duration / _MAX_NODAL_CHUNKS))
             chunks += 1
-            if chunks >= _MAX_KCL_CHUNKS:
+            if chunks >= _MAX_NODAL_CHUNKS:
                 h = left
             arr._apply_flat(v, h)
             t += h
@@ -290,3 +289,16 @@ class Crossbar:
         self.last_solution = sol
         self.last_line_voltages = (sol.top[:, 0].copy(), sol.bottom[-1, :].copy())
         return sol
+
+
+def _moving_speed(arr: RRAMArray, v: Any) -> float:
+    """Largest |dg/dt| of the cells that can move under cell voltages ``v``, m/s: not virgin, not held after
+    forming, not stuck, and not pressed against the gap bound they sit on."""
+    xp, p = arr.xp, arr.params
+    g = arr.gap.reshape(arr.size)
+    vel = np.asarray(xp.to_numpy(velocity(arr.cells, xp, g, v)), dtype=np.float64)
+    gn = np.asarray(xp.to_numpy(g))
+    fixed = (arr.virgin | arr._held | arr.stuck_on | arr.stuck_off).ravel()
+    if not p.strict_v1:  # windup (strict v1) moves the hidden state beyond the bounds: every cell counts
+        fixed = fixed | ((gn <= p.gap_min) & (vel < 0)) | ((gn >= p.gap_max) & (vel > 0))
+    return float(np.abs(vel[~fixed]).max(initial=0.0))

@@ -89,6 +89,8 @@ def test_kcl_holds_at_every_node(case):
     # float rounding of a wire current: a few ulps of the node voltage over the smallest resistance
     r_min = min([r for r in (r_row, r_col, r_contact) if r > 0] or [1.0])
     ulp = 8 * np.finfo(float).eps * max(float(np.abs(sol.top).max()), float(np.abs(sol.bottom).max()), 1e-3) / r_min
-    assert np.abs(res).max(initial=0.0) <= 1e-15 + ulp + 1e-10 * scale
+    # the solver stops at 1e-15 A + 1e-11 x the largest current it met while iterating (which can exceed the
+    # final currents when every line near a node floats): a few femtoamps absolute
+    assert np.abs(res).max(initial=0.0) <= 5e-15 + ulp + 1e-10 * scale
     # and what the sources deliver, the array takes in: Σ line currents ≈ 0
     assert abs(float(ri.sum() + ci.sum())) <= 1e-15 + ulp * (nr + nc) + 1e-9 * scale
