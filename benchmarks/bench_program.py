@@ -6,17 +6,23 @@ journal over an in-process adapter straight on the physics (no drivers, no socke
 Prints cells programmed per second, SCPI round trips per programmed cell (matrix and SMU), the bench time the
 timing model estimates for real instruments, CPU seconds, and the statistics from the journal.
 
+Two paths in one run (``--path both``, the default): the default bench (B2902, the ISPP loop on the host, one
+pulse + verify message per step) and ``configs/sim_bench_2600b.yaml`` (a 2636B running each cell's whole loop
+inside the instrument, labctl's write-verify script loaded once); the last lines print their ratio.
+
 The simulator runs in a child process by default (``labctl sim serve``: its own GIL, spinning servers), which this
 process opens as it would open a real bench; its timing-model clock is asked from the child. ``--sim thread``
 serves it from a thread of this process instead (``open_bench`` on the simulated config).
 
-    .venv/bin/python benchmarks/bench_program.py [--size 64] [--parallel 8] [--sim process|thread] [--baseline-only]
+    .venv/bin/python benchmarks/bench_program.py [--size 64] [--parallel 1] [--sim process|thread]
+        [--path both|b2902|2600b] [--baseline-only]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime
 import importlib
 import json
 import os
@@ -68,25 +74,26 @@ def _child_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def _full(args: argparse.Namespace, params: dict[str, Any], root: Path) -> dict[str, Any]:
+async def _full(args: argparse.Namespace, params: dict[str, Any], root: Path, config: Path, label: str
+                ) -> dict[str, Any]:
     """The program run through the whole stack; the simulator in this process or in a child process."""
     bench_mod = importlib.import_module("labctl.bench")
     sent: list[tuple[str, str]] = []  # every message the drivers send, counted at the transport (open_bench's log)
     log = lambda res, msg: sent.append((res, msg))  # noqa: E731
     if args.sim == "thread":
-        async with bench_mod.open_bench(bench_mod.DEFAULT_CONFIG, log=log) as bench:
+        async with bench_mod.open_bench(config, log=log) as bench:
             n_open, t_open = len(sent), bench.estimated_bench_seconds()
-            full = await _run("full-thread", args.size, params, root, bench=bench)
+            full = await _run(f"{label}-thread", args.size, params, root, bench=bench)
             full["bench_s"] = bench.estimated_bench_seconds() - t_open
             mats = {r for n, r in bench.simulation.resources.items() if bench.config.instruments[n].is_matrix}
     else:  # ``labctl sim serve`` in a child process; this process opens it as it would open a real bench
         from labctl.core.config import load_bench_config
 
-        with bench_mod.SimProcess(load_bench_config(bench_mod.DEFAULT_CONFIG)) as proc:
+        with bench_mod.SimProcess(load_bench_config(config)) as proc:
             served = proc.served_config()
             async with bench_mod.open_bench(served, log=log) as bench:
                 n_open, t_open, c_open = len(sent), proc.now(), _child_cpu(proc.proc.pid)
-                full = await _run("full-process", args.size, params, root, bench=bench)
+                full = await _run(f"{label}-process", args.size, params, root, bench=bench)
                 full["bench_s"] = proc.now() - t_open  # the timing model runs in the child: asked there
                 full["child_cpu_s"] = _child_cpu(proc.proc.pid) - c_open
                 mats = {i.resource for i in served.instruments.values() if i.is_matrix}
@@ -108,6 +115,8 @@ async def main() -> None:
     ap.add_argument("--parallel", type=int, default=1)
     ap.add_argument("--sim", choices=["process", "thread"], default="process",
                     help="simulator in a child process (labctl sim serve, default) or in a thread of this process")
+    ap.add_argument("--path", choices=["both", "b2902", "2600b"], default="both",
+                    help="programming path(s): the B2902 default bench, the 2600B fast path, or both (ratio)")
     ap.add_argument("--baseline-only", action="store_true")
     args = ap.parse_args()
     params = {"random_levels": 4, "seed": 1, "shape": [args.size, args.size], "parallel": args.parallel}
@@ -119,11 +128,29 @@ async def main() -> None:
         if args.baseline_only:
             print(json.dumps(base["stats"], indent=1))
             return
-        full = await _full(args, params, root)
+        bench_mod = importlib.import_module("labctl.bench")
+        paths = {"b2902": bench_mod.DEFAULT_CONFIG, "2600b": bench_mod.CONFIGS / "sim_bench_2600b.yaml"}
+        runs = {}
+        for name, config in paths.items():
+            if args.path in (name, "both"):
+                runs[name] = await _full(args, params, root, config, name)
+                _report(args, name, runs[name], base)
+    if len(runs) == 2:
+        a, b = runs["b2902"], runs["2600b"]
+        cells = b["stats"]["cells"]
+        print(f"2600B fast path vs B2902 host loop: wall {a['wall_s']:.1f} s / {b['wall_s']:.1f} s = "
+              f"{a['wall_s'] / b['wall_s']:.2f}x faster (goal >= 3x); host messages per cell "
+              f"{a['messages'] / cells:.2f} / {b['messages'] / cells:.2f} (goal <= 1.5); modelled bench time per cell "
+              f"{1e3 * a['bench_s'] / cells:.2f} / {1e3 * b['bench_s'] / cells:.2f} ms (goal <= 2 ms)")
+    print(f"{datetime.datetime.now(datetime.UTC).isoformat(timespec='seconds')}, load average "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}, {os.cpu_count()} CPUs")
+
+
+def _report(args: argparse.Namespace, name: str, full: dict[str, Any], base: dict[str, Any]) -> None:
     st = full["stats"]
     cells = st["cells"]
     child = f" + simulator process {full['child_cpu_s']:.1f} s" if "child_cpu_s" in full else ""
-    print(f"full stack ({args.size}x{args.size}, parallel={args.parallel}, simulator in a {args.sim}): "
+    print(f"[{name}] full stack ({args.size}x{args.size}, parallel={args.parallel}, simulator in a {args.sim}): "
           f"{full['wall_s']:.1f} s wall, {full['cells_per_s']:.0f} cells/s (cpu: this process {full['cpu_s']:.1f} s"
           f"{child}); ratio full/baseline speed = {full['cells_per_s'] / base['cells_per_s']:.3f}")
     print(f"converged {st['converged']}/{cells} = {100 * st['converged_fraction']:.2f} %, failed {st['failed']}, "
@@ -131,7 +158,7 @@ async def main() -> None:
     print(f"pulses per cell (journal): {json.dumps(st['pulses_per_cell'])}")
     print(f"pulse histogram: {json.dumps(st['pulse_histogram'])}")
     print(f"final |G-target|/target of converged cells: {json.dumps(st['rel_error'])}")
-    print(f"SCPI messages: {full['messages']} ({full['messages'] / cells:.2f} per programmed cell), of which round "
+    print(f"messages: {full['messages']} ({full['messages'] / cells:.2f} per programmed cell), of which round "
           f"trips (queries) {full['trips']} ({full['trips'] / cells:.2f} per cell: matrix "
           f"{full['matrix_trips'] / cells:.2f}, SMU {(full['trips'] - full['matrix_trips']) / cells:.2f}); "
           f"by header: {json.dumps(full['by_header'])}")

@@ -1,29 +1,40 @@
-"""Service latency under load, next to the idle baseline measured in the same run.
+"""The service under load: 100 pollers on ``GET /jobs/{id}`` and ``GET /status`` while a 64x64 programming job runs,
+next to the same job with no pollers, measured in the same run.
 
-    .venv/bin/python benchmarks/bench_service.py [--clients 100] [--seconds 5]
+    .venv/bin/python benchmarks/bench_service.py [--clients 100] [--seconds 10] [--write-readme]
 
-Starts ``labctl serve`` (a real uvicorn process on loopback, the embedded simulated bench), then measures:
-1. baseline: latency of ``GET /status`` from one client on the idle server;
-2. load: the same probe while ``--clients`` clients poll ``GET /jobs/{id}`` as fast as they can and a
-   program job runs and streams its progress to an SSE watcher;
-3. job submissions per second (one client, sequential; and 10 concurrent clients), next to the idle
-   ``GET /status`` rate of one sequential client.
-Clients share one process (asyncio, httpx) on the same machine as the server.
+Starts ``labctl serve`` (a real uvicorn process on loopback, the embedded simulated bench), then:
+1. baseline: a 64x64 ``program`` job with no other traffic; its speed (cells/s) over ``--seconds``, read from its
+   progress at the start and the end of the window (two requests);
+2. load: a second 64x64 job while ``--clients`` pollers (half on ``GET /jobs/{id}``, half on ``GET /status``)
+   request as fast as each answer comes back, plus an SSE watcher of the job. Every poller request is timed, so
+   the percentiles rest on thousands of requests (the count is printed);
+3. the goals of issue 16: p99 <= 50 ms, >= 1,000 requests/s served, the job >= 80 % of its baseline speed.
+The clients run in their own process (asyncio; the pollers on raw keep-alive HTTP/1.1 streams), on the same
+machine as the server: on a 2-core machine they compete with it for the CPUs, so the figures are a lower bound of
+what the server does.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _results import save
+
+GOALS = {"p99_ms": 50.0, "rate": 1000.0, "job_speed": 0.8}
 
 
 def free_port() -> int:
@@ -32,116 +43,142 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def probe(c: httpx.AsyncClient, n: int, pause: float = 0.0) -> np.ndarray:
-    lat = []
-    for _ in range(n):
-        t = time.perf_counter()
-        r = await c.get("/status")
-        lat.append(time.perf_counter() - t)
-        assert r.status_code == 200
-        if pause:
-            await asyncio.sleep(pause)
-    return np.array(lat) * 1e3
+async def _done(c: httpx.AsyncClient, job_id: str) -> tuple[int, float]:
+    job = (await c.get(f"/jobs/{job_id}")).json()
+    return (job["progress"] or {}).get("done", 0), time.perf_counter()
 
 
-def pct(a: np.ndarray) -> str:
-    return f"p50 {np.percentile(a, 50):7.2f} ms  p99 {np.percentile(a, 99):7.2f} ms  (n={a.size})"
+async def _submit(c: httpx.AsyncClient, seed: int) -> str:
+    r = await c.post("/jobs", json={"protocol": "program", "bench": "sim",
+                                    "params": {"random_levels": 4, "shape": [64, 64], "seed": seed}})
+    assert r.status_code == 202, r.text
+    job_id: str = r.json()["id"]
+    for _ in range(600):  # until it runs and has programmed a few cells (start-up out of the window)
+        done, _t = await _done(c, job_id)
+        if done >= 8:
+            return job_id
+        await asyncio.sleep(0.05)
+    raise RuntimeError("the job did not start")
 
 
-async def main(clients: int, seconds: float, with_job: bool = True) -> None:
+async def job_speed(c: httpx.AsyncClient, job_id: str, seconds: float) -> float:
+    d0, t0 = await _done(c, job_id)
+    await asyncio.sleep(seconds)
+    d1, t1 = await _done(c, job_id)
+    return (d1 - d0) / (t1 - t0)
+
+
+async def run(url: str, clients: int, seconds: float) -> dict[str, Any]:
+    limits = httpx.Limits(max_connections=clients + 20, max_keepalive_connections=clients + 20)
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as c:
+        for _ in range(600):
+            try:
+                if (await c.get("/status")).status_code == 200:
+                    break
+            except httpx.TransportError:
+                await asyncio.sleep(0.1)
+        idle = []
+        for _ in range(300):
+            t = time.perf_counter()
+            assert (await c.get("/status")).status_code == 200
+            idle.append(time.perf_counter() - t)
+
+        base_job = await _submit(c, 1)
+        base_speed = await job_speed(c, base_job, seconds)
+        await c.post(f"/jobs/{base_job}/cancel")
+
+        job = await _submit(c, 2)
+        events = 0
+
+        async def watch() -> None:
+            nonlocal events
+            async with c.stream("GET", f"/jobs/{job}/events", timeout=None) as r:
+                async for line in r.aiter_lines():
+                    events += line.startswith("event: progress")
+
+        lat: list[float] = []
+        errors = 0
+        host, port = url.removeprefix("http://").split(":")
+
+        async def poller(path: str, stop: float) -> None:
+            """A keep-alive HTTP/1.1 client on raw asyncio streams: cheap enough that the client process does
+            not limit what is measured (httpx costs about a millisecond of CPU per request)."""
+            nonlocal errors
+            reader, writer = await asyncio.open_connection(host, int(port))
+            request = f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+            while time.perf_counter() < stop:
+                t = time.perf_counter()
+                writer.write(request)
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+                await reader.readexactly(length)
+                lat.append(time.perf_counter() - t)
+                errors += not head.startswith(b"HTTP/1.1 200")
+            writer.close()
+
+        watcher = asyncio.create_task(watch())
+        await asyncio.sleep(0.3)
+        stop = time.perf_counter() + seconds + 1.0
+        paths = [f"/jobs/{job}" if k % 2 == 0 else "/status" for k in range(clients)]
+        tasks = [asyncio.create_task(poller(p, stop)) for p in paths]
+        await asyncio.sleep(0.5)  # pollers up to speed
+        n0 = len(lat)
+        loaded_speed = await job_speed(c, job, seconds)
+        served = (len(lat) - n0) / seconds
+        await asyncio.gather(*tasks)
+        await c.post(f"/jobs/{job}/cancel")
+        watcher.cancel()
+    a = np.array(lat) * 1e3
+    i = np.array(idle) * 1e3
+    return {
+        "clients": clients, "seconds": seconds, "idle_p50_ms": float(np.percentile(i, 50)),
+        "idle_p99_ms": float(np.percentile(i, 99)), "n_idle": int(i.size),
+        "p50_ms": float(np.percentile(a, 50)), "p99_ms": float(np.percentile(a, 99)), "n": int(a.size),
+        "rate": served, "errors": errors, "sse_progress_events": events,
+        "job_cells_per_s_alone": base_speed, "job_cells_per_s_loaded": loaded_speed,
+        "job_speed": loaded_speed / base_speed if base_speed else float("nan"),
+    }
+
+
+def markdown(r: dict[str, Any]) -> str:
+    def ok(good: bool) -> str:
+        return "met" if good else "**not met**"
+
+    return "\n".join([
+        "| 64x64 `program` job + 100 pollers (`GET /jobs/{id}`, `GET /status`) + 1 SSE watcher | measured | goal |",
+        "|---|---|---|",
+        f"| poller latency p50 / p99 ({r['n']:,} requests) | {r['p50_ms']:.1f} / {r['p99_ms']:.1f} ms | "
+        f"p99 <= 50 ms: {ok(r['p99_ms'] <= GOALS['p99_ms'])} |",
+        f"| requests served | {r['rate']:,.0f} /s | >= 1,000 /s: {ok(r['rate'] >= GOALS['rate'])} |",
+        f"| job speed, loaded / alone | {r['job_cells_per_s_loaded']:.0f} / {r['job_cells_per_s_alone']:.0f} "
+        f"cells/s = {100 * r['job_speed']:.0f} % | >= 80 %: {ok(r['job_speed'] >= GOALS['job_speed'])} |",
+        f"| idle `GET /status` p50 / p99 ({r['n_idle']} requests, baseline) | {r['idle_p50_ms']:.1f} / "
+        f"{r['idle_p99_ms']:.1f} ms | |",
+    ])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clients", type=int, default=100)
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--write-readme", action="store_true", help="save the results and rewrite the README block")
+    a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         cfg = Path(tmp) / "service.yaml"
         cfg.write_text("benches: [{name: sim}]\nmax_queued_jobs: 10000\n")
         port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        proc = subprocess.Popen([sys.executable, "-m", "labctl", "serve", "--config", str(cfg), "--store",  # noqa: ASYNC220
+        proc = subprocess.Popen([sys.executable, "-m", "labctl", "serve", "--config", str(cfg), "--store",
                                  str(Path(tmp) / "store"), "--port", str(port), "--log-level", "warning"])
         try:
-            async with httpx.AsyncClient(base_url=url, timeout=30,
-                                         limits=httpx.Limits(max_connections=clients + 20)) as c:
-                for _ in range(300):
-                    try:
-                        if (await c.get("/status")).status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        await asyncio.sleep(0.1)
-                await probe(c, 50)  # warm-up
-                idle = await probe(c, 500)
-                t0 = time.perf_counter()
-                await probe(c, 500)
-                idle_rate = 500 / (time.perf_counter() - t0)
-
-                shape = [32, 32] if with_job else [1, 1]
-                job = (await c.post("/jobs", json={"protocol": "program", "bench": "sim",
-                                                   "params": {"random_levels": 4, "shape": shape}})).json()
-                events = 0
-
-                async def watch() -> None:
-                    nonlocal events
-                    async with c.stream("GET", f"/jobs/{job['id']}/events", timeout=None) as r:
-                        async for line in r.aiter_lines():
-                            events += line.startswith("event: progress")
-
-                async def poller(stop: float) -> int:
-                    n = 0
-                    while time.perf_counter() < stop:
-                        assert (await c.get(f"/jobs/{job['id']}")).status_code == 200
-                        n += 1
-                    return n
-
-                watcher = asyncio.create_task(watch())
-                await asyncio.sleep(0.5)
-                stop = time.perf_counter() + seconds
-                pollers = [asyncio.create_task(poller(stop)) for _ in range(clients)]
-                loaded = await _probe_until(c, stop)
-                polls = sum(await asyncio.gather(*pollers))
-                state = (await c.get(f"/jobs/{job['id']}")).json()
-                await c.post(f"/jobs/{job['id']}/cancel")
-                watcher.cancel()
-
-                n_sub = 300
-                body = {"protocol": "program", "bench": "sim", "params": {"random_levels": 4, "shape": [1, 1]}}
-                t0 = time.perf_counter()
-                for _ in range(n_sub):
-                    assert (await c.post("/jobs", json=body)).status_code == 202
-                seq_rate = n_sub / (time.perf_counter() - t0)
-
-                async def submitter(k: int) -> None:
-                    for _ in range(k):
-                        assert (await c.post("/jobs", json=body)).status_code == 202
-
-                t0 = time.perf_counter()
-                await asyncio.gather(*(submitter(n_sub // 10) for _ in range(10)))
-                par_rate = n_sub / (time.perf_counter() - t0)
+            result = asyncio.run(run(f"http://127.0.0.1:{port}", a.clients, a.seconds))
         finally:
             proc.terminate()
             proc.wait(30)
-
-    print(f"status latency, idle server (baseline):      {pct(idle)}")
-    print(f"status latency, {clients} pollers{' + SSE job' if with_job else ''}:     {pct(loaded)}")
-    print(f"  ratio loaded/idle: p50 x{np.percentile(loaded, 50) / np.percentile(idle, 50):.1f}, "
-          f"p99 x{np.percentile(loaded, 99) / np.percentile(idle, 99):.1f}")
-    print(f"  pollers served {polls / seconds:.0f} req/s; SSE progress events seen: {events}; "
-          f"job progress {state['progress']['done'] if state['progress'] else 0}/1024 cells in {seconds:.0f} s")
-    print(f"idle GET /status, one sequential client (baseline): {idle_rate:7.0f} req/s")
-    print(f"job submissions, one sequential client:            {seq_rate:7.0f} /s  (x{seq_rate / idle_rate:.2f})")
-    print(f"job submissions, 10 concurrent clients:            {par_rate:7.0f} /s  (x{par_rate / idle_rate:.2f})")
-
-
-async def _probe_until(c: httpx.AsyncClient, stop: float) -> np.ndarray:
-    lat = []
-    while time.perf_counter() < stop:
-        t = time.perf_counter()
-        assert (await c.get("/status")).status_code == 200
-        lat.append(time.perf_counter() - t)
-        await asyncio.sleep(0.005)
-    return np.array(lat) * 1e3
+    result["load_after"] = list(os.getloadavg())
+    md = markdown(result)
+    print(md)
+    save("service", result, md, write_readme=a.write_readme)
 
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--clients", type=int, default=100)
-    ap.add_argument("--seconds", type=float, default=5.0)
-    ap.add_argument("--no-job", action="store_true", help="pollers only (no program job streaming)")
-    a = ap.parse_args()
-    asyncio.run(main(a.clients, a.seconds, not a.no_job))
+    main()

@@ -5,14 +5,17 @@ instrument-side input, the column the DUT-side output on that slot. Routing is `
 from __future__ import annotations
 
 from instruments.matrix import MatrixDriver, Point
-from labctl.core.errors import InstrumentReportedError
+from labctl.core.errors import InstrumentError, InstrumentReportedError
+from labctl.core.matrix_models import KEITHLEY_707B
 
 
 class Keithley707B(MatrixDriver):
+    model = KEITHLEY_707B
     idn_models = ("707B",)
+
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.inputs = min(self.inputs, 8)  # rows A..H
+        self.inputs = min(self.inputs, self.model.inputs)  # rows A..H
 
     def spec(self, p: Point) -> str:
         slot, col = divmod(p[1] - 1, self.per_card)
@@ -49,11 +52,21 @@ class Keithley707B(MatrixDriver):
         return 'channel.open("allslots") print(channel.getclose("allslots"))'
 
     async def closed(self) -> frozenset[Point]:
-        return frozenset(self.parse_closed(await self._query('print(channel.getclose("allslots"))')))
+        query = 'print(channel.getclose("allslots"))'
+        reply = await self._query(query)
+        try:
+            return frozenset(self.parse_closed(reply))
+        except ValueError as exc:
+            raise InstrumentError(f"{self.name}: unexpected reply {reply!r} to {query!r} ({exc})") from None
 
     async def errors(self) -> list[str]:
         out = []
-        count = int(float((await self._query("print(errorqueue.count)")).strip() or 0))
+        query = "print(errorqueue.count)"
+        reply = (await self._query(query)).strip()
+        try:
+            count = int(float(reply))
+        except ValueError:
+            raise InstrumentError(f"{self.name}: unexpected reply {reply!r} to {query!r}; expected a count") from None
         for _ in range(min(count, 20)):
             out.append((await self._query("print(errorqueue.next())")).replace("\t", " "))
         return out

@@ -22,6 +22,7 @@ def _num(v: float) -> str:
 
 class KeysightB2902(SmuBase):
     channels = 2
+    min_pulse_width = 5e-5  # s: the shortest pulse of the B2900A pulse mode
     hardware = SMU_LIMITS["keysight_b2902"]
     idn_models = ("B2902A", "B2902B", "B2912A", "B2912B")
 

@@ -16,15 +16,17 @@ from collections.abc import Callable, Iterable
 
 from instruments._base import ScpiInstrument
 from labctl.core.errors import InstrumentError, LimitError
+from labctl.core.matrix_models import MatrixModel
 
 Point = tuple[int, int]  # (input, output), 1-based
 
 
 class MatrixDriver(ScpiInstrument):
+    model: MatrixModel  # the model's physical limits (cards, slots, inputs), checked by the bench config
     inputs = 14
-    outputs = 128
+    outputs = 12
 
-    def __init__(self, *args: object, cards: int = 2, outputs_per_card: int = 64, inputs: int = 14,
+    def __init__(self, *args: object, cards: int = 1, outputs_per_card: int = 12, inputs: int = 14,
                  **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.cards, self.per_card = cards, outputs_per_card
@@ -75,12 +77,15 @@ class MatrixDriver(ScpiInstrument):
         if not opens and not closes:
             return 0
         verify = opens + closes
+        message = self._route_message(opens, closes, verify)
+        reply = ""
         try:
-            reply = await self._query(self._route_message(opens, closes, verify), safe=False)
+            reply = await self._query(message, safe=False)
             closed = self._parse_verify(reply, verify)
         except ValueError as exc:
             self.state = set(self.state) | set(closes)  # unknown: assume the worst for the hot-switch rule
-            raise InstrumentError(f"{self.name}: garbled relay readback ({exc})") from exc
+            raise InstrumentError(f"{self.name}: garbled relay readback: unexpected reply {reply[:80]!r} to "
+                                  f"{message[:120]!r} ({exc})") from exc
         except BaseException:
             self.state = set(self.state) | set(closes)
             raise

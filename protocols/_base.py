@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Protocol
@@ -66,14 +67,20 @@ class ProtocolSpec:
         try:
             return self.params_model.model_validate(dict(raw))
         except ValidationError as exc:
-            raise config_error(self.name, exc) from None
+            raise config_error(self.name, exc, list(self.params_model.model_fields)) from None
 
 
-def config_error(protocol: str, exc: ValidationError) -> ConfigError:
+def config_error(protocol: str, exc: ValidationError, names: list[str] | None = None) -> ConfigError:
     msgs = []
     for e in exc.errors():
         loc = ".".join(str(p) for p in e["loc"]) or "(params)"
         value = e.get("input", "")
+        if e["type"] == "extra_forbidden" and names:
+            close = difflib.get_close_matches(str(e["loc"][-1]), names, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            msgs.append(f"{loc}: unknown parameter; {hint}allowed: {', '.join(names)} "
+                        f"(`labctl protocols {protocol}` describes them)")
+            continue
         msgs.append(f"{loc} = {value!r}: {e['msg']}")
     first = str(exc.errors()[0]["loc"][0]) if exc.errors() and exc.errors()[0]["loc"] else None
     return ConfigError(f"{protocol} params: " + "; ".join(msgs), field=first)

@@ -18,33 +18,8 @@ either a final status or the next pulse (signed volts, width). Rules:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from labctl.core.records import CellStatus
-
-
-@dataclass(frozen=True)
-class IsppSettings:
-    """Amplitudes in volts (magnitudes), widths in seconds, tolerances in siemens / fraction."""
-
-    set_start: float
-    set_step: float
-    set_cap: float
-    reset_start: float
-    reset_step: float
-    reset_cap: float
-    width: float
-    width_growth: float
-    width_max: float
-    max_at_cap: int
-    max_pulses: int
-    max_reversals: int
-    min_step: float
-    bisect_set: bool
-    bisect_reset: bool
-    abs_tol: float
-    rel_tol: float
-    stuck_rel: float
+from labctl.core.writeverify import IsppSettings
 
 
 class CellProgram:

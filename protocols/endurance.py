@@ -24,7 +24,7 @@ class EnduranceParams(Params):
     cycles: int = Field(10, ge=1, le=1_000_000, description="SET/RESET cycles")
     set_volts: float = Field(1.6, gt=0, le=20, description="SET amplitude, V")
     reset_volts: float = Field(1.6, gt=0, le=20, description="RESET amplitude (magnitude), V")
-    width: float = Field(1e-5, gt=0, le=10, description="Pulse width, s")
+    width: float = Field(5e-5, gt=0, le=10, description="Pulse width, s (B2902 pulse-mode minimum 50 µs)")
     read_voltage: ReadVolts = 0.1
     min_ratio: float = Field(2.0, gt=1, description="ON/OFF ratio below which a cycle counts as failed")
     scheme: Scheme = BiasScheme.HALF

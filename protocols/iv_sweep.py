@@ -24,7 +24,7 @@ class IvSweepParams(Params):
     v_max: float = Field(1.6, ge=0, le=20, description="Positive (SET) turning point, V")
     v_min: float = Field(1.6, ge=0, le=20, description="Magnitude of the negative (RESET) turning point, V")
     step: float = Field(0.05, gt=0, le=2, description="Voltage step, V")
-    width: float = Field(1e-5, gt=0, le=10, description="Width of each point's pulse, s")
+    width: float = Field(5e-5, gt=0, le=10, description="Width of each point's pulse, s (B2902 minimum 50 µs)")
     read_after: bool = Field(True, description="Read the cell after each point")
     read_voltage: ReadVolts = 0.1
     scheme: Scheme = BiasScheme.HALF

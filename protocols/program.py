@@ -8,6 +8,10 @@ instrument bench); the records are the same either way. The per-cell rules are i
 :mod:`protocols._ispp`. Every pulse and read is emitted as it happens, then a ``CellOutcome`` per cell
 (the journal commits there), then the final ``MapRecord`` named "program".
 
+On a bench with the optional ``CellProgrammer`` capability (an SMU that runs write-verify itself, e.g. a 2600B
+with labctl's script) and ``parallel = verify_reads = 1``, each cell's whole loop runs inside the instrument: one
+operation per cell, the same records (every read and pulse, in order) and the same rules.
+
 Resume: cells present in ``resume`` (the journal's outcomes) are never pulsed or read again.
 """
 
@@ -22,8 +26,9 @@ from pydantic import Field, model_validator
 from labctl.core.access import BiasScheme, CrossbarAccess, PulseAndRead
 from labctl.core.errors import ConfigError
 from labctl.core.records import CellOutcome, CellStatus, MapRecord, Progress
+from labctl.core.writeverify import CellProgrammer, IsppSettings, RowProgrammer, WarmState
 from protocols._base import Params, RecordSink, Resume, check_read_volts
-from protocols._ispp import CellProgram, IsppSettings
+from protocols._ispp import CellProgram
 from protocols._targets import load_target_file, place, random_level_targets
 
 
@@ -94,9 +99,15 @@ def build_targets(p: ProgramParams, rows: int, cols: int) -> tuple[np.ndarray, n
     if p.targets is not None:
         t, m = load_target_file(p.targets)
     else:
-        shape = p.shape or (rows - p.origin[0], cols - p.origin[1])
+        r0, c0 = p.origin
+        if not (0 <= r0 < rows and 0 <= c0 < cols):
+            raise ConfigError.invalid("origin", p.origin, f"a cell of the {rows}x{cols} array")
+        shape = p.shape or (rows - r0, cols - c0)
         if shape[0] < 1 or shape[1] < 1:
             raise ConfigError.invalid("shape", shape, "positive (rows, cols)")
+        if r0 + shape[0] > rows or c0 + shape[1] > cols:
+            raise ConfigError.invalid("shape", shape, f"a block that fits the {rows}x{cols} array from origin "
+                                      f"{tuple(p.origin)} (at most ({rows - r0}, {cols - c0}))")
         t, m = random_level_targets(int(p.random_levels or 0), p.level_min, p.level_max, shape, p.seed)
     return place(t, m, p.origin, rows, cols)
 
@@ -133,8 +144,34 @@ async def run(
     vr = params.read_voltage
     hints = _WarmStart(params)
     combined = access if isinstance(access, PulseAndRead) else None
+    simple = params.parallel == 1 and params.verify_reads == 1
+    inside = (access if simple and isinstance(access, CellProgrammer) and access.can_program_cells(params.scheme)
+              else None)
+    batch = (access.cells_per_operation(params.scheme) if simple and isinstance(access, RowProgrammer) else 0)
+    rows_of = access if batch > 0 and isinstance(access, RowProgrammer) else None
     for row in range(access.rows):
         queue = deque(int(c) for c in np.flatnonzero(mask[row]) if (row, int(c)) not in done)
+        if inside is not None:  # each cell's whole loop inside the instrument: one operation per cell (or batch)
+            cells = list(queue)
+            for k in range(0, len(cells), max(batch, 1)):
+                part = cells[k:k + batch] if rows_of is not None else cells[k:k + 1]
+                ts = [float(targets[row, c]) for c in part]
+                if rows_of is not None:
+                    runs = await rows_of.program_row(row, part, ts, settings, hints.state(), params.scheme, vr)
+                else:
+                    runs = [await inside.program_cell(row, part[0], ts[0], settings, hints.start(ts[0]),
+                                                      params.scheme, vr)]
+                for c, t, res in zip(part, ts, runs, strict=True):
+                    sink.emit(res.reads[0])
+                    for prec, rec in zip(res.pulses, res.reads[1:], strict=True):
+                        sink.emit(prec)
+                        sink.emit(rec)
+                    hints.learn_values(res.status, len(res.pulses), res.pol, t, res.amp, res.over_set)
+                    sink.emit(CellOutcome(row, c, res.status, t, res.conductance, len(res.pulses)))
+                    g_map[row, c], status[row, c] = res.conductance, str(res.status)
+                    finished += 1
+                    sink.emit(Progress(finished, total, f"program: row {row} col {c} {res.status}"))
+            continue
         active: list[CellProgram] = []
         fresh: dict[int, list[float]] = {}  # col -> conductances read with its last pulse (PulseAndRead)
         while queue or active:
@@ -200,11 +237,20 @@ class _WarmStart:
             out[1] = min(max(amp, self.p.min_step), self.p.set_cap)
         return out
 
+    def state(self) -> WarmState | None:
+        """The history as it stands (None without warm starts), for a batch that warm-starts inside."""
+        if not self.p.warm_start:
+            return None
+        return WarmState(self.keep, self.p.warm_back, {t: list(d) for t, d in self.reset.items()}, list(self.set))
+
     def learn(self, cp: CellProgram) -> None:
-        if cp.status != CellStatus.CONVERGED or cp.pulses == 0:
+        self.learn_values(cp.status, cp.pulses, cp.pol, cp.target, cp.amp, cp.over[1])
+
+    def learn_values(self, status: CellStatus, pulses: int, pol: int, target: float, amp: float,
+                     over_set: float | None) -> None:
+        if status != CellStatus.CONVERGED or pulses == 0:
             return
-        if cp.pol == -1:
-            self.reset.setdefault(cp.target, deque(maxlen=self.keep)).append(cp.amp)
-        over = cp.over[1]
-        if over is not None:
-            self.set.append(over)
+        if pol == -1:
+            self.reset.setdefault(target, deque(maxlen=self.keep)).append(amp)
+        if over_set is not None:
+            self.set.append(over_set)

@@ -14,12 +14,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "setting up .venv (first run takes a few minutes)..." >&2
   .venv/bin/python -m pip install --quiet --upgrade pip >&2
   .venv/bin/python -m pip install --quiet -c constraints.txt -e ".[dev]" >&2
+  # the IR-drop test oracle (pyproject's `oracle` extra) without pycairo, which only its plotting needs
+  .venv/bin/python -m pip install --quiet --no-deps "badcrossbar==1.1.0" >&2
   echo "$want" > "$stamp"
-fi
-# Headless Chromium for the report's browser test (tests/report/test_browser.py): installed only when missing,
-# running as root, with apt-get available; elsewhere that test skips and says why.
-if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-  echo "installing chromium (headless browser for the report test)..." >&2
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; } \
-    >&2 || echo "warning: chromium was not installed; tests/report/test_browser.py will skip" >&2
 fi

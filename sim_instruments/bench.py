@@ -18,10 +18,12 @@ from typing import Any
 import numpy as np
 
 from labctl.core.clock import VirtualClock
-from labctl.core.config import BenchConfig, Role
-from sim_instruments.physics import Crossbar, NonIdealities, RRAMArray
+from labctl.core.config import SMU_CHANNELS, BenchConfig, Role
+from sim_instruments.physics import Crossbar, NonIdealities, RRAMArray, Trapezoid, apply_shaped_pulse, loaded_levels
 
 Key = tuple[str, int]  # (instrument name, channel)
+GENERATOR_DRIVERS = ("keysight_33500b",)
+GENERATOR_R_OUT = 50.0  # ohm: a function generator's output resistance
 Lines = list[float | None]
 IntArray = np.ndarray[Any, Any]
 LinesResult = tuple[Lines, Lines, dict[Key, tuple[IntArray, IntArray]]]
@@ -45,6 +47,7 @@ class MatrixState:
 
     closed: set[tuple[int, int]] = field(default_factory=set)
     stuck: set[tuple[int, int]] = field(default_factory=set)
+    grounded: set[int] = field(default_factory=set)  # inputs the instrument ties to ground itself
 
     def set(self, points: list[tuple[int, int]], close: bool) -> bool:
         before = len(self.closed)
@@ -63,11 +66,13 @@ class MatrixState:
 
 def build_crossbars(config: BenchConfig) -> dict[str, Crossbar]:
     """The physics crossbars of a simulated bench config (seed k + i for the i-th crossbar)."""
+    from sim_instruments.check import check_sim
     from sim_instruments.presets import PRESETS
 
     sim = config.sim
     if sim is None:
         raise ValueError("not a simulated bench config (no 'sim' section)")
+    check_sim(config, f"bench {config.name!r}")
     params = PRESETS[sim.preset.lower()]
     if sim.params:
         params = params.with_(**sim.params)
@@ -78,7 +83,8 @@ def build_crossbars(config: BenchConfig) -> dict[str, Crossbar]:
     out: dict[str, Crossbar] = {}
     for i, (name, xb) in enumerate(config.crossbars.items()):
         seed = None if sim.seed is None else sim.seed + i
-        out[name] = Crossbar(RRAMArray((xb.rows, xb.cols), params, seed=seed, nonideal=nonideal))
+        wires = sim.wires[name].model_dump() if name in sim.wires else {}
+        out[name] = Crossbar(RRAMArray((xb.rows, xb.cols), params, seed=seed, nonideal=nonideal), **wires)
     return out
 
 
@@ -98,31 +104,43 @@ class SimBench:
         self.armed: dict[Key, tuple[float, float]] = {}  # channels armed on the trigger bus: (peak V, width)
         self.events: list[str] = []  # physically bad things that happened (two sources shorted, ...)
         self.pulses = 0  # pulses applied to the physics (synchronous pulse events)
+        self.r_out: dict[Key, float] = {}  # output resistance of generator channels, ohm
         for name, inst in config.instruments.items():
             if inst.is_matrix:
                 stuck = set(config.sim.faults[name].stuck_relays) if name in config.sim.faults else set()
                 self.matrices[name] = MatrixState(stuck=stuck)
+            elif inst.driver in GENERATOR_DRIVERS:  # no compliance: a 50 ohm output bounds the current
+                for ch in (1, 2):
+                    self.sources[(name, ch)] = SourceChannel(limit=math.inf)
+                    self.r_out[(name, ch)] = GENERATOR_R_OUT
             else:
-                for ch in (1, 2) if inst.driver == "keysight_b2902" else (1,):
+                for ch in range(1, SMU_CHANNELS.get(inst.driver, 1) + 1):
                     self.sources[(name, ch)] = SourceChannel()
         # matrix -> output -> (crossbar, is_row, index); matrix -> input -> source key or None (ground)
         self._outputs: dict[str, dict[int, tuple[str, bool, int]]] = {m: {} for m in self.matrices}
         self._inputs: dict[str, dict[int, Key | None]] = {m: {} for m in self.matrices}
         for xname, xb in config.crossbars.items():
             w = xb.wiring
-            for i in range(xb.rows):
-                self._outputs[w.matrix][w.rows.first_output + i] = (xname, True, i)
-            for j in range(xb.cols):
-                self._outputs[w.matrix][w.cols.first_output + j] = (xname, False, j)
-            for inp in w.inputs:
+            frames = [(m, config.instruments[m].outputs) for m in w.matrices]
+            lines = [(w.rows.first_output + i, True, i) for i in range(xb.rows)]
+            lines += [(w.cols.first_output + j, False, j) for j in range(xb.cols)]
+            for out, is_row, idx in lines:  # mainframes number their outputs on, in list order
+                for m, n in frames:
+                    if out <= n:
+                        self._outputs[m][out] = (xname, is_row, idx)
+                        break
+                    out -= n
+            for inp in w.inputs:  # every input feeds the same input of each mainframe
                 key = None if Role.GROUND in inp.roles or inp.source is None else (inp.source, inp.channel)
-                self._inputs[w.matrix][inp.input] = key
+                for m, _ in frames:
+                    self._inputs[m][inp.input] = key
         self._synced = {name: 0.0 for name in self.crossbars}
         self._relay_version = 0
         self._feed_cache: dict[str, tuple[int, tuple[list[Any], list[Any]]]] = {}
         self._code_cache: dict[str, tuple[int, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]]] = {}
         self._lines_cache: dict[tuple[Any, ...], LinesResult] = {}
         self._source_cache: dict[tuple[Any, ...], dict[Key, tuple[IntArray, IntArray]]] = {}
+        self._limits_key: dict[str, tuple[int, tuple[float, ...]]] = {}
         self._keys: list[Key] = list(self.sources)
         self._src_list = [self.sources[k] for k in self._keys]
         self._index = {k: i for i, k in enumerate(self._keys)}
@@ -146,6 +164,7 @@ class SimBench:
                 rows, cols, _ = self.lines(name)
                 if _biased(rows, cols):
                     self._catch_up(name)
+                    self._limit_lines(name)
                     self.crossbars[name].pulse(rows, cols, seconds)
                     self._synced[name] += seconds
             self.clock.advance(seconds)
@@ -170,10 +189,10 @@ class SimBench:
             outs, ins = self._outputs[mname], self._inputs[mname]
             for inp, out in sorted(state.closed):
                 target = outs.get(out)
-                if target is None or target[0] != xname or inp not in ins:
+                if target is None or target[0] != xname or (inp not in ins and inp not in state.grounded):
                     continue
                 _, is_row, idx = target
-                key = ins[inp]
+                key = None if inp in state.grounded else ins[inp]
                 feed = "gnd" if key is None else key
                 arr = feeds[0 if is_row else 1]
                 prev = arr[idx]
@@ -263,6 +282,17 @@ class SimBench:
         self._source_cache[key] = by_source
         return by_source
 
+    def _limit_lines(self, xname: str) -> None:
+        """Tell crossbar ``xname`` the compliance of the source on each of its lines (forming needs it)."""
+        rc, cc = self._codes(xname)
+        lim = [s.limit for s in self._src_list]
+        key = (self._relay_version, tuple(lim))
+        if self._limits_key.get(xname) == key:
+            return
+        self._limits_key[xname] = key
+        self.crossbars[xname].set_line_limits([lim[k] if k >= 0 else None for k in rc.tolist()],
+                                              [lim[k] if k >= 0 else None for k in cc.tolist()])
+
     def _touched(self, keys: list[Key]) -> list[str]:
         out = []
         for name in self.crossbars:
@@ -348,6 +378,7 @@ class SimBench:
                     src.last_voltage = folded[key]
                 self._catch_up(name)
                 rows, cols, by_source = self.lines(name, folded)
+                self._limit_lines(name)
                 ri, ci = self.crossbars[name].read(rows, cols, hold)
                 self._synced[name] += hold
                 if key in by_source:
@@ -387,6 +418,7 @@ class SimBench:
                     currents[k] = static.get(k, 0.0)
                 self._catch_up(name)
                 rows, cols, _ = self.lines(name, folded)
+                self._limit_lines(name)
                 self.crossbars[name].pulse(rows, cols, width)
                 self._synced[name] += width
             self.clock.advance(width)
@@ -394,14 +426,55 @@ class SimBench:
                 self.sources[k].last_current = c
             return currents
 
-    def switch(self, matrix: str, points: list[tuple[int, int]], close: bool) -> bool:
-        """Close or open crosspoints (input, output); relays take ``relay_settle`` to operate."""
+    def shaped_pulse(self, peaks: dict[Key, float], shape: Trapezoid, count: int = 1,
+                     period: float | None = None) -> None:
+        """``count`` trapezoid pulses of generator channels at once: each listed channel (open-circuit volts, behind
+        its output resistance) rises from its present level to its peak; other on-sources hold their levels."""
+        with self.lock:
+            self.pulses += count
+            live = {k: v for k, v in peaks.items() if self.sources[k].on}
+            for name in self.crossbars:
+                rows, cols, by_source = self.lines(name)
+                mine = {k: v for k, v in live.items() if k in by_source}
+                self._catch_up(name)
+                if mine:
+                    drivers = {k: (*by_source[k], v) for k, v in mine.items()}
+                    r = max(self.r_out.get(k, 0.0) for k in mine)
+                    levels = loaded_levels(self.crossbars[name], rows, cols, drivers, r)
+                    peak_rows, peak_cols, _ = self.lines(name, {k: float(v) for k, v in levels.items()})
+                    apply_shaped_pulse(self.crossbars[name], (rows, cols), (peak_rows, peak_cols), shape, count,
+                                       period)
+                elif _biased(rows, cols):
+                    self.crossbars[name].pulse(rows, cols, _span(shape, count, period))
+                else:
+                    self.crossbars[name].idle(_span(shape, count, period))
+                self._synced[name] = self.clock.now() + _span(shape, count, period)
+            self.clock.advance(_span(shape, count, period))
+
+    def switch(self, matrix: str, points: list[tuple[int, int]], close: bool, *, settle: bool = True) -> bool:
+        """Close or open crosspoints (input, output); relays take ``relay_settle`` to operate (``settle``
+        False: this step moves together with the next one, which waits)."""
         with self.lock:
             changed = self.matrices[matrix].set(points, close)
             if changed:
                 self._relay_version += 1
-                self.advance(self.timing.relay_settle)
+                if settle:
+                    self.advance(self.timing.relay_settle)
             return changed
+
+    def set_grounded(self, matrix: str, inputs: set[int]) -> None:
+        """Inputs of ``matrix`` that the instrument itself ties to ground (B2200 ground mode, port 12/13)."""
+        with self.lock:
+            state = self.matrices[matrix]
+            if state.grounded != inputs:
+                state.grounded = set(inputs)
+                self._relay_version += 1
+
+
+def _span(shape: Trapezoid, count: int, period: float | None) -> float:
+    """Time a burst takes: ``count`` pulses ``period`` apart (back to back without a period), s."""
+    step = max(period or 0.0, shape.duration)
+    return step * (count - 1) + shape.duration
 
 
 def _biased(rows: Lines, cols: Lines) -> bool:

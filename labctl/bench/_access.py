@@ -33,9 +33,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from labctl.bench._wiring import Point, Source, Wiring
 from labctl.core.access import BiasScheme
-from labctl.core.errors import ConfigError
+from labctl.core.errors import ConfigError, InstrumentError
 from labctl.core.limits import SafetyLimits
-from labctl.core.records import PulseRecord, ReadRecord
+from labctl.core.records import CellStatus, PulseRecord, ReadRecord
+from labctl.core.writeverify import CellRun, IsppSettings, WarmState
 
 if TYPE_CHECKING:
     from labctl.bench._bench import Bench
@@ -55,7 +56,7 @@ class BenchCrossbar:
         self.cols = wiring.cols
         self.limits = limits
         self._lock = asyncio.Lock()
-        self._outputs = {wiring.row_out(i) for i in range(self.rows)} | {wiring.col_out(j) for j in range(self.cols)}
+        self._outputs = wiring.lines_on()  # per mainframe, its outputs wired to this crossbar
         self.counts = {"pulse": 0, "read": 0, "route": 0}
 
     def now(self) -> float:
@@ -82,12 +83,20 @@ class BenchCrossbar:
             raise ConfigError.invalid("cols", list(cols), "distinct columns")
 
     async def _route(self, target: frozenset[Point] | set[Point]) -> None:
-        matrix = self._bench.matrix(self.wiring.matrix)
-        state = matrix.state
-        if state == target:  # already there (the usual case: the same cell again): no message at all
-            return
-        others = {p for p in state if p[1] not in self._outputs}
-        if await matrix.route(target | others):
+        """Make ``target`` the closed set of this crossbar's lines: each mainframe gets its own part (those that
+        already hold it get no message at all), the mainframes switch concurrently."""
+        moves = []
+        for name, part in self.wiring.split(frozenset(target)):
+            matrix = self._bench.matrix(name)
+            state = matrix.state
+            if state == part:  # already there (the usual case: the same cell again)
+                continue
+            mine = self._outputs[name]
+            want = part | {p for p in state if p[1] not in mine}
+            if len(self.wiring.matrix_names) > 1:
+                matrix.check_target(want)  # every mainframe's part is checked before any of them switches
+            moves.append((matrix, want))
+        if moves and any(await asyncio.gather(*(m.route(w) for m, w in moves))):
             self.counts["route"] += 1
 
     def _smu(self, source: Source) -> Any:
@@ -99,6 +108,8 @@ class BenchCrossbar:
         """Checked plan of a pulse: relays, source peaks and the drive source. Raises before any I/O."""
         self._check_cells(row, cols)
         self.limits.check_program(volts, width)
+        if self._by_generator(width):
+            return self._generator_levels(row, cols, volts, width, scheme)
         target, levels = self.wiring.pulse_plan(row, cols, volts, scheme)
         drive = self.wiring.drive.source
         if drive is None:
@@ -107,11 +118,48 @@ class BenchCrossbar:
             self._bench.smu(inst).limits.check_pulse(v, width) if v else None
         return target, levels, drive
 
+    def _by_generator(self, width: float) -> bool:
+        """A pulse goes through the generator when the crossbar has a 'pulse' input and the drive SMU cannot make
+        a pulse this short (its ``min_pulse_width``)."""
+        drive = self.wiring.drive.source
+        shortest = getattr(self._bench.smu(drive[0]), "min_pulse_width", 0.0) if drive is not None else 0.0
+        return self.wiring.pulse is not None and width < shortest
+
+    def _generator_levels(self, row: int, cols: list[int], volts: float, width: float, scheme: BiasScheme
+                          ) -> tuple[frozenset[Point], dict[Source, float], Source]:
+        """Checked plan of a generator pulse (the wiring has a 'pulse' input)."""
+        target, levels = self.wiring.generator_plan(row, cols, volts, scheme)
+        drive = self.wiring.pulse.source if self.wiring.pulse is not None else None
+        assert drive is not None
+        for inst in {i for i, _ in levels}:
+            gen = self._bench.smu(inst)
+            gen.check_pulse({ch: v for (i, ch), v in levels.items() if i == inst}, width, gen.edge_for(width))
+        return target, levels, drive
+
+    async def _generator_pulse(self, row: int, cols: list[int], volts: float, width: float, scheme: BiasScheme,
+                               target: frozenset[Point], levels: dict[Source, float]) -> list[PulseRecord]:
+        gens = {i for i, _ in levels}
+
+        async def run() -> list[PulseRecord]:
+            await self._route(target)
+            if len(gens) != 1:
+                raise ConfigError.invalid(f"crossbars.{self.name}.wiring", "pulse inputs on two generators",
+                                          "'pulse' and 'pulse_bias' on two channels of one generator")
+            gen = self._bench.smu(next(iter(gens)))
+            await gen.pulse_channels({ch: v for (_, ch), v in levels.items()}, width)
+            self.counts["pulse"] += 1
+            t = self.now()
+            return [PulseRecord(row, c, volts, width, t, math.nan, str(scheme)) for c in cols]
+
+        return await self._guarded("pulse", run)
+
     async def pulse(self, row: int, cols: Sequence[int], volts: float, width: float,
                     scheme: BiasScheme = BiasScheme.HALF) -> list[PulseRecord]:
         cols = list(cols)
         scheme = BiasScheme(scheme)
         target, levels, drive = self._pulse_levels(row, cols, volts, width, scheme)
+        if self._by_generator(width):
+            return await self._generator_pulse(row, cols, volts, width, scheme, target, levels)
         master = drive[0]
 
         async def run() -> list[PulseRecord]:
@@ -175,6 +223,141 @@ class BenchCrossbar:
 
     def _read_biases(self) -> list[int]:
         return sorted({s[1] for s in (self.wiring.bias_row.source, self.wiring.bias_col_half.source) if s})
+
+    # --- CellProgrammer (labctl.core.writeverify) --------------------------------------------------------------
+    def _cell_plan(self, row: int, col: int, scheme: BiasScheme) -> tuple[frozenset[Point], Any, Source,
+                                                                         int, float] | None:
+        """Relays, drive SMU, drive source, bias channel and bias factor of an in-instrument write-verify, or
+        None when this bench cannot run one (the drive SMU has no write-verify, the scheme is not V/2, or the
+        bias is on another instrument or the verify read would move relays)."""
+        drive = self.wiring.drive.source
+        if drive is None or BiasScheme(scheme) != BiasScheme.HALF or self.wiring.pulse is not None:
+            return None
+        smu = self._smu(drive)
+        if not hasattr(smu, "write_verify"):
+            return None
+        target, levels = self.wiring.pulse_plan(row, [col], 1.0, scheme)
+        if target != self.wiring.equipotential_plan(row, col) or any(i != drive[0] for i, _ in levels):
+            return None
+        biases = {ch: v for (_, ch), v in levels.items() if ch != drive[1]}
+        if len(biases) != 1:
+            return None
+        (bias, kbias), = biases.items()
+        return target, smu, drive, bias, kbias
+
+    def can_program_cells(self, scheme: BiasScheme) -> bool:
+        return self._cell_plan(0, 0, scheme) is not None
+
+    async def program_cell(self, row: int, col: int, target: float, settings: IsppSettings,
+                           start: dict[int, float] | None, scheme: BiasScheme, read_volts: float) -> CellRun:
+        """One cell's whole write-verify inside the drive SMU: route + one message. Limits are checked on the
+        bench (amplitude caps, widths, read clamp) and by the driver on every source level first."""
+        self._check_cells(row, [col])
+        plan = self._cell_plan(row, col, scheme)
+        if plan is None:
+            raise ConfigError.invalid(f"crossbars.{self.name}", "this bench", "an SMU with write_verify and V/2")
+        relays, smu, drive, bias, kbias = plan
+        for v in (settings.set_cap, settings.reset_cap, *(abs(x) for x in (start or {}).values())):
+            for w in (settings.width, settings.width_max):
+                self.limits.check_program(v, w)
+        self.limits.check_read(read_volts)
+        smu.check_write_verify(settings, start, read_volts, drive[1], bias, kbias)
+
+        async def run() -> CellRun:
+            await self._route(relays)
+            t0 = self.now()
+            res = await smu.write_verify(settings, target=target, start=start, read_volts=read_volts,
+                                         drive=drive[1], bias=bias, kbias=kbias)
+            self.counts["pulse"] += len(res.pulses)
+            self.counts["read"] += len(res.reads)
+            sch = str(BiasScheme(scheme))
+            return CellRun(CellStatus(res.status), res.g,
+                           [PulseRecord(row, col, v, w, t0 + t, math.nan, sch) for v, w, t in res.pulses],
+                           [ReadRecord(row, col, read_volts, i, t0 + t) for i, t in res.reads],
+                           res.pol, res.amp, res.over_set)
+
+        return await self._guarded("program_cell", run)
+
+    # --- RowProgrammer: the SMU routes the matrix itself over TSP-Link ---------------------------------------
+    ROW_BATCH = 16
+    """Cells per operation of :meth:`program_row` (a crash loses at most these cells' records)."""
+
+    def _links(self) -> dict[str, int] | None:
+        """TSP-Link node of every mainframe of this crossbar, when the drive SMU is on the same link."""
+        cfg = self._bench.config.instruments
+        drive = self.wiring.drive.source
+        if drive is None or cfg[drive[0]].tsplink_node is None:
+            return None
+        nodes = {m: cfg[m].tsplink_node for m in self.wiring.matrix_names}
+        if any(n is None or cfg[m].driver != "keithley_707b" for m, n in nodes.items()):
+            return None
+        return {m: int(n) for m, n in nodes.items() if n is not None}
+
+    def cells_per_operation(self, scheme: BiasScheme) -> int:
+        if self._cell_plan(0, 0, scheme) is None or self._links() is None:
+            return 0
+        return self.ROW_BATCH
+
+    async def program_row(self, row: int, cols: list[int], targets: list[float], settings: IsppSettings,
+                          warm: WarmState | None, scheme: BiasScheme, read_volts: float) -> list[CellRun]:
+        """Cells of one row in one message on the drive SMU, which moves the relays itself (TSP-Link) between
+        cells with its outputs off. Every cell's relay plan is checked as a route would be (range, two inputs on
+        one output) and every limit before the message; after it, each mainframe's closed set is read back."""
+        links = self._links()
+        self._check_cells(row, cols)
+        plan = self._cell_plan(row, cols[0], scheme)
+        if plan is None or links is None:
+            raise ConfigError.invalid(f"crossbars.{self.name}", "this bench", "a 2600B and 707Bs on TSP-Link")
+        _, smu, drive, bias, kbias = plan
+        for v in (settings.set_cap, settings.reset_cap):
+            for w in (settings.width, settings.width_max):
+                self.limits.check_program(v, w)
+        self.limits.check_read(read_volts)
+        smu.check_write_verify(settings, None, read_volts, drive[1], bias, kbias)
+        state = {m: set(self._bench.matrix(m).state) for m in self.wiring.matrix_names}
+        cells = []
+        for col, target in zip(cols, targets, strict=True):
+            relays = self.wiring.equipotential_plan(row, col)
+            assert relays is not None  # _cell_plan checked the wiring
+            parts = dict(self.wiring.split(frozenset(relays)))
+            route = []
+            for m in self.wiring.matrix_names:
+                mat = self._bench.matrix(m)
+                want = set(parts.get(m, frozenset())) | {p for p in state[m] if p[1] not in self._outputs[m]}
+                saved, mat.state = mat.state, state[m]
+                try:
+                    opens, closes = mat.check_target(want)
+                finally:
+                    mat.state = saved
+                if opens or closes:
+                    route.append((links[m], mat.channel_list(opens) if opens else "",
+                                  mat.channel_list(closes) if closes else ""))
+                state[m] = want
+            cells.append((target, route))
+
+        async def run() -> list[CellRun]:
+            t0 = self.now()
+            results = await smu.write_verify_row(settings, cells, warm=warm, read_volts=read_volts, drive=drive[1],
+                                                 bias=bias, kbias=kbias)
+            for m in self.wiring.matrix_names:  # the relays moved without the host: read them back
+                mat = self._bench.matrix(m)
+                mat.state = set(await mat.closed())
+                if mat.state != state[m]:
+                    raise InstrumentError(f"{m}: relays after the row are not where the script put them "
+                                          f"({len(mat.state ^ state[m])} crosspoints differ)")
+            sch = str(BiasScheme(scheme))
+            out = []
+            for col, res in zip(cols, results, strict=True):
+                self.counts["pulse"] += len(res.pulses)
+                self.counts["read"] += len(res.reads)
+                out.append(CellRun(CellStatus(res.status), res.g,
+                                   [PulseRecord(row, col, v, w, t0 + t, math.nan, sch) for v, w, t in res.pulses],
+                                   [ReadRecord(row, col, read_volts, i, t0 + t) for i, t in res.reads],
+                                   res.pol, res.amp, res.over_set))
+            self.counts["route"] += len(cols)
+            return out
+
+        return await self._guarded("program_row", run)
 
     async def _sense(self, rows: Sequence[int], col: int, volts: float) -> float:
         """Current out of column ``col`` with ``rows`` at ``volts`` and every other line grounded, A."""

@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from labctl.bench._access import BenchCrossbar
-from labctl.bench._sim import Simulation, start_simulation
+from labctl.bench._sim import SimProcess, Simulation, start_simulation
 from labctl.bench._wiring import Wiring
 from labctl.core.config import BenchConfig, load_bench_config
 from labctl.core.errors import ConfigError
 from labctl.core.transports import TransportLog, open_transport
+from sim_instruments.check import check_sim
 
 log = logging.getLogger("labctl.bench")
 
@@ -23,14 +24,16 @@ log = logging.getLogger("labctl.bench")
 class Bench:
     """An open bench: drivers by name, ``crossbars`` (CrossbarAccess), and ``simulation`` when simulated."""
 
-    def __init__(self, config: BenchConfig, instruments: dict[str, Any], simulation: Simulation | None) -> None:
+    def __init__(self, config: BenchConfig, instruments: dict[str, Any],
+                 simulation: Simulation | SimProcess | None) -> None:
         self.config = config
         self.instruments = instruments
         self.simulation = simulation
         self.safe_events: list[str] = []
         self._t0 = time.monotonic()
         self.crossbars: dict[str, BenchCrossbar] = {
-            name: BenchCrossbar(self, Wiring.of(name, xb), config.limits) for name, xb in config.crossbars.items()
+            name: BenchCrossbar(self, Wiring.of(name, xb, config), config.limits)
+            for name, xb in config.crossbars.items()
         }
         for mname, drv in instruments.items():
             if config.instruments[mname].is_matrix:
@@ -38,7 +41,7 @@ class Bench:
 
     def _live_inputs_of(self, matrix: str) -> Any:
         feeds = [(w.input, w.source, w.channel) for xb in self.config.crossbars.values()
-                 if xb.wiring.matrix == matrix for w in xb.wiring.inputs if w.source is not None]
+                 if matrix in xb.wiring.matrices for w in xb.wiring.inputs if w.source is not None]
 
         def live() -> set[int]:
             return {inp for inp, src, ch in feeds if self.instruments[src].is_live(ch)}
@@ -60,9 +63,8 @@ class Bench:
         advances (the physics idles: relaxation acts), on a real bench this sleeps."""
         if not seconds > 0:
             return
-        if isinstance(self.simulation, Simulation):
-            sim = self.simulation.bench
-            await asyncio.to_thread(sim.advance, float(seconds))
+        if self.simulation is not None:
+            await asyncio.to_thread(self.simulation.advance, float(seconds))
         else:
             await asyncio.sleep(seconds)
 
@@ -137,17 +139,26 @@ def _build_driver(name: str, config: BenchConfig, resource: str, sim: Simulation
 async def open_bench(config: BenchConfig | str | Path, *, transport: str = "visa",
                      log: TransportLog | None = None) -> AsyncIterator[Bench]:
     """Open a bench. A simulated config starts its instrument servers on loopback TCP and connects the drivers
-    through pyvisa-py (``transport='inproc'`` skips the sockets, for unit tests). ``log(resource, message)``
+    through pyvisa-py: in this process (``transport='visa'``), or in a child process of their own
+    (``'process'``: the physics and servers out of this process's GIL, as the service runs them);
+    ``'inproc'`` skips the sockets, for unit tests. ``log(resource, message)``
     sees every message sent. The bench is put in its safe state on exit."""
     cfg = config if isinstance(config, BenchConfig) else load_bench_config(config)
-    sim = start_simulation(cfg, transport=transport) if cfg.simulated else None
+    if cfg.sim is not None:
+        check_sim(cfg, str(config) if not isinstance(config, BenchConfig) else f"bench {cfg.name!r}")
+    sim: Simulation | SimProcess | None = None
+    if cfg.simulated and transport == "process":
+        sim = await asyncio.to_thread(SimProcess, cfg)
+    elif cfg.simulated:
+        sim = start_simulation(cfg, transport=transport)
+    in_process = sim if isinstance(sim, Simulation) else None
     drivers: dict[str, Any] = {}
     try:
         for name, inst in cfg.instruments.items():
             resource = sim.resources[name] if sim is not None and name in sim.resources else inst.resource
             if resource == "sim":
                 raise ConfigError.invalid(f"instruments.{name}.resource", "sim", "a resource on a real bench")
-            drivers[name] = await asyncio.to_thread(_build_driver, name, cfg, resource, sim, log)
+            drivers[name] = await asyncio.to_thread(_build_driver, name, cfg, resource, in_process, log)
         await asyncio.gather(*(d.configure() for d in drivers.values()))
         bench = Bench(cfg, drivers, sim)
         try:

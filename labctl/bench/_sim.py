@@ -48,6 +48,15 @@ class Simulation:
         if instrument in self.bench.matrices:
             self.bench.matrices[instrument].stuck = set(f.stuck_relays)
 
+    def advance(self, seconds: float) -> None:
+        """Let ``seconds`` of virtual time pass with every source off (the physics idles)."""
+        self.bench.advance(float(seconds))
+
+    def physical_state(self) -> dict[str, Any]:
+        """The simulated instruments' own state (not the drivers' belief): sources on, relays closed."""
+        return {"sources_on": sorted(f"{n}:{ch}" for (n, ch), src in self.bench.sources.items() if src.on),
+                "closed": {m: sorted(list(p) for p in st.closed) for m, st in self.bench.matrices.items()}}
+
     def stop(self) -> None:
         if self.server is not None:
             self.server.stop()
@@ -94,8 +103,14 @@ def serve_control(sim: Simulation, commands: IO[str], replies: IO[str]) -> None:
                 out: dict[str, Any] = {"ok": name}
             elif "now" in msg:
                 out = {"ok": sim.now()}
+            elif "advance" in msg:
+                sim.advance(float(msg["advance"]))
+                out = {"ok": sim.now()}
+            elif "state" in msg:
+                out = {"ok": sim.physical_state()}
             else:
-                raise ValueError(f"unknown control message {line.strip()!r}; allowed keys: 'fault', 'now'")
+                raise ValueError(f"unknown control message {line.strip()!r}; allowed keys: 'fault', 'now', "
+                                 "'advance', 'state'")
         except Exception as exc:  # every error goes back to the parent, which raises it
             out = {"error": f"{type(exc).__name__}: {exc}"}
         replies.write(json.dumps(out) + "\n")
@@ -110,6 +125,7 @@ class SimProcess:
 
     def __init__(self, config: BenchConfig, *, spin: float = PROCESS_SPIN, start_timeout: float = 30.0) -> None:
         self.config = config
+        self._lock = threading.Lock()
         fd, path = tempfile.mkstemp(prefix="labctl-sim-", suffix=".yaml")
         with os.fdopen(fd, "w") as f:
             json.dump(config.model_dump(mode="json"), f)  # JSON is YAML
@@ -155,9 +171,10 @@ class SimProcess:
         assert self.proc.stdout is not None
         if self.proc.poll() is not None:
             raise RuntimeError(f"the simulated bench process has exited (code {self.proc.returncode})")
-        self.proc.stdin.write(json.dumps(msg) + "\n")
-        self.proc.stdin.flush()
-        reply = json.loads(self.proc.stdout.readline() or '{"error": "no reply: the process has exited"}')
+        with self._lock:  # one request and its reply at a time, whichever thread asks
+            self.proc.stdin.write(json.dumps(msg) + "\n")
+            self.proc.stdin.flush()
+            reply = json.loads(self.proc.stdout.readline() or '{"error": "no reply: the process has exited"}')
         if "error" in reply:
             raise RuntimeError(f"simulated bench process: {reply['error']}")
         return reply["ok"]
@@ -179,6 +196,15 @@ class SimProcess:
     def now(self) -> float:
         """The simulated bench's virtual time, s."""
         return float(self._call({"now": True}))
+
+    def advance(self, seconds: float) -> None:
+        """Let ``seconds`` of virtual time pass with every source off (the physics idles)."""
+        self._call({"advance": float(seconds)})
+
+    def physical_state(self) -> dict[str, Any]:
+        """The simulated instruments' own state (not the drivers' belief): sources on, relays closed."""
+        state: dict[str, Any] = self._call({"state": True})
+        return state
 
     @property
     def running(self) -> bool:

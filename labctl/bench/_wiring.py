@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from labctl.core.access import BiasScheme
-from labctl.core.config import CrossbarConfig, InputWiring, Role
+from labctl.core.config import BenchConfig, CrossbarConfig, InputWiring, Role
 from labctl.core.errors import ConfigError
 
 Point = tuple[int, int]
@@ -36,7 +36,7 @@ class Wiring:
     name: str
     rows: int
     cols: int
-    matrix: str
+    matrices: tuple[tuple[str, int], ...]  # (mainframe, its outputs), in output-numbering order
     first_row: int
     first_col: int
     drive: Feed
@@ -45,7 +45,11 @@ class Wiring:
     bias_row: Feed
     bias_col_half: Feed
     bias_col_third: Feed | None
+    pulse: Feed | None = None  # a generator channel: the selected row of every programming pulse
+    pulse_bias: Feed | None = None  # a generator channel: unselected lines at V/2 during generator pulses
     _plans: dict[tuple[object, ...], frozenset[Point]] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False)
+    _splits: dict[frozenset[Point], tuple[tuple[str, frozenset[Point]], ...]] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False)
 
     def _cached(self, key: tuple[object, ...], build: Callable[[], set[Point]]) -> frozenset[Point]:
@@ -58,8 +62,9 @@ class Wiring:
         return plan
 
     @classmethod
-    def of(cls, name: str, xb: CrossbarConfig) -> Wiring:
+    def of(cls, name: str, xb: CrossbarConfig, config: BenchConfig) -> Wiring:
         w = xb.wiring
+        frames = tuple((m, config.instruments[m].outputs) for m in w.matrices)
         drive, sense, ground = _pick(w.inputs, Role.DRIVE), _pick(w.inputs, Role.SENSE), _pick(w.inputs, Role.GROUND)
         bias_row = _pick(w.inputs, Role.BIAS_ROW, Role.BIAS)
         if drive is None or sense is None or ground is None or bias_row is None:
@@ -68,8 +73,43 @@ class Wiring:
         third = _pick(w.inputs, Role.BIAS_COL)
         if third is not None and third.input == bias_row.input:
             third = None
-        return cls(name, xb.rows, xb.cols, w.matrix, w.rows.first_output, w.cols.first_output, drive, sense,
-                   ground, bias_row, bias_half or bias_row, third)
+        return cls(name, xb.rows, xb.cols, frames, w.rows.first_output, w.cols.first_output, drive, sense,
+                   ground, bias_row, bias_half or bias_row, third, _pick(w.inputs, Role.PULSE),
+                   _pick(w.inputs, Role.PULSE_BIAS))
+
+    @property
+    def matrix_names(self) -> tuple[str, ...]:
+        return tuple(m for m, _ in self.matrices)
+
+    def local(self, output: int) -> tuple[str, int]:
+        """(mainframe, its own output number) of crossbar-wiring output ``output``."""
+        for m, n in self.matrices:
+            if output <= n:
+                return m, output
+            output -= n
+        raise ConfigError.out_of_range("output", output, 1, sum(n for _, n in self.matrices))
+
+    def lines_on(self) -> dict[str, set[int]]:
+        """Per mainframe: its outputs that carry a line of this crossbar."""
+        out: dict[str, set[int]] = {m: set() for m in self.matrix_names}
+        for o in [self.row_out(i) for i in range(self.rows)] + [self.col_out(j) for j in range(self.cols)]:
+            m, k = self.local(o)
+            out[m].add(k)
+        return out
+
+    def split(self, points: frozenset[Point]) -> tuple[tuple[str, frozenset[Point]], ...]:
+        """``points`` (crossbar-wiring outputs) as each mainframe's own crosspoints, every mainframe listed."""
+        hit = self._splits.get(points)
+        if hit is not None:
+            return hit
+        parts: dict[str, set[Point]] = {m: set() for m in self.matrix_names}
+        for inp, o in points:
+            m, k = self.local(o)
+            parts[m].add((inp, k))
+        result = tuple((m, frozenset(p)) for m, p in parts.items())
+        if len(self._splits) < 65536:
+            self._splits[points] = result
+        return result
 
     def row_out(self, i: int) -> int:
         return self.first_row + i
@@ -94,6 +134,38 @@ class Wiring:
             if feed.source is not None:
                 levels[feed.source] = v
         return pts, levels
+
+    def generator_plan(self, row: int, cols: Sequence[int], volts: float, scheme: BiasScheme
+                       ) -> tuple[frozenset[Point], dict[Source, float]]:
+        """Relays and generator peaks for a pulse from the ``pulse`` input: the selected row on it, the selected
+        columns grounded; unselected lines on the ``pulse_bias`` input at V/2 (V/2), grounded or floating."""
+        scheme = BiasScheme(scheme)
+        if self.pulse is None or self.pulse.source is None:
+            raise ConfigError.invalid(f"crossbars.{self.name}.wiring", "no 'pulse' input", "a generator channel")
+        bias: Feed | None = None
+        if scheme == BiasScheme.HALF:
+            bias = self.pulse_bias
+            if bias is None or bias.source is None:
+                raise ConfigError.invalid("scheme", str(scheme), "'floating' or 'grounded' (V/2 with the generator "
+                                          "needs a 'pulse_bias' input on a second generator channel)")
+        elif scheme == BiasScheme.GROUNDED:
+            bias = self.ground
+        elif scheme == BiasScheme.THIRD:
+            raise ConfigError.invalid("scheme", str(scheme), "'v/2', 'floating' or 'grounded' with the generator")
+        pulse, source = self.pulse, self.pulse.source
+
+        def build() -> set[Point]:
+            sel = set(cols)
+            pts: set[Point] = {(pulse.input, self.row_out(row))} | {(self.ground.input, self.col_out(j)) for j in sel}
+            if bias is not None:
+                pts |= {(bias.input, self.row_out(i)) for i in range(self.rows) if i != row}
+                pts |= {(bias.input, self.col_out(j)) for j in range(self.cols) if j not in sel}
+            return pts
+
+        levels: dict[Source, float] = {source: volts}
+        if scheme == BiasScheme.HALF and bias is not None and bias.source is not None:
+            levels[bias.source] = volts / 2
+        return self._cached(("gen", row, tuple(cols), scheme), build), levels
 
     def _bias(self, scheme: BiasScheme, volts: float) -> tuple[tuple[Feed, float], tuple[Feed, float]] | None:
         """(feed, level) of the unselected rows and of the unselected columns for a pulse of ``volts``; None when

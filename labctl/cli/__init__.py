@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
 from typing import Any
 
@@ -23,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "config": ("labctl.cli.config", "Bench configuration: schema and checks."),
     "sim": ("labctl.cli.sim", "The simulated bench (instrument servers on loopback)."),
     "run": ("labctl.cli.run", "Run a programming protocol on a bench."),
+    "protocols": ("labctl.cli.protocols", "List the protocols and their parameters (defaults, ranges, units)."),
     "runs": ("labctl.cli.runs", "List, show and export stored runs."),
     "train": ("labctl.cli.train", "Hardware-aware training recipes."),
     "sync": ("labctl.cli.sync", "Sync a run's measured maps into a trained model and retrain."),
@@ -63,7 +65,8 @@ def cli() -> None:
 
 
 def main(argv: list[str] | None = None) -> Any:
-    """Entry point: turns labctl's own errors into a one-line message and exit status 2."""
+    """Entry point: labctl's own errors and bad files become a short message and exit status 2; anything else
+    a one-line "internal error" (status 1) whose traceback ``LABCTL_DEBUG=1`` shows."""
     try:
         return cli.main(args=argv, prog_name="labctl", standalone_mode=False)
     except click.exceptions.Abort:
@@ -75,3 +78,16 @@ def main(argv: list[str] | None = None) -> Any:
     except LabctlError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except OSError as exc:  # a file that cannot be read or written: name it
+        where = f" {exc.filename!r}" if exc.filename else ""
+        click.echo(f"error:{where} {exc.strerror or exc}", err=True)
+        sys.exit(2)
+    except Exception as exc:
+        if os.environ.get("LABCTL_DEBUG"):
+            raise
+        click.echo(f"internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
+                   "(a bug: please report it; LABCTL_DEBUG=1 shows the traceback)", err=True)
+        sys.exit(1)

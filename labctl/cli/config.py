@@ -22,9 +22,9 @@ def schema() -> None:
 @command.command("check", help="Validate a bench YAML; list every error with its path and allowed range.")
 @click.argument("file", type=click.Path(dir_okay=False))
 def check(file: str) -> None:
-    from labctl.core.config import load_bench_config
+    from labctl.bench import load_config
 
-    cfg = load_bench_config(file)  # ConfigError -> "error: ..." and exit status 2 (labctl.cli.main)
+    cfg = load_config(file)  # ConfigError listing every error -> "error: ..." and exit status 2 (labctl.cli.main)
     kind = "simulated" if cfg.simulated else "real"
     xbars = ", ".join(f"{n} {x.rows}x{x.cols}" for n, x in cfg.crossbars.items())
     click.echo(f"{file}: OK ({kind} bench {cfg.name!r}: {len(cfg.instruments)} instruments; crossbars {xbars})")

@@ -1,4 +1,5 @@
-"""``labctl demo``: a DC I-V hysteresis loop and pulse trains on the simulated Stanford/PKU RRAM cells."""
+"""``labctl demo``: a DC I-V hysteresis loop and pulse trains on the simulated Stanford/PKU RRAM cells, and the
+IR drop across a 64x64 array read with wire resistance."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import click
 import numpy as np
 
 
-@click.command(help="I-V sweep and pulse train on the simulated crossbar, with plots (PNG).")
+@click.command(help="I-V sweep, pulse train and the IR drop of a 64x64 read on the simulated crossbar (PNG plots).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("out/demo"),
               show_default=True, help="Directory for the plots.")
 def command(out_dir: Path) -> None:
@@ -63,6 +64,14 @@ def command(out_dir: Path) -> None:
     fig.savefig(pt_path, dpi=120)
     plt.close(fig)
 
+    # 3. the IR drop: the voltage across every cell of a 64x64 read with wire resistance
+    from labctl.cli._ir_demo import ir_drop_figure
+
+    ir_path = out_dir / "ir_drop_64x64.png"
+    ir = ir_drop_figure(plt, ir_path)
+
     click.echo(f"DC I-V hysteresis loop: {iv_path}")
     click.echo(f"pulse-train conductance: {pt_path}")
     click.echo(f"final crossbar read at 0.1 V (column currents, A): {np.array2string(-cols, precision=4)}")
+    click.echo(f"IR drop of a 64x64 read at 0.2 V: {ir_path} (cell voltages {ir['v_min']:.3f}..{ir['v_max']:.3f} V, "
+               f"{100 * ir['current_loss']:.1f} % less output current than ideal lines)")

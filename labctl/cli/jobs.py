@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -73,9 +74,12 @@ def _explain(r: Any) -> str:
         return str(r.text)[:300]
     detail = body.get("detail", body) if isinstance(body, dict) else body
     if isinstance(detail, list):  # FastAPI validation errors: name the field
-        return "; ".join(
-            f"{'.'.join(str(x) for x in e.get('loc', []) if x != 'body')}: {e.get('msg')}" for e in detail
-        )
+        parts = []
+        for e in detail:
+            loc = ".".join(str(x) for x in e.get("loc", []) if x != "body")
+            msg = str(e.get("msg"))
+            parts.append(msg if not loc or msg.startswith(loc) else f"{loc}: {msg}")
+        return "; ".join(parts)
     return str(detail)
 
 
@@ -92,27 +96,63 @@ def _parse_params(pairs: tuple[str, ...], params_file: Path | None) -> dict[str,
     return params
 
 
+class _Conn:
+    """Where the service is: ``--url``/``--token`` given on the group or on the subcommand (the later wins)."""
+
+    def __init__(self, url: str, token: str | None) -> None:
+        self.url, self.token = url, token
+        self._client: Client | None = None
+
+    def client(self) -> Client:
+        if self._client is None:
+            self._client = Client(self.url, self.token)
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.http.close()
+
+
+def _connection(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--url``/``--token`` on a subcommand too (``labctl jobs list --url ...``); passes the client first."""
+
+    def wrapper(conn: _Conn, /, *args: Any, sub_url: str | None, sub_token: str | None, **kw: Any) -> Any:
+        if sub_url is not None:
+            conn.url = sub_url
+        if sub_token is not None:
+            conn.token = sub_token
+        return f(conn.client(), *args, **kw)
+
+    functools.update_wrapper(wrapper, f)
+    decorated = click.pass_obj(wrapper)
+    decorated = click.option("--token", "sub_token", default=None,
+                             help="The service's bearer token (as on `labctl jobs`).")(decorated)
+    return click.option("--url", "sub_url", default=None, help="Base URL of the service (as on `labctl jobs`).")(
+        decorated)
+
+
 @click.group("jobs")
 @click.option("--url", envvar="LABCTL_URL", default=DEFAULT_URL, show_default=True, show_envvar=True,
-              help="Base URL of the service.")
-@click.option("--token", envvar="LABCTL_TOKEN", default=None, show_envvar=True, help="The service's bearer token.")
+              help="Base URL of the service (also accepted after the subcommand).")
+@click.option("--token", envvar="LABCTL_TOKEN", default=None, show_envvar=True,
+              help="The service's bearer token (also accepted after the subcommand).")
 @click.pass_context
 def command(ctx: click.Context, url: str, token: str | None) -> None:
     """Client commands for a running `labctl serve`."""
-    ctx.obj = Client(url, token)
-    ctx.call_on_close(ctx.obj.http.close)
+    ctx.obj = _Conn(url, token)
+    ctx.call_on_close(ctx.obj.close)
 
 
 @command.command("submit")
 @click.argument("protocol")
-@click.option("--bench", default="sim", show_default=True, help="Bench name (see `labctl jobs list --benches`).")
+@click.option("--bench", default="sim", show_default=True, help="Bench name (see `labctl jobs benches`).")
 @click.option("--crossbar", default=None, help="Crossbar of the bench (default: its first).")
 @click.option("-p", "--param", "pairs", multiple=True, metavar="KEY=VALUE",
               help="A protocol parameter; VALUE is JSON if it parses (numbers, lists), else a string.")
 @click.option("--params-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="JSON file of parameters (-p entries override).")
 @click.option("--watch/--no-watch", default=False, help="Follow progress until the job ends.")
-@click.pass_obj
+@_connection
 def submit(client: Client, protocol: str, bench: str, crossbar: str | None, pairs: tuple[str, ...],
            params_file: Path | None, watch: bool) -> None:
     """Queue PROTOCOL on a bench; prints the job id."""
@@ -128,7 +168,7 @@ def submit(client: Client, protocol: str, bench: str, crossbar: str | None, pair
 @click.option("--bench", "lane", default=None, help="Only this bench ('trainer' for training jobs).")
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the raw JSON page.")
-@click.pass_obj
+@_connection
 def list_jobs(client: Client, state: str | None, lane: str | None, limit: int, as_json: bool) -> None:
     """Jobs, newest first."""
     query: dict[str, Any] = {"limit": limit}
@@ -144,6 +184,9 @@ def list_jobs(client: Client, state: str | None, lane: str | None, limit: int, a
     from rich.table import Table
 
     table = Table("id", "lane", "job", "state", "progress", "run", title=f"{page['total']} job(s)")
+    for col, width in ((table.columns[0], 12), (table.columns[5], max([len(j.get("run_id") or "")
+                                                                        for j in page["jobs"]] + [3]))):
+        col.no_wrap, col.min_width = True, width  # ids whole, never cut (prefixes are accepted)
     for j in page["jobs"]:
         p = j.get("progress")
         table.add_row(j["id"], j["lane"], j.get("protocol") or j["kind"], j["state"],
@@ -153,7 +196,7 @@ def list_jobs(client: Client, state: str | None, lane: str | None, limit: int, a
 
 @command.command("watch")
 @click.argument("job_id")
-@click.pass_obj
+@_connection
 def watch(client: Client, job_id: str) -> None:
     """Follow a job's progress (server-sent events) until it ends; exit status 1 unless it succeeded."""
     _watch(client, job_id)
@@ -161,11 +204,21 @@ def watch(client: Client, job_id: str) -> None:
 
 @command.command("cancel")
 @click.argument("job_id")
-@click.pass_obj
+@_connection
 def cancel(client: Client, job_id: str) -> None:
     """Cancel a queued or running job (a running protocol leaves its bench in the safe state)."""
     job = client.request("POST", f"/jobs/{job_id}/cancel")
     click.echo(f"{job['id']} {job['state']}")
+
+
+@command.command("benches")
+@_connection
+def benches(client: Client) -> None:
+    """The service's benches, their crossbars and queues (names for `jobs submit --bench`)."""
+    for b in client.request("GET", "/benches", params={"instruments": "false"}):
+        xbars = ", ".join(f"{n} {g['rows']}x{g['cols']}" for n, g in b["crossbars"].items())
+        running = b.get("running_job") or "-"
+        click.echo(f"{b['name']}\tcrossbars {xbars}\trunning {running}\tqueued {b['queued_jobs']}")
 
 
 def _watch(client: Client, job_id: str) -> None:
@@ -174,14 +227,20 @@ def _watch(client: Client, job_id: str) -> None:
     final: dict[str, Any] = {}
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TextColumn("{task.fields[message]}"))
-    with Progress(*columns, transient=False) as bar:
-        task = bar.add_task(f"job {job_id}", total=None, message="")
-        for event, data in client.events(job_id):
-            if event == "progress":
-                bar.update(task, completed=data["done"], total=data["total"] or None, message=data.get("message", ""))
-            elif event == "state":
-                final = data
-                bar.update(task, description=f"job {job_id} [{data['state']}]")
+    try:
+        with Progress(*columns, transient=False) as bar:
+            task = bar.add_task(f"job {job_id}", total=None, message="")
+            for event, data in client.events(job_id):
+                if event == "progress":
+                    bar.update(task, completed=data["done"], total=data["total"] or None,
+                               message=data.get("message", ""))
+                elif event == "state":
+                    final = data
+                    bar.update(task, description=f"job {job_id} [{data['state']}]")
+    except KeyboardInterrupt:
+        click.echo(f"stopped watching; job {job_id} is still running on the service. Follow it again with "
+                   f"`labctl jobs watch {job_id}`, stop it with `labctl jobs cancel {job_id}`", err=True)
+        sys.exit(130)
     state = final.get("state", "unknown")
     click.echo(f"{job_id} {state}" + (f": {final['error']}" if final.get("error") else ""))
     if final.get("run_id"):

@@ -46,9 +46,11 @@ def _pct(v: float | None) -> str:
 @click.option("--n-test", type=int, default=160, show_default=True, help="Test images run on the bench.")
 @click.option("--epochs", "retrain_epochs", type=int, default=300, show_default=True,
               help="Chip-in-the-loop retraining epochs.")
+@click.option("--force", is_flag=True,
+              help="Replace the results of an earlier loop in --out (without it such a folder is refused).")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def command(bench: str | None, out: str, stuck: float | None, stuck_on: float, stuck_off: float,
-            sim_sets: tuple[str, ...], seed: int, n_test: int, retrain_epochs: int, quiet: bool) -> None:
+            sim_sets: tuple[str, ...], seed: int, n_test: int, retrain_epochs: int, force: bool, quiet: bool) -> None:
     """The full loop on a bench: train the letters network, program it into two crossbars, read the maps back,
     run inference under the read clamp, retrain around the measured chip, reprogram, and write the report."""
     from rich.console import Console
@@ -62,7 +64,7 @@ def command(bench: str | None, out: str, stuck: float | None, stuck_on: float, s
     from labctl.cli.run import parse_sets
 
     opts = LoopOptions.parse(bench=bench, out=out, stuck_on=stuck_on, stuck_off=stuck_off, sim=parse_sets(sim_sets),
-                             seed=seed, n_test=n_test, retrain_epochs=retrain_epochs)
+                             seed=seed, n_test=n_test, retrain_epochs=retrain_epochs, force=force)
     console = Console()
     bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    console=console, disable=quiet)
@@ -71,13 +73,15 @@ def command(bench: str | None, out: str, stuck: float | None, stuck_on: float, s
     rep = res.report
     table = Table(title="letters network on the bench (test images: single-pixel flips)")
     for col in ("stage", "software", "ideal crossbar", "measured crossbar", "drop"):
-        table.add_column(col, justify="left" if col == "stage" else "right")
+        table.add_column(col, justify="left" if col == "stage" else "right", no_wrap=col != "stage",
+                         min_width=len(col) if col != "stage" else None)
     for a in rep.accuracy:
         table.add_row(a.stage, _pct(a.software), _pct(a.ideal_crossbar), _pct(a.measured_crossbar), _pct(a.drop))
     console.print(table)
     prog = Table(title="programming")
     for col in ("layer", "stage", "cells", "converged", "failed", "stuck", "pulses/cell", "wall s", "bench s"):
-        prog.add_column(col, justify="left" if col in ("layer", "stage") else "right")
+        prog.add_column(col, justify="left" if col in ("layer", "stage") else "right", no_wrap=col != "stage",
+                        min_width=len(col) if col != "stage" else None)
     for p in rep.programming:
         prog.add_row(p.layer, p.stage, str(p.cells), str(p.converged), str(p.failed), str(p.stuck),
                      f"{p.pulses_per_cell.get('mean', float('nan')):.1f}", f"{p.wall_seconds:.1f}",

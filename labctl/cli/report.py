@@ -21,7 +21,9 @@ def command(runs: tuple[str, ...], out: Path, store: Path | None) -> None:
     """Write the report (HTML + JSON) of the given runs: a loop run's full report, or maps and programming
     statistics of program / read_map runs."""
     from labctl.report import report_from_runs, write_report
+    from labctl.store import RunStore
 
     root = store or Path(os.environ.get("LABCTL_STORE", DEFAULT_STORE))
-    html, js = write_report(report_from_runs(root, list(runs)), out)
+    st = RunStore(root)
+    html, js = write_report(report_from_runs(root, [st.resolve(r) for r in runs]), out)
     click.echo(f"report: {html} (JSON: {js})")

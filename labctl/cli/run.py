@@ -42,7 +42,17 @@ def load_params_file(path: Path) -> dict[str, Any]:
     return data
 
 
-@click.command(name="run")
+class _RunCommand(click.Command):
+    """``labctl run --help`` ends with the protocols (imported only when the help is shown)."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        import protocols as registry
+
+        with formatter.section("Protocols (`labctl protocols NAME` lists the parameters)"):
+            formatter.write_dl([(s.name, s.summary) for s in registry.REGISTRY.values()])
+
+
+@click.command(name="run", cls=_RunCommand)
 @click.argument("protocol", required=False)
 @click.option("--bench", "bench", required=True, help="Bench configuration YAML (e.g. configs/sim_bench.yaml).")
 @click.option("--params", "params_file", type=click.Path(dir_okay=False, path_type=Path), help="Parameters (YAML).")
@@ -69,6 +79,11 @@ def command(protocol: str | None, bench: str, params_file: Path | None, sets: tu
     bench_cfg: Any = bench
     if not Path(bench).is_file():
         raise ConfigError.invalid("--bench", bench, "an existing bench YAML file")
+    from labctl.bench import load_config
+
+    bench_cfg = load_config(bench)  # every error of the file at once, before anything starts
+    if protocol is not None and resume is None:
+        registry.get(protocol).parse(params)  # a misspelt or out-of-range parameter, before the bench opens
 
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn

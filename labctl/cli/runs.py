@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,18 +38,45 @@ def command() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def list_(store: Path | None, as_json: bool) -> None:
     """Every run in the store, oldest first."""
-    runs = _store(store).list_runs()
+    st = _store(store)
+    runs = st.list_runs()
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in runs], default=str))
+        return
+    if not runs:
+        click.echo(f"no runs in {st.root}", err=True)
+        for hint in _other_stores():
+            click.echo(f"runs found in {hint}: `labctl runs list --store {hint}`", err=True)
+        return
+    rows = [(r.id, r.protocol, r.crossbar, r.status, f"{r.progress_done}/{r.progress_total}",
+             time.strftime("%m-%d %H:%M", time.localtime(r.created))) for r in runs]
+    if not sys.stdout.isatty():  # a pipe or a file: whole lines, tab-separated, nothing cut
+        click.echo("\t".join(("run", "protocol", "crossbar", "status", "progress", "created")))
+        for row in rows:
+            click.echo("\t".join(row))
         return
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("run", "protocol", "crossbar", "status", "progress", "created")
-    for r in runs:
-        created = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.created))
-        table.add_row(r.id, r.protocol, r.crossbar, r.status, f"{r.progress_done}/{r.progress_total}", created)
+    table = Table("run", "protocol", "crossbar", "status", "progress", "created", title=f"runs in {st.root}")
+    table.columns[0].no_wrap = True  # ids are never cut: copy-paste them whole (prefixes are accepted too)
+    table.columns[0].min_width = max(len(r.id) for r in runs)
+    for row in rows:
+        table.add_row(*row)
     Console().print(table)
+
+
+def _other_stores() -> list[str]:
+    """Run stores a new user most likely means: the main job's (``results/loop/runs``) and others under
+    ``./results``."""
+    from labctl.store._schema import JOURNAL_FILE
+
+    root = Path("results")
+    if not root.is_dir():
+        return []
+    found = {j.parent.parent for j in root.glob(f"*/runs/*/{JOURNAL_FILE}")}
+    found |= {j.parent.parent for j in root.glob(f"*/*/runs/*/{JOURNAL_FILE}")}
+    return sorted(str(p) for p in found)
 
 
 @command.command(name="show")
@@ -59,6 +87,7 @@ def show(run: str, store: Path | None) -> None:
     from labctl.analysis import max_read_volts, program_stats
 
     st = _store(store)
+    run = st.resolve(run)
     info = st.get_run(run)
     out = info.to_dict()
     ev = st.event_arrays(run)
@@ -79,5 +108,6 @@ def show(run: str, store: Path | None) -> None:
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Output file (directory for csv).")
 def export(run: str, store: Path | None, fmt: str, out: Path | None) -> None:
     """Export a run (hdf5: everything; csv: a directory; npz: the latest conductance map)."""
-    path = _store(store).export(run, fmt, out)
+    st = _store(store)
+    path = st.export(st.resolve(run), fmt, out)
     click.echo(str(path))

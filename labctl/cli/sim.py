@@ -27,11 +27,10 @@ def command() -> None:
                    "stop when stdin ends.")
 def serve(config_path: str | None, duration: float | None, spin: float | None, base_port: int | None,
           control: bool) -> None:
-    from labctl.bench import DEFAULT_CONFIG
+    from labctl.bench import DEFAULT_CONFIG, load_config
     from labctl.bench._sim import PROCESS_SPIN, serve_control, start_simulation
-    from labctl.core.config import load_bench_config
 
-    cfg = load_bench_config(config_path or DEFAULT_CONFIG)
+    cfg = load_config(config_path or DEFAULT_CONFIG)
     if not cfg.simulated:
         raise click.UsageError(f"{config_path}: not a simulated bench (no 'sim' section)")
     sim = start_simulation(cfg, spin=PROCESS_SPIN if spin is None else spin, base_port=base_port)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from labctl.bench import Bench
+from labctl.core.capabilities import SourceMeasureUnit
 from labctl.core.config import BenchConfig
 from labctl.core.hil_config import HilConfig
 
@@ -45,7 +46,12 @@ class HilContext:
         return self.sent[self.config.instruments[name].resource]
 
     def sources(self) -> dict[str, Any]:
-        """The SMU drivers (every instrument that is not a matrix)."""
+        """The SMU drivers (a function generator has no compliance or read and is not one)."""
+        return {n: d for n, d in self.drivers.items()
+                if not self.config.instruments[n].is_matrix and isinstance(d, SourceMeasureUnit)}
+
+    def outputs(self) -> dict[str, Any]:
+        """Every instrument with outputs that can be on: SMUs and generators."""
         return {n: d for n, d in self.drivers.items() if not self.config.instruments[n].is_matrix}
 
     def matrices(self) -> dict[str, Any]:

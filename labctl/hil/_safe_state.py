@@ -14,7 +14,7 @@ TITLE = "Safe state after an interrupted operation"
 
 async def _state_problems(ctx: HilContext, when: str) -> list[str]:
     problems = []
-    for name, smu in ctx.sources().items():
+    for name, smu in ctx.outputs().items():
         for ch in range(1, smu.channels + 1):
             if await smu.output_state(ch):
                 problems.append(f"{name}: ch{ch} output still ON after {when}")

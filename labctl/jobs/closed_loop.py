@@ -78,6 +78,7 @@ class LoopOptions(JobOptions):
         default_factory=lambda: {"fc1": ("xbar0", 0, 0), "fc2": ("xbar1", 0, 0)},
         description="layer -> (crossbar, row origin, column origin)")
     transport: str = Field(default="visa", description="visa (loopback TCP, the real stack) or inproc (tests)")
+    force: bool = Field(default=False, description="Replace the results of an earlier loop in the output folder")
 
     @field_validator("sim")
     @classmethod
@@ -88,6 +89,28 @@ class LoopOptions(JobOptions):
                 raise ValueError(f"sim key {key!r} is invalid; allowed: params.<StanfordParams field> or "
                                  "nonideal.<NonIdealities field>")
         return v
+
+
+#: what a loop writes into its output folder (``--force`` removes these and nothing else)
+LOOP_OUTPUTS = ("runs", "model", "targets", "targets_retrained", "program", "report.html", "report.json",
+                "report_files")
+
+
+def _claim_out(out: Path, force: bool) -> None:
+    """Refuse an output folder that holds an earlier loop's results (two runs never mix), unless ``force``:
+    then those results are removed first."""
+    import shutil
+
+    earlier = [out / n for n in LOOP_OUTPUTS if (out / n).exists()]
+    if earlier and not force:
+        raise ConfigError.invalid("--out", str(out), "a new or empty folder (it holds an earlier loop's "
+                                  f"{', '.join(e.name for e in earlier)}); add --force to replace those results, "
+                                  "or give another --out")
+    for e in earlier:
+        if e.is_dir():
+            shutil.rmtree(e)
+        else:
+            e.unlink()
 
 
 class LoopProgress(Protocol):
@@ -120,17 +143,24 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
     """Run the full loop and write the report; see the module docstring for the path."""
     import torch
 
-    from labctl.bench import DEFAULT_CONFIG, open_bench
-    from labctl.core.config import load_bench_config
+    from labctl.bench import DEFAULT_CONFIG, load_config, open_bench
     from labctl.train import save_model
     from labctl.train.datasets import letters_test160, load_letters
     from labctl.train.letters import IMPROVED_RECIPE, SEED_RECIPE, train_letters
     from labctl.train.letters_retrain import binary_targets, retrain_letters
     from labctl.train.mapping import ConductanceWindow
     from labctl.train.measured import MeasuredMap
+    from sim_instruments.check import check_sim
 
     p = progress or _Quiet()
+    # everything that can be checked before the first file is written: the bench, its physics, the recipe
+    cfg = load_config(opts.bench or DEFAULT_CONFIG)
+    cfg = sim_variant(cfg, stuck_on=opts.stuck_on, stuck_off=opts.stuck_off, sim=opts.sim)
+    check_sim(cfg, f"{opts.bench or DEFAULT_CONFIG} with the loop's overrides")
+    if opts.recipe not in ("improved", "seed"):
+        raise ConfigError.invalid("recipe", opts.recipe, "improved, seed")
     out = Path(opts.out)
+    _claim_out(out, opts.force)
     store = RunStore(out / "runs")
     t_start = time.monotonic()
     timing: dict[str, float] = {}
@@ -157,8 +187,6 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
     p.update(1, 1)
 
     # 2. the bench (simulated by default; stuck cells injected into the simulated chip on request)
-    cfg = load_bench_config(opts.bench or DEFAULT_CONFIG)
-    cfg = sim_variant(cfg, stuck_on=opts.stuck_on, stuck_off=opts.stuck_off, sim=opts.sim)
     check_placement(opts.placement, {n: t.targets.shape for n, t in targets.items()}, cfg.crossbars)
     runs: list[dict[str, Any]] = []
     async with open_bench(cfg, transport=opts.transport) as bench:

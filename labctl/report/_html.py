@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,9 @@ _CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;margin:24px auto;max-width:1200px;
 color:#1b1f24;background:#fff;padding:0 16px}
 h1{font-size:1.6em;margin-bottom:0.2em}h2{border-bottom:2px solid #d0d7de;padding-bottom:4px;margin-top:1.6em}
-table{border-collapse:collapse;margin:8px 0 16px}th,td{border:1px solid #d0d7de;padding:4px 10px;text-align:right}
+table{border-collapse:collapse;margin:8px 0 16px;max-width:100%}
+th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:right}td.id{white-space:nowrap;font-family:ui-monospace,
+SFMono-Regular,Menlo,monospace;font-size:12px}
 th{background:#f6f8fa}td.l,th.l{text-align:left}tr.ref td{color:#57606a;font-style:italic}
 img{max-width:100%;border:1px solid #eaeef2;margin:6px 0}.muted{color:#57606a}.good{color:#1a7f37}
 .bad{color:#cf222e}pre{background:#f6f8fa;padding:10px;overflow-x:auto;font-size:12px;max-height:480px}
@@ -70,7 +73,8 @@ def _maps(r: Report) -> str:
     parts = []
     for lm in r.maps:
         st = lm.error_stats()
-        parts.append(f"<h3>{_e(lm.layer)} on {_e(lm.crossbar)} &middot; {_e(lm.stage)}</h3>")
+        where = _e(lm.crossbar) if lm.layer == lm.crossbar else f"{_e(lm.layer)} on {_e(lm.crossbar)}"
+        parts.append(f"<h3>{where} &middot; {_e(lm.stage)}</h3>")
         parts.append(
             f'<p class="muted">origin {lm.origin}, {len(lm.targets)}&times;{len(lm.targets[0]) if lm.targets else 0}'
             f" cells, read at {lm.read_voltage:g} V. Converged {st['converged']}, failed {st['failed']}, stuck "
@@ -90,17 +94,21 @@ def _programming(r: Report) -> str:
         rows.append([_e(p.layer), _e(p.crossbar), _e(p.stage), str(p.cells), str(p.converged), str(p.failed),
                      str(p.stuck), _pct(p.converged_fraction), str(p.pulses_total), _num(q.get("mean"), ".1f"),
                      _num(q.get("p50"), ".0f"), _num(q.get("p99"), ".0f"), _num(q.get("max"), ".0f"),
-                     _num(p.wall_seconds, ".1f"), _num(p.bench_seconds, ".1f"), _e(p.run_id or "")])
+                     _num(p.wall_seconds, ".1f"), _num(p.bench_seconds, ".1f")])
     head = ["layer", "crossbar", "stage", "cells", "converged", "failed", "stuck", "converged %", "pulses",
-            "pulses/cell mean", "p50", "p99", "max", "wall s", "est. real-bench s", "run"]
+            "pulses/cell mean", "p50", "p99", "max", "wall s", "est. real-bench s"]  # run ids: the Runs table
     return _table(head, rows, left=3) + _img(pulses_figure(r.programming), "pulses per cell")
 
 
 def _layer_errors(r: Report) -> str:
     if not r.layer_errors:
         return "<p>No bench inference.</p>"
-    rows = [[_e(e.layer), _e(e.stage), _e(e.reference), str(e.n_outputs), str(e.n_vectors),
-             f"{e.max_error:.2e}", f"{e.mean_error:.2e}", f"{e.std_error:.2e}", _e(e.unit)] for e in r.layer_errors]
+    rows = []
+    for e in r.layer_errors:
+        scale, unit = (1e3, "mV") if e.unit == "V" else (1.0, e.unit)
+        rows.append([_e(e.layer), _e(e.stage), _e(e.reference), str(e.n_outputs), str(e.n_vectors),
+                     f"{scale * e.max_error:.1f}", f"{scale * e.mean_error:.1f}", f"{scale * e.std_error:.1f}",
+                     _e(unit)])
     head = ["network layer", "stage", "compared with", "# of outputs", "vectors", "maximum error", "mean error",
             "error std", "unit"]
     return '<table id="layer-error-table"' + _table(head, rows, left=3)[6:]
@@ -119,30 +127,61 @@ def _retraining(r: Report) -> str:
             + _table(["layer", "cells to reprogram", "cells", "stuck/failed cells kept as measured"], rows))
 
 
+def _forming(r: Report) -> str:
+    from labctl.report._forming import forming_figure
+
+    parts = []
+    for fm in r.forming:
+        c, v = fm.counts(), fm.v_form_stats()
+        parts.append(f"<h3>{_e(fm.crossbar)} &middot; run {_e(fm.run_id or '')}</h3>")
+        parts.append(
+            f'<p class="muted">origin {fm.origin}, {len(fm.status)}&times;{len(fm.status[0]) if fm.status else 0} '
+            f"cells. Formed {c['formed']}, virgin (stuck OFF) {c['virgin']}, over-formed (stuck ON) "
+            f"{c['overformed']}, moved but not formed {c['unformed']}; forming voltage median "
+            f"{_num(v['median'])} V (p10 {_num(v['p10'])}, p90 {_num(v['p90'])}).</p>")
+        parts.append(_img(forming_figure(fm), f"{fm.crossbar} forming voltage map"))
+        fails = [[str(fm.origin[0] + i), str(fm.origin[1] + j), _e(s)] for i, row in enumerate(fm.status)
+                 for j, s in enumerate(row) if s not in ("formed", "")]
+        if fails:
+            parts.append('<table id="forming-failures"' + _table(["row", "col", "failure"], fails[:200], left=3)[6:])
+    return "".join(parts)
+
+
 def _kv(d: dict[str, Any]) -> str:
     return _table(["key", "value"], [[_e(k), _e(v if not isinstance(v, float) else f"{v:.4g}")]
                                      for k, v in d.items()], left=2)
 
 
 def render_html(report: Report) -> str:
-    """The report as one HTML document (no external resources, no scripts)."""
+    """The report as one HTML document (no external resources, no scripts). A section with nothing to show (a plain
+    ``program`` run has no model, accuracy, inference or retraining) is left out, not printed empty."""
     runs = _table(["run", "protocol", "crossbar", "stage"],
-                  [[_e(x.get("id", "")), _e(x.get("protocol", "")), _e(x.get("crossbar", "")),
-                    _e(x.get("stage", ""))] for x in report.runs], left=4) if report.runs else "<p>None.</p>"
+                  [[f'<span class="id">{_e(x.get("id", ""))}</span>', _e(x.get("protocol", "")),
+                    _e(x.get("crossbar", "")), _e(x.get("stage", ""))] for x in report.runs], left=4)
+    runs = runs.replace('<td class="l"><span class="id">', '<td class="l id"><span class="id">')
     notes = "".join(f"<li>{_e(n)}</li>" for n in report.notes)
     sections = [
         f"<h1>{_e(report.title)}</h1>",
         f'<p class="muted">Created {_e(report.created)}.</p>',
         f"<ul>{notes}</ul>" if notes else "",
-        "<h2>Model</h2>", _kv({k: (json.dumps(v) if isinstance(v, (dict, list)) else v)
-                               for k, v in report.model.items()}),
-        "<h2>Accuracy</h2>", _accuracy(report),
-        "<h2>Conductance maps: target vs measured</h2>", _maps(report),
-        "<h2>Programming</h2>", _programming(report),
-        "<h2>Per-layer output error: offline model vs bench inference</h2>", _layer_errors(report),
-        "<h2>Chip-in-the-loop retraining</h2>", _retraining(report),
-        "<h2>Timing</h2>", _kv(report.timing) if report.timing else "<p>None.</p>",
-        "<h2>Runs</h2>", runs,
+    ]
+    optional: list[tuple[str, bool, Callable[[], str]]] = [
+        ("Model", bool(report.model), lambda: _kv({k: (json.dumps(v) if isinstance(v, (dict, list)) else v)
+                                                  for k, v in report.model.items()})),
+        ("Accuracy", bool(report.accuracy), lambda: _accuracy(report)),
+        ("Conductance maps: target vs measured", bool(report.maps), lambda: _maps(report)),
+        ("Programming", bool(report.programming), lambda: _programming(report)),
+        ("Per-layer output error: offline model vs bench inference", bool(report.layer_errors),
+         lambda: _layer_errors(report)),
+        ("Chip-in-the-loop retraining", report.retraining is not None, lambda: _retraining(report)),
+        ("Forming", bool(report.forming), lambda: _forming(report)),
+        ("Timing", bool(report.timing), lambda: _kv(report.timing)),
+        ("Runs", bool(report.runs), lambda: runs),
+    ]
+    for title, present, body in optional:
+        if present:
+            sections += [f"<h2>{title}</h2>", body()]
+    sections += [
         "<h2>Reproduce</h2>",
         f"<details open><summary>parameters</summary><pre>{_e(json.dumps(report.parameters, indent=1))}</pre>"
         "</details>",

@@ -13,6 +13,8 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from labctl.report._forming import FormingMap
+
 FloatArray = npt.NDArray[np.float64]
 CELL_STATUSES = ("converged", "failed", "stuck", "pending", "")
 
@@ -162,6 +164,7 @@ class Report(_Model):
     programming: list[ProgramPass] = Field(default_factory=list)
     layer_errors: list[LayerError] = Field(default_factory=list)
     retraining: Retraining | None = None
+    forming: list[FormingMap] = Field(default_factory=list, description="Forming runs: voltage maps, failures")
     bench_snapshot: dict[str, Any] = Field(default_factory=dict)
     parameters: dict[str, Any] = Field(default_factory=dict, description="Everything needed to reproduce")
     runs: list[dict[str, Any]] = Field(default_factory=list, description="Stored runs: id, protocol, crossbar")

@@ -100,7 +100,7 @@ def pulses_figure(passes: list[ProgramPass]) -> bytes:
 def accuracy_figure(rows: list[tuple[str, dict[str, float | None]]]) -> bytes:
     """Grouped bars: software / ideal / measured crossbar accuracy per stage (%)."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6.5, 3.0))
+    fig, ax = plt.subplots(figsize=(8.0, 3.0))
     keys = ("software", "ideal crossbar", "measured crossbar")
     x = np.arange(len(rows))
     for k, key in enumerate(keys):
@@ -109,7 +109,7 @@ def accuracy_figure(rows: list[tuple[str, dict[str, float | None]]]) -> bytes:
     ax.set_xticks(x, [r for r, _ in rows], fontsize=8)
     ax.set_ylabel("accuracy (%)")
     ax.set_ylim(0, 100)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)  # beside the bars
     ax.grid(True, axis="y", alpha=0.3)
     fig.tight_layout()
     return _png(fig)

@@ -16,6 +16,7 @@ import numpy as np
 
 from labctl.analysis import program_stats
 from labctl.core.errors import ConfigError
+from labctl.report._forming import FormingMap
 from labctl.report._model import LayerMaps, ProgramPass, Report
 from labctl.store import MapArrays, RunStore
 
@@ -92,11 +93,13 @@ def report_from_runs(store_root: str | os.PathLike[str], run_ids: list[str]) -> 
             pm = store.load_map(info.id, name="program")
             rep.maps.append(layer_maps(info.crossbar, info.crossbar, "programmed (verify reads)", pm, pm))
             rep.programming.append(program_pass(store, info.id, info.crossbar, "program"))
+        elif info.protocol == "forming":
+            rep.forming.append(FormingMap.from_map(info.crossbar, info.id, store.load_map(info.id, name="forming")))
         elif info.protocol == "read_map":
             meas = store.load_map(info.id, name="read_map")
             src = programs.get(info.crossbar)
             prog: MapArrays | None = store.load_map(src.id, name="program") if src is not None else None
             rep.maps.append(layer_maps(info.crossbar, info.crossbar, "read_map", prog, meas))
-    if not rep.maps and not rep.programming:
-        rep.notes.append("None of the runs holds a map (give program and read_map runs, or a loop run).")
+    if not rep.maps and not rep.programming and not rep.forming:
+        rep.notes.append("None of the runs holds a map (give program, read_map or forming runs, or a loop run).")
     return rep

@@ -82,11 +82,19 @@ class Backend(Protocol):
 
     def open_bench(self, entry: BenchEntry) -> AbstractAsyncContextManager[BenchHandle]: ...
 
+    async def check_protocol(self, bench: BenchHandle, protocol: str, params: dict[str, Any],
+                             crossbar: str | None) -> None:
+        """Refuse (``ConfigError``/``LimitError`` naming the field) what the protocol would refuse on this bench's
+        crossbar before its first operation: the checks ``labctl run`` makes, at submission time."""
+        ...
+
     async def run_protocol(
         self, bench: BenchHandle, protocol: str, params: dict[str, Any], *, crossbar: str | None,
-        resume: str | None, on_progress: ProgressCallback, on_run: RunCallback,
+        resume: str | None, on_progress: ProgressCallback, on_run: RunCallback, job_id: str | None = None,
     ) -> dict[str, Any]:
-        """Run one protocol job into the journal; returns a JSON-able summary. ``resume``: the run to continue."""
+        """Run one protocol job into the journal; returns a JSON-able summary. ``resume``: the run to continue.
+        ``job_id`` names the run, so a job whose run was created but never recorded (a crash in between)
+        finds it again instead of starting a second one."""
         ...
 
     async def run_off_loop(self, kind: str, params: dict[str, Any], on_progress: ProgressCallback) -> dict[str, Any]:

@@ -75,6 +75,14 @@ class JobDB:
         row = self._db.execute(f"SELECT {_COLS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return _view(row) if row else None
 
+    def with_prefix(self, prefix: str, limit: int = 2) -> list[JobView]:
+        """Jobs whose id starts with ``prefix`` (at most ``limit``; hex digits only, so no LIKE wildcards)."""
+        if not prefix or any(c not in "0123456789abcdef" for c in prefix):
+            return []
+        rows = self._db.execute(f"SELECT {_COLS} FROM jobs WHERE id LIKE ? ORDER BY seq LIMIT ?",
+                                (prefix + "%", limit)).fetchall()
+        return [_view(r) for r in rows]
+
     def page(self, *, state: JobState | None = None, lane: str | None = None, limit: int = 100,
              offset: int = 0) -> tuple[list[JobView], int]:
         where, args = _filters(state, lane)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from importlib.metadata import version
 from typing import Annotated
 
@@ -18,11 +19,17 @@ BenchName = Annotated[str, Path(pattern=NAME_PATTERN, description="Bench name (G
 STATUS_TIMEOUT = 10.0
 
 
+@functools.cache
+def _version() -> str:
+    """The installed labctl version, read once (``importlib.metadata`` scans the installed packages)."""
+    return version("labctl")
+
+
 @router.get("/status", response_model=ServiceInfo)
 async def service_status(svc: Annotated[ServiceState, Depends(service)]) -> ServiceInfo:
     """The service: version, benches, protocols and queue lengths. Touches no instrument."""
     lanes = {lane: svc.db.count(state=JobState.QUEUED, lane=lane) for lane in svc.scheduler.lanes}
-    return ServiceInfo(version=version("labctl"), benches=list(svc.benches),
+    return ServiceInfo(version=_version(), benches=list(svc.benches),
                        protocols=sorted(svc.backend.protocols()), lanes=lanes)
 
 

@@ -13,14 +13,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from pydantic import TypeAdapter, ValidationError
 
-from labctl.core.errors import ConfigError, JobError
+from labctl.core.errors import ConfigError, JobError, LimitError
 from labctl.service.config import NAME_PATTERN
 from labctl.service.errors import ERRORS, NotFound
 from labctl.service.models import JobKind, JobPage, JobState, JobView
 from labctl.service.scheduler import TRAINER_LANE, state_payload
 from labctl.service.state import ServiceState, service
 
-JobId = Annotated[str, Path(pattern=r"^[0-9a-f]{12}$", description="Job id (12 hex digits)")]
+JobId = Annotated[str, Path(min_length=1, max_length=64,
+                            description="Job id (12 hex digits), or a prefix of it that only one job has")]
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
@@ -43,6 +44,10 @@ def build(protocol_body: Any, offloop_body: Any) -> APIRouter:
         if body.crossbar is not None and body.crossbar not in crossbars:
             raise ConfigError.invalid("crossbar", body.crossbar, ", ".join(sorted(crossbars)))
         params = body.params.model_dump(mode="json", exclude_unset=True)
+        try:  # what the protocol would refuse on this bench: a 422 naming the parameter, now instead of a failed job
+            await svc.backend.check_protocol(bench, body.protocol, params, body.crossbar)
+        except (ConfigError, LimitError) as exc:
+            raise ConfigError(str(exc), field=f"params.{exc.field}" if exc.field else "params") from None
         return svc.scheduler.submit(JobKind.PROTOCOL, body.bench, params, protocol=body.protocol,
                                     crossbar=body.crossbar)
 
@@ -83,14 +88,22 @@ def build(protocol_body: Any, offloop_body: Any) -> APIRouter:
         (outputs off, relays open) before this returns."""
         job = _job(svc, job_id)
         if job.state.terminal:
-            raise JobError(f"job {job_id} is already {job.state.value}; only queued or running jobs can be cancelled")
-        return await svc.scheduler.cancel(job_id)
+            raise JobError(f"job {job.id} is already {job.state.value}; only queued or running jobs can be cancelled")
+        return await svc.scheduler.cancel(job.id)
 
     @router.get(
         "/jobs/{job_id}/events",
         response_class=StreamingResponse,
         responses={
-            200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
+            200: {"content": {"text/event-stream": {
+                "schema": {"type": "string", "description": "A text/event-stream: `retry: 2000`, then events of two "
+                           "kinds, each `event: NAME` + `data: JSON` + a blank line, and `: keep-alive` comments. "
+                           "`progress` data: a ProgressView (done, total, message, extra); `state` data: id, "
+                           "state, run_id, attempts, error, result."},
+                "example": "retry: 2000\n\nevent: progress\ndata: {\"done\": 3, \"total\": 16, \"message\": "
+                           "\"\", \"extra\": {}}\n\nevent: state\ndata: {\"id\": \"0123456789ab\", "
+                           "\"state\": \"succeeded\", \"run_id\": \"20261205-062011-program-job0123456789ab\"}"
+                           "\n\n"}},
                   "description": "Server-sent events: `progress` (done, total, message, extra) and `state` "
                                  "(id, state, run_id, ...); the stream ends after a terminal state."},
             404: ERRORS[404],
@@ -99,7 +112,7 @@ def build(protocol_body: Any, offloop_body: Any) -> APIRouter:
     async def job_events(job_id: JobId, svc: Annotated[ServiceState, Depends(service)]) -> StreamingResponse:
         """Progress of a job as a server-sent event stream."""
         job = _job(svc, job_id)
-        channel = svc.hub.channel(job_id)
+        channel = svc.hub.channel(job.id)
         if channel.version == 0:  # nothing published since start-up: seed from the table
             if job.progress is not None:
                 channel.publish("progress", job.progress.model_dump())
@@ -125,15 +138,32 @@ async def _strict(adapter: TypeAdapter[Any], request: Request) -> None:
     FastAPI validates leniently; the OpenAPI document (JSON Schema types) promises strict types.
     """
     try:
-        adapter.validate_json(await request.body(), strict=True)
+        adapter.validate_json(json.dumps(_integral(json.loads(await request.body()))), strict=True)
     except ValidationError as exc:
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
+
+
+def _integral(value: Any) -> Any:
+    """Numbers with no fractional part as integers (JSON Schema counts 2.0 as an integer; strict pydantic does not).
+    A float field still takes them (strict mode takes an int for a float)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        return int(value)
+    if isinstance(value, list):
+        return [_integral(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _integral(v) for k, v in value.items()}
+    return value
 
 
 def _job(svc: ServiceState, job_id: str) -> JobView:
     job = svc.db.get(job_id)
     if job is None:
-        raise NotFound("job_id", job_id)
+        matches = svc.db.with_prefix(job_id, limit=2) if len(job_id) < 12 else []
+        if len(matches) > 1:
+            raise JobError(f"job_id = {job_id!r} is ambiguous: several jobs start with it; give more digits")
+        if not matches:
+            raise NotFound("job_id", job_id)
+        job = matches[0]
     return job
 
 

@@ -121,7 +121,7 @@ class Scheduler:
                 bench = self.benches[job.lane]
                 assert job.protocol is not None
                 result = await self.backend.run_protocol(
-                    bench, job.protocol, job.params, crossbar=job.crossbar, resume=job.run_id,
+                    bench, job.protocol, job.params, crossbar=job.crossbar, resume=job.run_id, job_id=job.id,
                     on_progress=lambda p: self._on_progress(job.id, p),
                     on_run=lambda run_id: self.db.set_run(job.id, run_id),
                 )

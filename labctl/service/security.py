@@ -1,7 +1,9 @@
 """Two ASGI guards in front of every route: a bearer token (when one is configured) and a body-size bound.
 
 Binding anything but loopback needs a token (``check_bind``); with a token set, every request without it gets
-401, including the OpenAPI document.
+401, except the pages a browser opens to read the API (``/docs``, its OAuth2 redirect, ``/redoc`` and
+``/openapi.json``, which say nothing about the benches): the docs page then takes the token through its
+"Authorize" button and sends it with every call it makes.
 """
 
 from __future__ import annotations
@@ -49,15 +51,20 @@ async def _send_json(send: Send, status: int, body: dict[str, Any], headers: lis
     await send({"type": "http.response.body", "body": raw})
 
 
+#: pages readable without the token (GET/HEAD only): the API's description, never its data
+OPEN_PAGES = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+
+
 class TokenGuard:
-    """``Authorization: Bearer <token>`` on every HTTP request (constant-time comparison)."""
+    """``Authorization: Bearer <token>`` on every HTTP request (constant-time comparison), but the API's
+    documentation pages (:data:`OPEN_PAGES`)."""
 
     def __init__(self, app: ASGIApp, token: str) -> None:
         self.app = app
         self._expected = f"Bearer {token}".encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        if scope["type"] == "http" and not (scope["path"] in OPEN_PAGES and scope["method"] in ("GET", "HEAD")):
             got = dict(scope["headers"]).get(b"authorization", b"")
             if not hmac.compare_digest(got, self._expected):
                 await _send_json(send, 401, {"detail": "missing or wrong bearer token", "field": "Authorization"},

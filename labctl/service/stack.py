@@ -1,8 +1,9 @@
 """``LabctlBackend``: the service's ``Backend`` on the real pieces.
 
-Benches come from ``labctl.bench.open_bench``, protocols from ``protocols.REGISTRY``, a job is
-``labctl.jobs.protocol_run.run_protocol`` on the open bench, results are read from ``labctl.store.RunStore``,
-and training/sync jobs run in a child process (``labctl.service.trainer_worker``).
+Each bench runs in a worker process (``labctl.service.bench_worker``, which opens it with ``labctl.bench``);
+protocols come from ``protocols.REGISTRY``; a job is ``labctl.jobs.protocol_run.run_protocol`` in that worker;
+results are read from ``labctl.store.RunStore``; training/sync jobs run in a child process
+(``labctl.service.trainer_worker``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import io
 import json
 import math
 import tempfile
+import time
 import zipfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,36 +23,9 @@ from pydantic import BaseModel
 
 from labctl.core.errors import ConfigError, StoreError
 from labctl.service.backend import ProgressCallback, RunCallback
+from labctl.service.bench_proc import WorkerBench
 from labctl.service.config import BenchEntry
 from labctl.service.trainer_worker import OFF_LOOP_KINDS, run_in_child
-
-
-class BenchAdapter:
-    """An open ``labctl.bench.Bench`` as the service's ``BenchHandle``."""
-
-    def __init__(self, name: str, bench: Any) -> None:
-        self.name = name
-        self.bench = bench
-
-    def crossbars(self) -> dict[str, tuple[int, int]]:
-        return {n: (x.rows, x.cols) for n, x in self.bench.crossbars.items()}
-
-    async def status(self) -> dict[str, Any]:
-        """Snapshot plus live state: SMU outputs (driver state) and the relays each matrix reports closed."""
-        snap: dict[str, Any] = await self.bench.snapshot()
-        for name, drv in self.bench.instruments.items():
-            entry = snap["instruments"].setdefault(name, {})
-            if hasattr(drv, "closed"):
-                closed = sorted(await drv.closed())
-                entry["closed"] = [list(p) for p in closed[:256]]
-                entry["closed_count"] = len(closed)
-            if hasattr(drv, "is_live") and hasattr(drv, "output_on"):
-                entry["outputs_on"] = {str(ch): drv.is_live(ch) for ch in sorted(drv.output_on)}
-        snap["safe_events"] = list(self.bench.safe_events[-10:])
-        return snap
-
-    async def safe_state(self) -> None:
-        await self.bench.safe_state(reason="service: job cancelled")
 
 
 class StoreResults:
@@ -116,30 +91,45 @@ class LabctlBackend:
         return dict(OFF_LOOP_KINDS)
 
     @asynccontextmanager
-    async def open_bench(self, entry: BenchEntry) -> AsyncIterator[BenchAdapter]:
-        from labctl.bench import DEFAULT_CONFIG, open_bench
+    async def open_bench(self, entry: BenchEntry) -> AsyncIterator[WorkerBench]:
+        from labctl.bench import DEFAULT_CONFIG, load_config
 
-        async with open_bench(entry.config or DEFAULT_CONFIG) as bench:
-            yield BenchAdapter(entry.name, bench)
+        # the bench and its jobs run in a worker process: this process's event loop only answers HTTP
+        bench = await WorkerBench.start(entry.name, load_config(entry.config or DEFAULT_CONFIG), self.store)
+        try:
+            yield bench
+        finally:
+            await bench.close()
+
+    async def check_protocol(self, bench: Any, protocol: str, params: dict[str, Any], crossbar: str | None) -> None:
+        import protocols
+        from protocols._preflight import preflight
+
+        assert isinstance(bench, WorkerBench)
+        rows, cols = bench.geometry[crossbar or next(iter(bench.geometry))]
+        await preflight(protocols.get(protocol), params, rows, cols, bench.limits)
 
     async def run_protocol(
         self, bench: Any, protocol: str, params: dict[str, Any], *, crossbar: str | None, resume: str | None,
-        on_progress: ProgressCallback, on_run: RunCallback,
+        on_progress: ProgressCallback, on_run: RunCallback, job_id: str | None = None,
     ) -> dict[str, Any]:
         import protocols
-        from labctl.jobs.protocol_run import run_protocol
 
-        assert isinstance(bench, BenchAdapter)
-        xbar = crossbar or next(iter(bench.bench.crossbars))
+        assert isinstance(bench, WorkerBench)
+        xbar = crossbar or next(iter(bench.geometry))
+        run_id = None
+        if job_id is not None:
+            run_id = f"{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{protocol}-job{job_id}"
+            if resume is None:  # created by an attempt that crashed before the job table heard of it
+                resume = _run_of_job(self.store, job_id)
+                if resume is not None:
+                    on_run(resume)
         if resume is not None and not protocols.get(protocol).resumable:
             resume = None  # a read or a sweep is simply run again
-        result = await run_protocol(
-            None, None if resume else protocol, {} if resume else params, store_root=self.store, resume=resume,
-            crossbar=xbar, on_progress=on_progress, on_run=on_run, bench=bench.bench,
-        )
-        out: dict[str, Any] = _json({"run_id": result.run_id, "status": result.status, "summary": result.summary,
-                      "resumed_from": resume})
-        return out
+        result = await bench.run(None if resume else protocol, {} if resume else params, crossbar=xbar,
+                                 resume=resume, run_id=None if resume else run_id, on_progress=on_progress,
+                                 on_run=on_run)
+        return {**result, "resumed_from": resume}
 
     async def run_off_loop(self, kind: str, params: dict[str, Any], on_progress: ProgressCallback) -> dict[str, Any]:
         if kind not in OFF_LOOP_KINDS:
@@ -153,6 +143,12 @@ class LabctlBackend:
         from labctl.store import FORMATS
 
         return list(FORMATS)
+
+
+def _run_of_job(store: Path, job_id: str) -> str | None:
+    """The run a job's earlier attempt created (its id ends with ``-job<job id>``), if any."""
+    found = sorted(p.name for p in store.glob(f"*-job{job_id}") if p.is_dir())
+    return found[-1] if found else None
 
 
 def _found(fn: Any, run_id: str, *args: Any) -> Any:

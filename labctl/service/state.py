@@ -23,7 +23,8 @@ class ServiceState:
     scheduler: Scheduler
 
 
-def service(request: Request) -> ServiceState:
-    """FastAPI dependency: the state the lifespan built."""
+async def service(request: Request) -> ServiceState:
+    """FastAPI dependency: the state the lifespan built (``async``: a plain ``def`` would send every request
+    through the thread pool)."""
     state: ServiceState = request.app.state.service
     return state

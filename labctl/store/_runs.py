@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import re
@@ -125,6 +126,20 @@ class RunStore:
             except StoreError:
                 continue
         return sorted(runs, key=lambda r: (r.created, r.id))
+
+    def resolve(self, run_id: str) -> str:
+        """The full id of ``run_id`` or of the only run whose id starts with it (``StoreError`` otherwise)."""
+        if _ID_RE.match(run_id) and (self.root / run_id / JOURNAL_FILE).is_file():
+            return run_id
+        found = sorted(d.name for d in self.root.glob(f"{glob.escape(run_id)}*")
+                       if not d.name.startswith(".") and (d / JOURNAL_FILE).is_file()) if self.root.is_dir() else []
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise StoreError(f"run id prefix {run_id!r} is ambiguous in {str(self.root)!r}: {', '.join(found[:5])}"
+                             + (" ..." if len(found) > 5 else ""))
+        raise StoreError(f"run {run_id!r} not found in {str(self.root)!r} (`labctl runs list --store "
+                         f"{self.root}` lists them)")
 
     def get_run(self, run_id: str) -> RunInfo:
         with self._open(run_id) as con:

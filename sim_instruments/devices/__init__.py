@@ -11,21 +11,29 @@ from sim_instruments.devices.b2902 import SimB2902
 from sim_instruments.devices.k707b import Sim707B
 from sim_instruments.devices.k2400 import Sim2400
 from sim_instruments.devices.k2450 import Sim2450
+from sim_instruments.devices.k2636b import Sim2636B
+from sim_instruments.devices.k33500b import Sim33500B
 
-DEVICES: dict[str, type[SimB2902 | Sim2450 | Sim2400 | SimB2201A | Sim707B]] = {
+SimDevice = SimB2902 | Sim2450 | Sim2400 | SimB2201A | Sim707B | Sim2636B | Sim33500B
+DEVICES: dict[str, type[SimDevice]] = {
     "keithley_2450": Sim2450,
     "keysight_b2902": SimB2902,
     "keithley_2400": Sim2400,
     "keysight_b2201a": SimB2201A,
     "keithley_707b": Sim707B,
+    "keithley_2600b": Sim2636B,
+    "keysight_33500b": Sim33500B,
 }
 
 
-def make_device(bench: SimBench, name: str) -> SimB2902 | Sim2450 | Sim2400 | SimB2201A | Sim707B:
+def make_device(bench: SimBench, name: str) -> SimDevice:
     """The simulated instrument ``name`` of the bench config."""
-    cls: type[SimB2902 | Sim2450 | Sim2400 | SimB2201A | Sim707B] = DEVICES[bench.config.instruments[name].driver]
+    cls = DEVICES[bench.config.instruments[name].driver]
     dev = cls(bench, name)
     dev.idn = with_serial(dev.idn, name)
+    engine = getattr(dev, "engine", None)
+    if engine is not None:  # a TSP instrument answers *IDN? and localnode.serialno from its engine
+        engine.idn = dev.idn
     return dev
 
 
@@ -42,4 +50,5 @@ def with_serial(idn: str, name: str) -> str:
     return ",".join(fields)
 
 
-__all__ = ["DEVICES", "Sim707B", "Sim2400", "Sim2450", "SimB2201A", "SimB2902", "make_device", "with_serial"]
+__all__ = ["DEVICES", "Sim707B", "Sim2400", "Sim2450", "Sim2636B", "Sim33500B", "SimB2201A", "SimB2902", "SimDevice",
+           "make_device", "with_serial"]

@@ -1,32 +1,27 @@
-"""Simulated Keithley 707B switching matrix: a TSP (Lua) subset.
+"""Simulated Keithley 707B switching matrix (TSP), on :class:`sim_instruments.tsp.TspEngine`.
 
 Channels are ``<slot><row letter><2-digit column>`` (e.g. ``1A05``): the row letter is the instrument-side
 input (A = 1 ... H = 8), the column the DUT-side output on that slot. Lists are comma-separated with ``:`` ranges.
-Statements: ``channel.close/open/exclusiveclose("<list>")``, ``channel.open("allslots"|"slotN")``,
-``print(channel.getclose("allslots"|"slotN"))``, ``reset()``, ``errorqueue.clear()``,
-``print(errorqueue.count)``, ``print(errorqueue.next())``, ``print(localnode.model)``, ``waitcomplete()``,
-``opc()``, ``print(<number or string>)``, ``channel.connectrule = channel.BREAK_BEFORE_MAKE`` and ``*IDN?``.
-On any error nothing switches and the error goes to the error queue.
+Functions: ``channel.close/open/exclusiveclose(list)``, ``channel.open("allslots"|"slotN")``,
+``channel.getclose("allslots"|"slotN"|list)`` (``nil`` when none), ``channel.setdelay``, attributes
+``channel.connectrule`` and ``channel.connectsequential``, plus everything the engine provides (``print``,
+``errorqueue``, ``reset()``, scripts, ``*IDN?``). A bad channel list raises error 1115 and nothing switches.
+Numbers print as integers where they are whole (``print(errorqueue.count)`` -> ``1``).
 """
 
 from __future__ import annotations
 
 import re
-from collections import deque
+from typing import Any
 
 from sim_instruments.bench import SimBench
+from sim_instruments.tsp import TspEngine, TspError
 
-_STMT = re.compile(
-    r"\s*(?:(?P<print>print)\s*\(\s*)?(?P<name>[A-Za-z_][\w.]*)\s*(?:\((?P<args>[^()]*)\))?\s*\)?\s*"
-    r"(?:=\s*(?P<value>[\w.\"']+))?\s*"
-)
 _CHAN = re.compile(r"^(\d)([A-Ha-h])(\d\d)$")
 
 
-class TspError(Exception):
-    def __init__(self, code: int, text: str) -> None:
-        super().__init__(text)
-        self.code = code
+def _number(x: float, precision: int) -> str:
+    return str(int(x)) if x.is_integer() and abs(x) < 1e15 else f"{x:.{precision + 8}g}"
 
 
 class Sim707B:
@@ -36,7 +31,52 @@ class Sim707B:
         self.bench, self.name = bench, name
         cfg = bench.config.instruments[name]
         self.slots, self.per_slot = cfg.cards, cfg.outputs_per_card
-        self.errors: deque[tuple[int, str]] = deque()
+        self.engine = TspEngine(idn=self.idn, model="707B", now=bench.now, delay=bench.advance, reset=self.reset,
+                                number=_number)
+        self.declare(self.engine)
+        card = cfg.card or "7174A"
+        slots = {n: self.engine.lua.table_from({"idn": f"{card},{card} matrix card,1.0.0,0000{n}"})
+                 for n in range(1, self.slots + 1)}
+        self.engine.items("slot", lambda n: slots.get(n))
+
+    def declare(self, e: TspEngine, prefix: str = "channel") -> None:
+        """The ``channel`` table (also what a TSP-Link master sees as ``node[N].channel``)."""
+        e.function(f"{prefix}.close", lambda spec: self._switch(self._points(spec), close=True))
+        e.function(f"{prefix}.open", self._open)
+        e.function(f"{prefix}.exclusiveclose", self._exclusive)
+        e.function(f"{prefix}.getclose", self._getclose)
+        e.function(f"{prefix}.setdelay", lambda *a: None)
+        for name, v in (("BREAK_BEFORE_MAKE", 1), ("MAKE_BEFORE_BREAK", 2), ("OFF", 0), ("ON", 1)):
+            e.value(f"{prefix}.{name}", v)
+        for name, default in (("connectrule", 1), ("connectsequential", 0)):
+            e.setting(f"{prefix}.{name}", default)
+
+    def reset(self) -> None:
+        self.bench.switch(self.name, sorted(self.state), close=False)
+
+    def _points(self, spec: Any) -> list[tuple[int, int]]:
+        if not isinstance(spec, str):
+            raise TspError(1115, f"Parameter error invalid channel list {spec!r}")
+        return self._parse(spec)
+
+    def _switch(self, points: list[tuple[int, int]], *, close: bool) -> None:
+        self.bench.switch(self.name, points, close=close)
+
+    def _open(self, spec: Any) -> None:
+        pts = self._slot_points(spec) if isinstance(spec, str) else None
+        self._switch(pts if pts is not None else self._points(spec), close=False)
+
+    def _exclusive(self, spec: Any) -> None:
+        keep = set(self._points(spec))
+        self._switch(sorted(self.state - keep), close=False)
+        self._switch(sorted(keep), close=True)
+
+    def _getclose(self, spec: Any) -> str | None:
+        pts = self._slot_points(spec) if isinstance(spec, str) else None
+        if pts is None:
+            pts = [p for p in self._points(spec) if p in self.state]
+        pts = sorted(pts, key=lambda p: ((p[1] - 1) // self.per_slot, p[0], p[1]))  # slot, row, column
+        return ";".join(self._spec(p) for p in pts) if pts else None
 
     @property
     def state(self) -> set[tuple[int, int]]:
@@ -77,73 +117,6 @@ class Sim707B:
             return [p for p in self.state if (p[1] - 1) // self.per_slot + 1 == n]
         return None
 
-    def _call(self, name: str, args: str | None) -> str | None:
-        arg = (args or "").strip()
-        text = arg.strip("\"'") if arg else ""
-        switch = self.bench.switch
-        if name == "channel.close":
-            switch(self.name, self._parse(text), close=True)
-        elif name == "channel.open":
-            pts = self._slot_points(text)
-            switch(self.name, pts if pts is not None else self._parse(text), close=False)
-        elif name == "channel.exclusiveclose":
-            keep = set(self._parse(text))
-            switch(self.name, sorted(self.state - keep), close=False)
-            switch(self.name, sorted(keep), close=True)
-        elif name == "channel.getclose":
-            pts = self._slot_points(text)
-            if pts is None:
-                pts = [p for p in self._parse(text) if p in self.state]
-            pts = sorted(pts, key=lambda p: (p[1], p[0]))
-            return ";".join(self._spec(p) for p in pts) if pts else "nil"
-        elif name == "reset":
-            switch(self.name, sorted(self.state), close=False)
-        elif name == "errorqueue.clear":
-            self.errors.clear()
-        elif name == "errorqueue.next":
-            if not self.errors:
-                return "0\tQueue Is Empty\t0\t0"
-            code, msg = self.errors.popleft()
-            return f"{code}\t{msg}\t2\t0"
-        elif name in ("waitcomplete", "opc", "channel.setdelay"):
-            return "1" if name == "opc" else None
-        else:
-            raise TspError(-285, f"Program syntax error: unknown function {name}")
-        return None
-
-    def _value(self, name: str) -> str:
-        if name == "errorqueue.count":
-            return str(len(self.errors))
-        if name == "localnode.model":
-            return "707B"
-        if re.fullmatch(r"-?\d+(\.\d*)?", name):
-            return name
-        raise TspError(-285, f"Program syntax error: nil value {name}")
-
     def handle(self, message: str) -> str | None:
         self.bench.advance(self.bench.timing.command)
-        if message.strip().upper() == "*IDN?":
-            return self.idn
-        out: list[str] = []
-        pos = 0
-        text = message.strip()
-        try:
-            while pos < len(text):
-                m = _STMT.match(text, pos)
-                if m is None or m.end() == pos:
-                    raise TspError(-285, f"Program syntax error near {text[pos:pos + 20]!r}")
-                pos = m.end()
-                name = m.group("name")
-                if m.group("value") is not None:
-                    if name not in ("channel.connectrule", "channel.connectsequential"):
-                        raise TspError(-285, f"Program syntax error: cannot assign {name}")
-                    continue
-                if m.group("args") is not None:
-                    reply = self._call(name, m.group("args"))
-                else:
-                    reply = self._value(name) if m.group("print") else None
-                if m.group("print"):
-                    out.append("nil" if reply is None else reply)
-        except TspError as err:
-            self.errors.append((err.code, str(err)))
-        return "\n".join(out) if out else None
+        return self.engine.handle(message)

@@ -70,7 +70,10 @@ class RRAMArray:
                 factor = np.exp(ni.d2d * self.rng.standard_normal(self.size))
                 base = 16.0 if (f == "gamma0_reset" and params.strict_v1) else getattr(params, f)
                 per_cell[f] = self.xp.asarray(base * factor)
+        if ni.virgin > 0 and "V0" not in per_cell:  # virgin cells have their own I-V shape: V0 per cell
+            per_cell["V0"] = self.xp.asarray(np.full(self.size, params.V0))
         self.cells = CellParams.from_params(params, T0=ni.ambient_T, **per_cell)
+        self._v0_formed = self.xp.to_numpy(self.cells.V0).copy() if ni.virgin > 0 else None
         u = self.rng.random(self.size) if (ni.stuck_on or ni.stuck_off) else np.ones(self.size)
         self.stuck_on: np.ndarray[Any, np.dtype[np.bool_]] = (u < ni.stuck_on).reshape(shp)
         self.stuck_off: np.ndarray[Any, np.dtype[np.bool_]] = ((u >= ni.stuck_on) & (u < ni.stuck_on + ni.stuck_off)
@@ -78,6 +81,20 @@ class RRAMArray:
         self._son = self.xp.index(np.flatnonzero(self.stuck_on))
         self._soff = self.xp.index(np.flatnonzero(self.stuck_off))
         self._x = self.xp.full(self.size, params.gap_min)
+        # virgin cells (never formed) and their forming voltages; drawn only when enabled (keeps other streams)
+        self.virgin: np.ndarray[Any, np.dtype[np.bool_]] = np.zeros(shp, bool)
+        self.v_form: np.ndarray[Any, Any] = np.full(shp, np.inf)
+        self.overformed: np.ndarray[Any, np.dtype[np.bool_]] = np.zeros(shp, bool)
+        self._held: np.ndarray[Any, np.dtype[np.bool_]] = np.zeros(shp, bool)  # formed during the present bias
+        #: per-cell current compliance of the source driving each cell (A; None: no limit), set by the crossbar
+        self.compliance: np.ndarray[Any, Any] | None = None
+        if ni.virgin > 0:
+            fresh = (self.rng.random(self.size) < ni.virgin) & ~(self.stuck_on | self.stuck_off).ravel()
+            self.virgin = fresh.reshape(shp)
+            self.v_form = np.where(fresh, ni.form_v_mean + ni.form_v_std * self.rng.standard_normal(self.size),
+                                   np.inf).reshape(shp)
+            self._x[self.xp.index(np.flatnonzero(fresh))] = params.gap_max
+            self.cells.V0[self.xp.index(np.flatnonzero(fresh))] = ni.virgin_v0
         self._age = np.zeros(self.size)  # time since each cell's gap last changed by a pulse, s
         self._pref: Array | None = None
         self._pin()
@@ -153,7 +170,13 @@ class RRAMArray:
     # --- dynamics -----------------------------------------------------------------------------------
     def apply(self, v: Any, duration: float) -> None:
         """Integrate every cell under constant cell voltages ``v`` (V, broadcast) for ``duration`` seconds."""
+        self.begin_bias()
         self._apply_flat(self._flat(v), duration)
+
+    def begin_bias(self) -> None:
+        """A new bias starts: cells formed under the previous one are no longer held at their compliance."""
+        if self._held.any():
+            self._held[:] = False
 
     def _apply_flat(self, v: Array, duration: float) -> None:
         if not (isinstance(duration, float | int) and math.isfinite(duration) and duration >= 0):
@@ -162,6 +185,8 @@ class RRAMArray:
             return
         self._age += duration
         xp, cp = self.xp, self.cells
+        if self.virgin.any() or self._held.any():
+            v = self._form(v)
         # exact global gate bound: gamma <= gamma0_max, so |V| < F_min*tox/gamma0_max can never open the gate.
         # v is constant over the call: the candidate cells and their constants are taken once, not per chunk.
         cand = xp.flatnonzero(xp.abs(v) >= cp.Fmin_tox / cp.gamma0_max)
@@ -221,10 +246,55 @@ class RRAMArray:
         return True
 
     def prefactor(self) -> Array:
-        """I0·exp(−g/g0) per cell (flat, cached until the state changes), A."""
+        """I0·exp(−g/g0) per cell (flat, cached until the state changes), A; a virgin cell's is
+        ``virgin_g``·V0 (small-signal conductance ``virgin_g``; V0 of a virgin cell is ``virgin_v0``)."""
         if self._pref is None:
-            self._pref = self.cells.I0 * self.xp.exp(-self.gap.reshape(self.size) / self.cells.g0)
+            pref = self.cells.I0 * self.xp.exp(-self.gap.reshape(self.size) / self.cells.g0)
+            if self.virgin.any():
+                idx = np.flatnonzero(self.virgin)
+                v0 = self.cells.V0 if isinstance(self.cells.V0, float | int) else self.cells.V0[self.xp.index(idx)]
+                pref[self.xp.index(idx)] = self.nonideal.virgin_g * v0
+            self._pref = pref
         return self._pref
+
+    def _form(self, v: Array) -> Array:
+        """Form the virgin cells whose |V| reaches their forming voltage (filament strength from the compliance
+        of their source); returns ``v`` with every virgin or just-formed cell at 0 V for the dynamics (a virgin
+        cell does not switch; a forming one is held at its compliance for the rest of this bias)."""
+        xp, ni = self.xp, self.nonideal
+        vn = xp.to_numpy(v).reshape(self.shape)
+        now = self.virgin & (np.abs(vn) >= self.v_form)
+        hold = self.virgin | self._held | now
+        if now.any():
+            idx = np.flatnonzero(now)
+            icc = np.full(idx.size, np.inf) if self.compliance is None else np.asarray(self.compliance).ravel()[idx]
+            over = ~(icc < ni.overform_current)
+            g_ss = icc / ni.form_v_knee  # small-signal conductance of the first filament, S
+            i0 = self._cell_values(self.cells.I0, idx)
+            g0 = self._cell_values(self.cells.g0, idx)
+            assert self._v0_formed is not None
+            v0 = self._v0_formed[idx]
+            self.cells.V0[xp.index(idx)] = xp.asarray(v0)  # a formed cell takes the model's I-V shape
+            with np.errstate(divide="ignore"):
+                gap = g0 * np.log(i0 / (np.maximum(g_ss, 1e-300) * v0))
+            gap = np.clip(gap, self.params.gap_min, self.params.gap_max)
+            gap[over] = self.params.gap_min
+            self._x[xp.index(idx)] = xp.asarray(gap)
+            self.virgin.ravel()[idx] = False
+            self.overformed.ravel()[idx[over]] = True
+            self._held.ravel()[idx] = True
+            self.stuck_on.ravel()[idx[over]] = True
+            self._son = xp.index(np.flatnonzero(self.stuck_on))
+            self._age[idx] = 0.0
+            self._pref = None
+            self._pin()
+        return xp.asarray(np.where(hold, 0.0, vn).reshape(self.size))
+
+    def _cell_values(self, x: Any, idx: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        if isinstance(x, float | int):
+            return np.full(idx.size, float(x))
+        out: np.ndarray[Any, Any] = np.asarray(self.xp.to_numpy(x))[idx]
+        return out
 
     def idle(self, seconds: float) -> None:
         """Let ``seconds`` pass with no bias: relaxation (and c2c noise if it acts at zero bias) only."""

@@ -1,10 +1,15 @@
-"""``Crossbar``: an ideal (zero wire resistance) crossbar over a 2-D :class:`RRAMArray`.
+"""``Crossbar``: line access to a 2-D :class:`RRAMArray`, ideal or with wire resistance.
 
 Each row (top electrode) and column (bottom electrode) line is driven to a voltage, grounded (0.0) or floating
 (``None``). Cell voltage = V_row − V_col. Floating lines are solved by KCL with the non-linear cell I-V
 (:mod:`sim_instruments.physics.kcl`), so sneak paths and half-select disturb come out of the physics.
 Pulses and reads both integrate the cell dynamics for their duration (read disturb is physical).
 Line currents are the currents flowing from each line's source into the array (Σ rows = −Σ columns).
+
+With wire resistance (``r_row``, ``r_col``, ``r_contact`` > 0, ohms) every cell has its own node on its row
+and on its column line and the full network is solved (:mod:`sim_instruments.physics.nodal`) for reads,
+pulses and ``cell_voltages`` alike; during a pulse the dynamics see the IR-dropped cell voltages, re-solved
+whenever the gaps have moved by up to ``_DG_COUPLE``. With zero resistance the ideal path below is used.
 """
 
 from __future__ import annotations
@@ -19,21 +24,39 @@ from labctl.core.errors import ConfigError
 from sim_instruments.physics._cells import velocity
 from sim_instruments.physics.array import RRAMArray
 from sim_instruments.physics.kcl import solve_floating
+from sim_instruments.physics.nodal import CellLaw, NodalNetwork, NodalSolution, SinhLaw, Wires
 
 Lines = Sequence[float | None]
 NDArray = np.ndarray[Any, np.dtype[np.float64]]
 
 _DG_COUPLE = 2e-11  # m, largest gap change between two KCL re-solves while lines float
 _MAX_KCL_CHUNKS = 400
+_CACHE = 256  # line conditions whose last solutions are kept
+_NETS = 16  # networks (line topologies) kept
+_DV_QUIET = 2e-3  # V: successive network solves this close let the next step grow
+_DV_LOUD = 2e-2  # V: ...this far apart make it shrink
+_BOOST_MAX = 64.0
 
 
 class Crossbar:
-    """Row/column line access to a 2-D :class:`RRAMArray` (rows = TE lines, columns = BE lines)."""
+    """Row/column line access to a 2-D :class:`RRAMArray` (rows = TE lines, columns = BE lines).
 
-    def __init__(self, array: RRAMArray) -> None:
+    ``r_row``/``r_col``: ohms per line segment between neighbouring cells; ``r_contact``: ohms between a line's
+    pad and its first cell. Row i is fed at its end next to column 0, column j at its end next to the last row.
+    ``array`` may also be an :class:`~sim_instruments.physics.ohmic.OhmicArray` (constant conductances).
+    """
+
+    def __init__(self, array: Any, *, r_row: float = 0.0, r_col: float = 0.0, r_contact: float = 0.0) -> None:
         if len(array.shape) != 2:
             raise ConfigError.invalid("array.shape", array.shape, "a 2-D shape (rows, cols)")
+        self.wires = Wires(r_row, r_col, r_contact)
         self.array = array
+        self.nodal = not (self.wires.ideal and isinstance(array, RRAMArray))
+        self.last_solution: NodalSolution | None = None
+        self.solves = 0  # network solves requested by holds (with wire resistance)
+        self._nets: dict[tuple[bytes, bytes], NodalNetwork] = {}
+        self._solutions: dict[tuple[bytes, ...], tuple[Any, NodalSolution]] = {}
+        self._law: tuple[Any, CellLaw] | None = None
         self.shape: tuple[int, int] = (array.shape[0], array.shape[1])
         self.peak_read_voltage: NDArray = np.zeros(self.shape)
         self.peak_pulse_voltage: NDArray = np.zeros(self.shape)
@@ -44,7 +67,7 @@ class Crossbar:
     @property
     def time(self) -> float:
         """Simulated time elapsed on the array, s."""
-        return self.array.time
+        return float(self.array.time)
 
     def reset_peaks(self) -> None:
         """Forget the per-cell peak |V| seen during reads and pulses."""
@@ -59,6 +82,9 @@ class Crossbar:
         """Hold the line conditions for ``width`` seconds."""
         if not (isinstance(width, float | int) and math.isfinite(width) and width > 0):
             raise ConfigError.out_of_range("width", width, 0.0, None, "s")
+        if self.nodal:
+            self._hold_nodal(rows, cols, width, self.peak_pulse_voltage)
+            return
         self._hold(rows, cols, width, self.peak_pulse_voltage)
 
     def read(self, rows: Lines, cols: Lines, duration: float = 1e-6) -> tuple[NDArray, NDArray]:
@@ -68,12 +94,18 @@ class Crossbar:
         """
         if not (isinstance(duration, float | int) and math.isfinite(duration) and duration >= 0):
             raise ConfigError.out_of_range("duration", duration, 0.0, None, "s")
+        if self.nodal:
+            sol = self._hold_nodal(rows, cols, duration, self.peak_read_voltage)
+            row_i, col_i = sol.row_currents.copy(), sol.col_currents.copy()
+            return self._noisy(rows, cols, row_i, col_i)
         vr, vc = self._hold(rows, cols, duration, self.peak_read_voltage)
         arr, xp = self.array, self.array.xp
         v = (xp.asarray(vr)[:, None] - xp.asarray(vc)[None, :]).reshape(arr.size)
         cur = xp.to_numpy((arr.prefactor() * xp.sinh(v / arr.cells.V0)).reshape(self.shape))
-        row_i = cur.sum(1)
-        col_i = -cur.sum(0)
+        return self._noisy(rows, cols, cur.sum(1), -cur.sum(0))
+
+    def _noisy(self, rows: Lines, cols: Lines, row_i: NDArray, col_i: NDArray) -> tuple[NDArray, NDArray]:
+        arr = self.array
         s = arr.nonideal.read_noise
         if s:
             dr, dc = self._driven(rows), self._driven(cols)
@@ -81,8 +113,23 @@ class Crossbar:
             col_i = np.where(dc, col_i * (1 + s * arr.rng.standard_normal(col_i.size)), col_i)
         return row_i, col_i
 
+    def set_line_limits(self, rows: Sequence[float | None], cols: Sequence[float | None]) -> None:
+        """The current compliance of the source on each row and column line (A; None: no limit, e.g. ground or
+        floating). A cell's compliance is the tighter of its two lines'; the physics uses it when a virgin cell
+        forms (the first filament's strength follows the compliance)."""
+        if not hasattr(self.array, "compliance"):
+            return
+        r = np.array([np.inf if x is None else float(x) for x in rows])
+        c = np.array([np.inf if x is None else float(x) for x in cols])
+        if r.size != self.shape[0] or c.size != self.shape[1]:
+            raise ConfigError.invalid("line limits", f"{r.size} x {c.size}", f"{self.shape[0]} x {self.shape[1]}")
+        self.array.compliance = np.minimum.outer(r, c)
+
     def cell_voltages(self, rows: Lines, cols: Lines) -> NDArray:
-        """Cell voltages V_row − V_col for these line conditions at the present state (floating lines solved)."""
+        """Cell voltages V_top − V_bottom for these line conditions at the present state (floating lines and,
+        with wire resistance, the IR drop solved)."""
+        if self.nodal:
+            return self._solve_nodal(*self._lines(rows, cols)).cell_voltages
         vr, vc = self._solve(*self._lines(rows, cols))
         return np.subtract.outer(vr, vc)
 
@@ -133,6 +180,7 @@ class Crossbar:
     def _hold(self, rows: Lines, cols: Lines, duration: float, peak: NDArray) -> tuple[NDArray, NDArray]:
         vr, vc, fr, fc = self._lines(rows, cols)
         arr, xp = self.array, self.array.xp
+        arr.begin_bias()
         if not (fr.any() or fc.any()):
             v_np = np.subtract.outer(vr, vc)
             np.maximum(peak, np.abs(v_np), out=peak)
@@ -164,3 +212,81 @@ class Crossbar:
                 break
         self.last_line_voltages = (r, c)
         return r, c
+
+    # --- with wire resistance ---------------------------------------------------------------------------
+    def _cell_law(self) -> tuple[Any, CellLaw]:
+        """(token, law): the token changes whenever the cells' I-V does (the array's prefactor object)."""
+        arr = self.array
+        if not isinstance(arr, RRAMArray):
+            law: CellLaw = arr.cell_law()
+            return law, law
+        pref = arr.prefactor()
+        if self._law is None or self._law[0] is not pref:
+            v0 = arr.cells.V0
+            v0n = float(v0) if isinstance(v0, float | int) else arr.xp.to_numpy(v0).astype(np.float64)
+            self._law = (pref, SinhLaw(arr.xp.to_numpy(pref).astype(np.float64), v0n))
+        return self._law
+
+    def _solve_nodal(self, vr: NDArray, vc: NDArray, fr: NDArray, fc: NDArray) -> NodalSolution:
+        """The network solution for these lines at the present state (cached until the state changes;
+        a changed state starts Newton from the last solution of the same lines)."""
+        token, law = self._cell_law()
+        key = (vr.tobytes(), vc.tobytes(), fr.tobytes(), fc.tobytes())
+        hit = self._solutions.get(key)
+        if hit is not None and hit[0] is token:
+            return hit[1]
+        topo = (key[2], key[3])
+        net = self._nets.get(topo)
+        if net is None:
+            if len(self._nets) >= _NETS:
+                self._nets.pop(next(iter(self._nets)))
+            net = self._nets[topo] = NodalNetwork(self.shape, self.wires, fr.astype(bool), fc.astype(bool))
+        # warm start: this line condition's last solution, else the last solution of the same topology
+        sol = net.solve(law, vr, vc, start=hit[1].free if hit is not None else net.last_free)
+        if len(self._solutions) >= _CACHE:
+            self._solutions.clear()
+        self._solutions[key] = (token, sol)
+        return sol
+
+    def _hold_nodal(self, rows: Lines, cols: Lines, duration: float, peak: NDArray) -> NodalSolution:
+        """Hold the lines for ``duration`` s, re-solving the network as the gaps move (cells below their
+        switching gate do not move: one solve). A step lets the fastest cell move ``_DG_COUPLE`` times a factor
+        that doubles while successive solves change no cell voltage by more than ``_DV_QUIET`` and halves when
+        one changes by more than ``_DV_LOUD``: re-solves follow the changes the wires actually see."""
+        lines = self._lines(rows, cols)
+        arr = self.array
+        if isinstance(arr, RRAMArray):
+            arr.begin_bias()
+        t, chunks, boost = 0.0, 0, 1.0
+        v_prev: NDArray | None = None
+        while True:
+            sol = self._solve_nodal(*lines)
+            v_np = sol.cell_voltages
+            np.maximum(peak, np.abs(v_np), out=peak)
+            if v_prev is not None:
+                dv = float(np.abs(v_np - v_prev).max())
+                boost = min(boost * 2.0, _BOOST_MAX) if dv < _DV_QUIET else max(boost * 0.5, 1.0) if dv > _DV_LOUD \
+                    else boost
+            v_prev = v_np
+            left = duration - t
+            if left <= 0:
+                break
+            v = arr.xp.asarray(v_np.reshape(arr.size))
+            speed = 0.0
+            if isinstance(arr, RRAMArray):
+                speed = float(arr.xp.to_numpy(arr.xp.abs(velocity(arr.cells, arr.xp, arr.gap.reshape(arr.size), v))
+                                              ).max())
+            h = left if speed == 0 else min(left, max(boost * _DG_COUPLE / speed, duration / _MAX_KCL_CHUNKS))
+            chunks += 1
+            if chunks >= _MAX_KCL_CHUNKS:
+                h = left
+            arr._apply_flat(v, h)
+            t += h
+            if h == left:
+                sol = self._solve_nodal(*lines)
+                np.maximum(peak, np.abs(sol.cell_voltages), out=peak)
+                break
+        self.solves += chunks + 1
+        self.last_solution = sol
+        self.last_line_voltages = (sol.top[:, 0].copy(), sol.bottom[-1, :].copy())
+        return sol

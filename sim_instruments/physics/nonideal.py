@@ -30,6 +30,13 @@ class NonIdealities:
       gap change by a pulse, τ = ``relaxation_tau``; positive drifts toward HRS (retention loss of LRS).
     * ``stuck_on`` / ``stuck_off``: fraction of cells pinned at gap_min / gap_max (random, from the seed).
     * ``ambient_T``: ambient temperature, K, replacing ``StanfordParams.T0`` (None keeps T0).
+    * ``virgin``: fraction of cells that start virgin (never formed; 1.0 = a fresh chip). A virgin cell conducts
+      like an insulator, ``I = virgin_g·virgin_v0·sinh(V/virgin_v0)`` (0.3 nA at a 0.1 V read, tens of nA
+      at forming voltages with the defaults), does not switch, and
+      forms when its |V| reaches its forming voltage, drawn per cell from N(``form_v_mean``, ``form_v_std``) V.
+      Forming sets the first filament from the compliance I_cc of the source driving the cell: small-signal
+      conductance I_cc / ``form_v_knee`` (R_on·I_cc ≈ constant); I_cc >= ``overform_current`` (or no
+      compliance) over-forms it: stuck ON at gap_min, never RESETs. Cells that never form stay virgin (OFF).
     """
 
     d2d: float = 0.0
@@ -44,6 +51,13 @@ class NonIdealities:
     stuck_on: float = 0.0
     stuck_off: float = 0.0
     ambient_T: float | None = None
+    virgin: float = 0.0
+    virgin_g: float = 3e-9
+    virgin_v0: float = 1.0
+    form_v_mean: float = 2.4
+    form_v_std: float = 0.25
+    form_v_knee: float = 0.4
+    overform_current: float = 5e-4
 
     def __post_init__(self) -> None:
         checks = {
@@ -54,6 +68,13 @@ class NonIdealities:
             "relaxation_spread": (self.relaxation_spread, 0.0, 10.0),
             "stuck_on": (self.stuck_on, 0.0, 1.0),
             "stuck_off": (self.stuck_off, 0.0, 1.0),
+            "virgin": (self.virgin, 0.0, 1.0),
+            "virgin_g": (self.virgin_g, 1e-15, 1e-5),
+            "virgin_v0": (self.virgin_v0, 0.01, 10.0),
+            "form_v_mean": (self.form_v_mean, 0.1, 20.0),
+            "form_v_std": (self.form_v_std, 0.0, 5.0),
+            "form_v_knee": (self.form_v_knee, 0.01, 5.0),
+            "overform_current": (self.overform_current, 1e-9, 1.0),
         }
         for name, (value, lo, hi) in checks.items():
             if not isinstance(value, (int, float)) or not math.isfinite(value) or not lo <= value <= hi:
@@ -74,4 +95,4 @@ class NonIdealities:
     def any_noise(self) -> bool:
         """True when results depend on the random generator."""
         return bool(self.d2d or self.c2c or self.read_noise or self.relaxation_spread
-                    or self.stuck_on or self.stuck_off)
+                    or self.stuck_on or self.stuck_off or self.virgin)

@@ -32,6 +32,6 @@ def test_sim_serve_prints_resources() -> None:
     r = CliRunner().invoke(cli, ["sim", "serve", "--duration", "0.1"])
     assert r.exit_code == 0, r.output
     lines = [ln.split("\t") for ln in r.output.splitlines() if "\t" in ln]
-    assert {ln[0] for ln in lines} >= {"smu0", "matrix0", "smu1_aux"}
+    assert {ln[0] for ln in lines} >= {"smu0", "matrix0a", "matrix0c", "smu1_aux"}
     assert any(ln[2].startswith("TCPIP::127.0.0.1::") and ln[2].endswith("::SOCKET") for ln in lines)
     assert any(ln[2].startswith("ASRLsocket://127.0.0.1:") for ln in lines)

@@ -52,7 +52,7 @@ def test_every_error_is_listed_with_path_and_range(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as exc:
         parse_bench_config(data)
     msg = str(exc.value)
-    assert "crossbars.xbar0.wiring.rows.first_output = 100 is out of range; allowed [1, 65]" in msg
+    assert "crossbars.xbar0.wiring.rows.first_output = 100 is out of range; allowed [1, 81]" in msg
     assert "instruments.smu0_aux.limits.compliance = 2 A is out of range" in msg
 
 

@@ -78,7 +78,7 @@ async def test_no_reply_at_all_raises_clearly_and_ends_safe() -> None:
 async def test_stuck_relay_is_detected_and_bench_ends_safe() -> None:
     async with open_bench(_config()) as bench:
         xbar, sim = bench.crossbars["xbar0"], bench.simulation
-        sim.set_fault("matrix0", stuck_relays=[(1, 5)])  # drive input never reaches row 4
+        sim.set_fault("matrix0a", stuck_relays=[(1, 5)])  # drive input never reaches row 4
         with pytest.raises(InstrumentError, match=r"stuck relay.*input 1, output 5"):
             await xbar.pulse(4, [0], 1.0, 1e-4)
         assert sim.bench.pulses == 0

@@ -93,3 +93,19 @@ async def test_limit_error_sends_nothing() -> None:
         assert sim is not None
         assert not any(s.on for s in sim.bench.sources.values())
         assert all(not m.closed for m in sim.bench.matrices.values())
+
+
+async def test_simulator_in_its_own_process() -> None:
+    """``transport='process'``: the physics and servers in a child process; reads, virtual time and the
+    simulator's own state through it."""
+    async with open_bench(DEFAULT_CONFIG, transport="process") as bench:
+        xb = bench.crossbars["xbar0"]
+        [r] = await xb.read(0, [0], 0.1)
+        assert 1e-7 < r.current / 0.1 < 1e-2
+        t0 = bench.now()
+        await bench.wait(5.0)  # virtual time, not a 5 s sleep
+        assert bench.now() - t0 >= 5.0
+        state = bench.simulation.physical_state()  # type: ignore[union-attr]
+        assert state["sources_on"] == []
+        assert set(state["closed"]) == {n for n, i in bench.config.instruments.items() if i.is_matrix}
+    assert not bench.simulation.running  # type: ignore[union-attr]

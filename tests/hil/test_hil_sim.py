@@ -91,11 +91,11 @@ def test_pytest_tier_runs_against_the_served_bench(served: SimProcess, tmp_path:
 
 
 def test_stuck_relay_fails_routing(served: SimProcess, tmp_path: Path) -> None:
-    served.set_fault("matrix0", stuck_relays=[(1, 3)])  # the drive input never reaches row 2
+    served.set_fault("matrix0a", stuck_relays=[(1, 3)])  # the drive input never reaches row 2
     try:
         rep = _run(_bench(served), tmp_path)
     finally:
-        served.set_fault("matrix0")
+        served.set_fault("matrix0a")
     st = _statuses(rep)
     assert st["identity"] == st["limits"] == "pass"
     assert st["routing"] == "fail"

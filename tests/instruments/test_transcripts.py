@@ -143,21 +143,6 @@ async def test_2400_transcript() -> None:
     t.done()
 
 
-async def test_b2201a_routes_by_difference_with_ranges_and_verifies() -> None:
-    t = Scripted([
-        (":ROUT:CLOS (@10101:10104,20201);:ROUT:CLOS? (@10101:10104,20201)", "1,1,1,1,1"),
-        (":ROUT:OPEN (@10104);:ROUT:CLOS (@20104);:ROUT:CLOS? (@10104,20104)", "0,1"),
-        (":ROUT:CLOS (@10105);:ROUT:CLOS? (@10105)", "0"),
-    ])
-    m = KeysightB2201A("m", t, LIM, cards=2, outputs_per_card=64)
-    assert await m.route({(1, 1), (1, 2), (1, 3), (1, 4), (2, 65)}) == 5
-    assert await m.route({(1, 1), (1, 2), (1, 3), (1, 68), (2, 65)}) == 2
-    assert await m.route({(1, 1), (1, 2), (1, 3), (1, 68), (2, 65)}) == 0  # nothing to do: nothing sent
-    with pytest.raises(Exception, match="stuck relay"):
-        await m.route({(1, 1), (1, 2), (1, 3), (1, 68), (2, 65), (1, 5)})
-    t.done()
-
-
 async def test_matrix_forbidden_states_raise_before_sending() -> None:
     t = Scripted([])
     m = KeysightB2201A("m", t, LIM, cards=1, outputs_per_card=12)

@@ -89,8 +89,12 @@ def test_csv_targets_and_param_errors(tmp_path: Path) -> None:
         SPEC.parse({"random_levels": 4, "bogus": 1})
     with pytest.raises(ConfigError, match="exactly one"):
         SPEC.parse({})
-    with pytest.raises(ConfigError, match="fitting"):
+    with pytest.raises(ConfigError, match=r"shape = \(5, 5\) is invalid; allowed: a block that fits the 4x4") as e:
         build_targets(SPEC.parse({"random_levels": 2, "shape": [5, 5]}), 4, 4)  # type: ignore[arg-type]
+    assert e.value.field == "shape"
+    with pytest.raises(ConfigError, match="origin") as e:
+        build_targets(SPEC.parse({"random_levels": 2, "origin": [4, 0]}), 4, 4)  # type: ignore[arg-type]
+    assert e.value.field == "origin"
 
 
 async def test_bench_limits_refused_before_anything_is_sent() -> None:

@@ -84,9 +84,10 @@ async def test_cancel_mid_program_reaches_safe_state(svc: Running, client: httpx
     assert all(v["closed_count"] == 0 for v in matrices)
     assert all(not on for v in insts.values() for on in v.get("outputs_on", {}).values())
     # and the simulated instruments themselves (their own state, not the drivers' belief)
-    sim = svc.state.benches["b"].bench.simulation.bench  # type: ignore[attr-defined]
-    assert not any(ch.on for ch in sim.sources.values())
-    assert all(not m.closed for m in sim.matrices.values())
+    physical = await svc.state.benches["b"].physical_state()  # type: ignore[attr-defined]
+    assert physical["sources_on"] == []
+    assert physical["closed"]
+    assert all(not closed for closed in physical["closed"].values())
     # a cancelled job cannot be cancelled again; the run is kept, marked cancelled
     assert (await client.post(f"/jobs/{job['id']}/cancel")).status_code == 409
     run = (await client.get(f"/runs/{cancelled['run_id']}")).json()
@@ -138,6 +139,64 @@ async def test_bad_submissions_name_the_field(client: httpx.AsyncClient, body: d
     r = await client.post("/jobs", json=body)
     assert r.status_code == 422, r.text
     assert field in r.text
+
+
+@pytest.mark.parametrize(
+    ("params", "field", "words"),
+    [
+        ({"random_levels": 4, "shape": [100, 100]}, "params.shape", "64x64"),
+        ({"random_levels": 4, "set_cap": 5}, "params.set_cap", "bench limit"),
+        ({"random_levels": 4, "origin": [70, 0]}, "params.origin", ""),
+        ({"random_levels": 4, "width": 1e-9}, "params.width", ""),
+    ],
+)
+async def test_submit_checks_the_protocol_against_the_bench(client: httpx.AsyncClient, params: dict[str, object],
+                                                            field: str, words: str) -> None:
+    """What `labctl run` refuses on this bench is a 422 naming the parameter at submission, not a failed job."""
+    before = (await client.get("/jobs")).json()["total"]
+    r = await client.post("/jobs", json={"protocol": "program", "bench": "a", "params": params})
+    assert r.status_code == 422, r.text
+    item = r.json()["detail"][0]
+    assert item["loc"] == ["body", field], item
+    assert words in item["msg"], item
+    assert (await client.get("/jobs")).json()["total"] == before  # nothing queued
+
+
+async def test_unknown_protocol_and_ids_are_named(client: httpx.AsyncClient) -> None:
+    r = await client.post("/jobs", json={"protocol": "nope", "bench": "a", "params": {}})
+    assert r.status_code == 422
+    item = r.json()["detail"][0]
+    assert item["loc"] == ["body", "protocol"]
+    assert item["msg"].startswith("protocol = 'nope' is unknown; allowed: ")
+    assert "program" in item["msg"]
+    r = await client.post("/jobs/deadbeef/cancel")
+    assert r.status_code == 404, r.text
+    assert r.json()["field"] == "job_id"
+    assert "not found" in r.json()["detail"]
+
+
+async def test_integers_written_as_floats_are_integers(client: httpx.AsyncClient) -> None:
+    r = await client.post("/jobs", json=program_job("a", 2, 2, random_levels=2.0, verify_reads=1.0))
+    assert r.status_code == 202, r.text
+    assert r.json()["params"]["random_levels"] == 2
+    r = await client.post("/jobs", json=program_job("a", 2, 2, random_levels=2.5))
+    assert r.status_code == 422
+    r = await client.post("/jobs", json=program_job("a", 2, 2, random_levels=True))
+    assert r.status_code == 422  # still strict: a boolean is not a number
+
+
+async def test_job_id_prefix(client: httpx.AsyncClient) -> None:
+    job = (await client.post("/jobs", json=program_job("b", 2, 2))).json()
+    await wait_state(client, job["id"], "succeeded")
+    r = await client.get(f"/jobs/{job['id'][:8]}")
+    assert r.status_code == 200
+    assert r.json()["id"] == job["id"]
+
+
+async def test_405_allow_names_every_method_of_the_path(client: httpx.AsyncClient) -> None:
+    r = await client.delete("/jobs")
+    assert r.status_code == 405
+    assert set(r.headers["allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
 
 
 async def test_bounds(client: httpx.AsyncClient) -> None:

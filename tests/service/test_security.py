@@ -37,10 +37,16 @@ def test_serve_refuses_non_loopback_without_token(tmp_path: Path) -> None:
 async def test_every_request_needs_the_token(tmp_path: Path) -> None:
     async with serve(tmp_path, token=TOKEN) as svc:
         async with httpx.AsyncClient(base_url=svc.url) as anon:
-            for method, path in [("GET", "/status"), ("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/jobs")]:
+            for method, path in [("GET", "/status"), ("GET", "/jobs"), ("GET", "/benches"), ("GET", "/runs"),
+                                 ("POST", "/openapi.json"), ("GET", "/docs/../status")]:
                 r = await anon.request(method, path)
                 assert r.status_code == 401, path
                 assert r.headers["www-authenticate"] == "Bearer"
+            # the docs page opens in a browser without the token; its "Authorize" button takes the token
+            docs = await anon.get("/docs")
+            assert docs.status_code == 200
+            assert "swagger" in docs.text.lower()
+            assert (await anon.get("/openapi.json")).json()["components"]["securitySchemes"]["bearer"]
             r = await anon.post("/jobs", json=program_job("a", 2, 2))
             assert r.status_code == 401
             r = await anon.get("/status", headers={"Authorization": "Bearer wrong-token-wrong-token"})

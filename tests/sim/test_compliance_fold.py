@@ -16,10 +16,13 @@ DRIVE = ("smu0", 1)
 
 
 def _row_read_bench(gap: float) -> SimBench:
-    """Row 0 on smu0 ch1 (matrix input 1), every column grounded (input 5); the rest floating."""
+    """Row 0 on smu0 ch1 (matrix input 1), every column grounded (input 5); the rest floating. Rows are outputs
+    1-64 and columns 65-128 of the three mainframes numbered on (48 outputs each)."""
     bench = SimBench(load_bench_config(DEFAULT_CONFIG))
     bench.crossbars["xbar0"].array.gap = np.full((64, 64), gap)
-    bench.switch("matrix0", [(1, 1)] + [(5, 65 + j) for j in range(64)], close=True)
+    bench.switch("matrix0a", [(1, 1)], close=True)
+    bench.switch("matrix0b", [(5, 17 + j) for j in range(32)], close=True)
+    bench.switch("matrix0c", [(5, 1 + j) for j in range(32)], close=True)
     return bench
 
 

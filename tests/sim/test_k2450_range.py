@@ -38,6 +38,7 @@ COMMAND = CFG.sim.timing.command
 def sim() -> Iterator[Any]:
     s = start_simulation(CFG)
     mat = s.devices["b2201a"]
+    mat.handle(":ROUT:FUNC NCON")  # normal config: channel = card, input, output on the card
     mat.handle(":ROUT:CLOS (@10303,10404,20506)")  # row 2 on the 2450, row 3 on the 2400, column 5 grounded
     assert mat.handle(":SYST:ERR?").startswith("0,")
     yield s

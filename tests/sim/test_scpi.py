@@ -50,11 +50,13 @@ def test_errors_go_to_the_queue(bench: SimBench) -> None:
 
 def test_707b_tsp_subset() -> None:
     cfg = load_bench_config(DEFAULT_CONFIG).model_dump()
-    cfg["instruments"]["matrix1"].update(driver="keithley_707b", cards=6, outputs_per_card=12, inputs=8)
+    cfg["instruments"]["matrix1a"].update(driver="keithley_707b", card="7174A", cards=6, outputs_per_card=12,
+                                          inputs=8)
     cfg["crossbars"]["xbar1"].update(rows=8, cols=8)
+    cfg["crossbars"]["xbar1"]["wiring"]["matrix"] = "matrix1a"
     cfg["crossbars"]["xbar1"]["wiring"]["cols"]["first_output"] = 13
     bench = SimBench(parse_bench_config(cfg))
-    m = make_device(bench, "matrix1")
+    m = make_device(bench, "matrix1a")
     assert m.handle('print(channel.getclose("allslots"))') == "nil"
     m.handle('channel.close("1A01:1A03,2E05")')
     assert m.handle('print(channel.getclose("allslots"))') == "1A01;1A02;1A03;2E05"
@@ -64,5 +66,5 @@ def test_707b_tsp_subset() -> None:
     assert m.handle("print(errorqueue.count)") == "1"
     assert (m.handle("print(errorqueue.next())") or "").startswith("1115\t")
     m.handle('channel.open("allslots")')
-    assert bench.matrices["matrix1"].closed == set()
+    assert bench.matrices["matrix1a"].closed == set()
     assert m.handle("*IDN?") == m.idn

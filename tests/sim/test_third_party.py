@@ -15,14 +15,19 @@ def test_plain_pyvisa_selects_a_cell_sources_and_measures() -> None:
     rm = pyvisa.ResourceManager("@py")
     try:
         smu = rm.open_resource(sim.resources["smu0_aux"], read_termination="\n", write_termination="\n")
-        mat = rm.open_resource(sim.resources["matrix0"], read_termination="\n", write_termination="\n")
+        mat = rm.open_resource(sim.resources["matrix0a"], read_termination="\n", write_termination="\n")
+        mat_b = rm.open_resource(sim.resources["matrix0b"], read_termination="\n", write_termination="\n")
         smu.timeout = mat.timeout = 10000  # a floating-line KCL solve on 64x64 can take seconds on a busy CI
         assert smu.query("*IDN?").startswith("KEITHLEY INSTRUMENTS INC.,MODEL 2450")
-        assert mat.query("*idn?").startswith("Agilent Technologies,B2201A")
-        # cell (row 3, col 7): row 3 = card 1 output 04 on input 4 (the 2450), col 7 = card 2 output 08 on
-        # input 5 (ground); every other line floats
-        mat.write(":ROUTe:CLOSe (@10404,20508)")
-        assert mat.query(":ROUT:CLOS? (@10404,20508,10405)") == "1,1,0"
+        assert mat.query("*idn?").startswith("AGILENT TECHNOLOGIES,B2201A,")
+        mat.write(":ROUT:FUNC NCON")  # normal config: channel = card, input, output on the card
+        mat_b.write(":ROUT:FUNC NCON")
+        # cell (row 3, col 7): row 3 = output 4 = matrix0a card 1 output 04, on input 4 (the 2450); col 7 =
+        # output 72 = matrix0b output 24 = its card 2 output 12, on input 5 (ground); every other line floats
+        mat.write(":ROUTe:CLOSe (@10404)")
+        mat_b.write(":ROUT:CLOS (@20512)")
+        assert mat.query(":ROUT:CLOS? (@10404,10405)") == "1,0"
+        assert mat_b.query(":ROUT:CLOS? (@20512)") == "1"
         smu.write("*RST")
         smu.write(":SOUR:FUNC VOLT")
         smu.write(":SOUR:VOLT:ILIM 0.01")
@@ -50,5 +55,6 @@ def test_plain_pyvisa_selects_a_cell_sources_and_measures() -> None:
         assert smu.query("*OPC?") == "1"
         smu.close()
         mat.close()
+        mat_b.close()
     finally:
         sim.stop()

@@ -1,0 +1,217 @@
+-- labctl write-verify (ISPP) for a Keithley 2600B: one cell per call, run inside the instrument.
+-- Loaded once as the named script labctl_wv; labctl_wv.run() defines labctl_cell. The rules are those of
+-- labctl's protocols/_ispp.py (CellProgram.observe), step for step.
+--
+-- labctl_cell{drive = smua, bias = smub, kbias = 0.5, vread = 0.1, target = ..., lo = ..., hi = ...,
+--             vmax = ..., wmin = ..., wmax = ..., <IsppSettings fields>, start_set = ..., start_reset = ...}
+-- drive/bias: the channels feeding the selected row and the other lines (bias at kbias x the pulse amplitude,
+-- at the read voltage during the equipotential verify read, which uses the same relays). Prints one line:
+--   status,g,npulses,pol,amp,over_set;v,w,t,...;i,t,...
+-- (pulses: volts, width, start time; reads: current, time; times relative to the call).
+
+local function give_up(s, st)
+  local moved = math.huge
+  if st.g_lo > 0 then moved = st.g_hi / st.g_lo - 1 end
+  if moved <= s.stuck_rel then return "stuck" end
+  return "failed"
+end
+
+local function bound(st, tbl, pol, amp, pick_min)
+  local old = tbl[pol]
+  if old == nil then
+    tbl[pol] = amp
+  elseif pick_min then
+    tbl[pol] = math.min(old, amp)
+  else
+    tbl[pol] = math.max(old, amp)
+  end
+  local lo, hi = st.short[pol], st.over[pol]
+  if lo ~= nil and hi ~= nil and lo >= hi then  -- contradicting history (noise): forget the stale side
+    if pick_min then st.short[pol] = nil else st.over[pol] = nil end
+  end
+end
+
+-- One verify reading g (S): returns the next pulse (signed volts, width), or nil with st.status final.
+function labctl_observe(s, st, g)
+  st.g = g
+  if g == g then
+    st.g_lo = math.min(st.g_lo, g)
+    st.g_hi = math.max(st.g_hi, g)
+  end
+  if st.lo <= g and g <= st.hi then
+    st.status = "converged"
+    return nil
+  end
+  if st.pulses >= s.max_pulses then
+    st.status = give_up(s, st)
+    return nil
+  end
+  local want = -1
+  if g < st.lo then want = 1 end
+  local start, cap, bis = st.start[want], s.reset_cap, s.bisect_reset
+  if want == 1 then cap, bis = s.set_cap, s.bisect_set end
+  if want ~= st.pol then
+    if st.pol ~= 0 then  -- the last pulse overshot
+      bound(st, st.over, st.pol, st.amp, true)
+      st.reversals = st.reversals + 1
+      if st.reversals > s.max_reversals then
+        st.status = give_up(s, st)
+        return nil
+      end
+    end
+    st.pol, st.width, st.at_cap = want, s.width, 0
+    local lo, hi = st.short[want], st.over[want]
+    if hi == nil then
+      if lo == nil then st.amp = start else st.amp = math.min(cap, lo + st.step[want]) end
+    elseif not bis then
+      st.amp = hi
+    elseif lo == nil then
+      st.amp = math.max(0.5 * start, hi - st.step[want] * 2 ^ st.descents[want])
+      st.descents[want] = st.descents[want] + 1
+    else
+      st.amp = 0.5 * (lo + hi)
+    end
+  else  -- the last pulse fell short
+    bound(st, st.short, want, st.amp, false)
+    local hi = nil
+    if bis then hi = st.over[want] end
+    local nxt = math.min(st.amp + st.step[want], cap)
+    if hi ~= nil then
+      if hi - st.amp >= s.min_step then nxt = math.min(nxt, 0.5 * (st.amp + hi)) else nxt = st.amp end
+    end
+    if nxt - st.amp < 0.5 * s.min_step then  -- at the cap or against a known overshoot
+      st.at_cap = st.at_cap + 1
+      if st.at_cap > s.max_at_cap then
+        st.status = give_up(s, st)
+        return nil
+      end
+      st.width = math.min(st.width * s.width_growth, s.width_max)
+    end
+    st.amp = nxt
+  end
+  st.pulses = st.pulses + 1
+  return want * st.amp, st.width
+end
+
+function labctl_state(s)
+  return {g = 0 / 0, g_lo = math.huge, g_hi = -math.huge, lo = s.lo, hi = s.hi, pol = 0, amp = 0,
+          width = s.width, at_cap = 0, reversals = 0, pulses = 0, status = "pending",
+          start = {[1] = s.start_set or s.set_start, [-1] = s.start_reset or s.reset_start},
+          step = {[1] = s.set_step, [-1] = s.reset_step}, short = {}, over = {}, descents = {[1] = 0, [-1] = 0}}
+end
+
+local function fmt(x)
+  if x == nil then return "nan" end
+  return string.format("%.9g", x)
+end
+
+-- One cell's loop; returns its reply line, the loop state and the status.
+function labctl_run_cell(s)
+  local drive, bias, vread = s.drive, s.bias, s.vread
+  local st = labctl_state(s)
+  local pulses, reads = {}, {}
+  timer.reset()
+  drive.source.levelv = 0
+  bias.source.levelv = 0
+  drive.source.output = drive.OUTPUT_ON
+  bias.source.output = bias.OUTPUT_ON
+  local function verify()
+    drive.source.levelv = vread
+    bias.source.levelv = vread
+    local i = drive.measure.i()
+    drive.source.levelv = 0
+    bias.source.levelv = 0
+    reads[#reads + 1] = fmt(i)
+    reads[#reads + 1] = fmt(timer.measure.t())
+    return i / vread
+  end
+  local errors = errorqueue.count
+  local g = verify()
+  local status = "pending"
+  while true do
+    local v, w = labctl_observe(s, st, g)
+    if v == nil then status = st.status break end
+    if math.abs(v) > s.vmax or w < s.wmin or w > s.wmax then  -- the host's limits, checked again here
+      status = "limit"
+      break
+    end
+    pulses[#pulses + 1] = fmt(v)
+    pulses[#pulses + 1] = fmt(w)
+    pulses[#pulses + 1] = fmt(timer.measure.t())
+    drive.source.levelv = v
+    bias.source.levelv = s.kbias * v
+    if errorqueue.count > errors then  -- the instrument refused a level: no pulse
+      status = "error"
+      break
+    end
+    delay(w)
+    drive.source.levelv = 0
+    bias.source.levelv = 0
+    g = verify()
+  end
+  drive.source.levelv = 0
+  bias.source.levelv = 0
+  drive.source.output = drive.OUTPUT_OFF
+  bias.source.output = bias.OUTPUT_OFF
+  return status .. "," .. fmt(g) .. "," .. st.pulses .. "," .. st.pol .. "," .. fmt(st.amp) .. "," ..
+         fmt(st.over[1]) .. ";" .. table.concat(pulses, ",") .. ";" .. table.concat(reads, ","), st, status
+end
+
+function labctl_cell(s)
+  local line = labctl_run_cell(s)
+  print(line)
+end
+
+-- Warm start (labctl's protocols/program.py _WarmStart): the first RESET amplitude of a cell is the median of the
+-- last `keep` final RESET amplitudes of converged cells with the same target, the first SET amplitude the median
+-- of the last SET amplitudes that overshot, each `back` steps lower, within [min_step, cap].
+local function median(t)
+  local c = {}
+  for k = 1, #t do c[k] = t[k] end
+  table.sort(c)
+  local n = #c
+  if n % 2 == 1 then return c[(n + 1) / 2] end
+  return 0.5 * (c[n / 2] + c[n / 2 + 1])
+end
+
+local function push(t, v, keep)
+  t[#t + 1] = v
+  if #t > keep then table.remove(t, 1) end
+end
+
+-- A batch of cells of one row: per cell, its relays move on the TSP-Link matrix nodes (outputs are off between
+-- cells), then its loop runs. Prints the cells' reply lines joined by "|"; stops after a cell that hit a limit.
+-- cells[k] = {route = {{node, open, close}, ...}, lo = , hi = , key = target key}; warm = nil or
+-- {keep = , back = , reset = {[key] = {amps}}, set = {amps}}.
+function labctl_row(s, cells, warm)
+  local out = {}
+  for k = 1, #cells do
+    local c = cells[k]
+    for _, m in ipairs(c.route) do
+      local ch = node[m[1]].channel
+      if m[2] ~= "" then ch.open(m[2]) end
+      if m[3] ~= "" then ch.close(m[3]) end
+    end
+    s.lo, s.hi, s.start_set, s.start_reset = c.lo, c.hi, nil, nil
+    if warm ~= nil then
+      local r = warm.reset[c.key]
+      if r ~= nil and #r > 0 then
+        s.start_reset = math.min(math.max(median(r) - warm.back * s.reset_step, s.min_step), s.reset_cap)
+      end
+      if #warm.set > 0 then
+        s.start_set = math.min(math.max(median(warm.set) - warm.back * s.set_step, s.min_step), s.set_cap)
+      end
+    end
+    local line, st, status = labctl_run_cell(s)
+    out[#out + 1] = line
+    if status == "limit" or status == "error" then break end
+    if warm ~= nil and status == "converged" and st.pulses > 0 then
+      if st.pol == -1 then
+        if warm.reset[c.key] == nil then warm.reset[c.key] = {} end
+        push(warm.reset[c.key], st.amp, warm.keep)
+      end
+      if st.over[1] ~= nil then push(warm.set, st.over[1], warm.keep) end
+    end
+  end
+  print(table.concat(out, "|"))
+end
