@@ -62,12 +62,12 @@ SMU_LIMITS: dict[str, SmuModelLimits] = {
         envelope=((6.0, 3.03), (21.0, 1.515), (210.0, 0.105)), voltage_ranges=(0.2, 2.0, 20.0, 200.0),
         current_ranges=(1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1.0, 1.5, 3.0), min_pulse_width=5e-5,
         max_pulse_width=99999.9, min_aperture=8e-6),
-    # Series 2600B datasheet (2636B): 200 mV ... 200 V ranges (202 V), 100 pA ... 1.5 A ranges; DC 1.5 A up to
+    # Series 2600B datasheet (2636B): 200 mV ... 200 V ranges, 100 pA ... 1.5 A ranges; DC 1.5 A up to
     # 20 V, 100 mA up to 200 V; NPLC 0.001 ... 25. labctl's pulses on it are script-timed DC holds (the write-verify
     # script sets the level, waits with delay(), measures), not trigger-model pulses, so no pulse-mode minimum.
     "keithley_2600b": SmuModelLimits(
-        model="Keithley 2636B", channels=2, max_voltage=202.0, max_current=1.5,
-        envelope=((20.0, 1.5), (202.0, 0.1)), voltage_ranges=(0.2, 2.0, 20.0, 200.0),
+        model="Keithley 2636B", channels=2, max_voltage=200.0, max_current=1.5,
+        envelope=((20.0, 1.5), (200.0, 0.1)), voltage_ranges=(0.2, 2.0, 20.0, 200.0),
         current_ranges=(1e-10, 1e-9, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1.0, 1.5),
         min_pulse_width=None, max_pulse_width=None, min_aperture=0.001 / 60.0),
 }

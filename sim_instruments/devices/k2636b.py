@@ -17,13 +17,15 @@ from __future__ import annotations
 from typing import Any
 
 from sim_instruments.bench import SimBench
-from sim_instruments.devices.k2636b_channel import SmuChannel
+from sim_instruments.devices.k2636b_channel import I_RANGES, MAX_I, MAX_V, SmuChannel
 from sim_instruments.tsp import TspEngine, TspError
 
 
 class Sim2636B:
     idn = "Keithley Instruments Inc., Model 2636B, 4000001, 4.0.4"
     model = "2636B"
+    max_volts, max_amps = MAX_V, MAX_I  # the model's limits (labctl.core.smu_limits), enforced per channel
+    current_ranges = I_RANGES
 
     def __init__(self, bench: SimBench, name: str) -> None:
         self.bench, self.name = bench, name

@@ -67,7 +67,8 @@ def test_config_check_lists_every_error_with_its_path(tmp_path: Path, capsys: py
     f = tmp_path / "bad.yaml"
     f.write_text(BAD_BENCH)
     code, text = run_cli(capsys, "config", "check", str(f))
-    assert_clear_error(code, text, f"{f}: 8 error(s)", "crossbars.xbar0.wiring.matrix = 'nomatrix'",
+    assert_clear_error(code, text, f"{f}: 9 error(s)", "crossbars.xbar0.wiring.matrix = 'nomatrix'",
+                       "limits.min_pulse_width = 1e-08 s is shorter than the Keysight B2902A's shortest pulse",
                        "sim.faults.ghost: unknown instrument", "sim.faults.phantom: unknown instrument",
                        "sim.preset = 'stanford_v9' is invalid; allowed: stanford_v1, iitm_2024",
                        "sim.params.bogus_param: unknown parameter; allowed: I0,",
