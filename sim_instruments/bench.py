@@ -175,6 +175,25 @@ class SimBench:
             self.crossbars[name].idle(dt)
         self._synced[name] = self.clock.now()
 
+    def get_state(self) -> dict[str, Any]:
+        """The physics of every crossbar and the virtual clock (sources and relays are left out: a restored bench
+        starts in its safe state, outputs off and relays open)."""
+        with self.lock:
+            return {"clock": self.clock.now(), "synced": dict(self._synced),
+                    "arrays": {n: xb.array.get_state() for n, xb in self.crossbars.items()}}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`get_state` of a bench built from the same config."""
+        with self.lock:
+            if set(state["arrays"]) != set(self.crossbars):
+                raise ValueError(f"state crossbars = {sorted(state['arrays'])} do not match {sorted(self.crossbars)}")
+            for n, st in state["arrays"].items():
+                self.crossbars[n].array.set_state(st)
+            self._synced = {n: float(state["synced"][n]) for n in self.crossbars}
+            now = float(state["clock"])
+            if now > self.clock.now():
+                self.clock.advance(now - self.clock.now())
+
     # --- electrical state ------------------------------------------------------------------------------
     def _feeds(self, xname: str) -> tuple[list[Any], list[Any]]:
         """Per row and column line: what its closed relays connect it to (cached until a relay moves).

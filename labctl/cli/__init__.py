@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("labctl.cli.serve", "The asyncio HTTP service next to the bench."),
     "jobs": ("labctl.cli.jobs", "Client commands for a running service."),
     "hil": ("labctl.cli.hil", "Hardware-in-the-loop checks: is this bench fit to use?"),
+    "sweep": ("labctl.cli.sweep", "Monte-Carlo sweep over simulated chips on Ray (local or a cluster)."),
 }
 
 

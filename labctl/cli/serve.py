@@ -25,7 +25,8 @@ def command(config_path: Path | None, host: str, port: int, store: Path, token: 
     """The asyncio HTTP service: protocol jobs, progress and results for the benches in --config.
 
     Jobs persist in STORE/jobs.sqlite: queued jobs stay queued across restarts, and a job interrupted by a
-    crash resumes from its run without re-pulsing verified cells. API docs: http://HOST:PORT/docs.
+    crash resumes from its run without re-pulsing verified cells. Dashboard: http://HOST:PORT/ (in a browser);
+    API docs: http://HOST:PORT/docs.
     """
     import uvicorn
 

@@ -56,6 +56,7 @@ class LoopOptions(JobOptions):
 
     bench: str | None = Field(default=None, description="Bench YAML; None = the embedded simulated bench")
     out: str = Field(default="results/loop", description="Output folder (runs, model, targets, report)")
+    store: str | None = Field(default=None, description="Run store directory; None = <out>/runs")
     sizes: tuple[int, ...] = Field(default=(16, 32, 4), description="Letters network layer sizes")
     recipe: str = Field(default="improved", description="labctl.train.letters recipe: improved or seed")
     seed: int = Field(default=0, ge=0, description="Training seed")
@@ -161,7 +162,7 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
         raise ConfigError.invalid("recipe", opts.recipe, "improved, seed")
     out = Path(opts.out)
     _claim_out(out, opts.force)
-    store = RunStore(out / "runs")
+    store = RunStore(opts.store or out / "runs")
     t_start = time.monotonic()
     timing: dict[str, float] = {}
     torch.set_num_threads(1)

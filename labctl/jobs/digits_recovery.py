@@ -46,6 +46,7 @@ class DigitsRecoveryOptions(JobOptions):
     stuck_on: float = Field(default=0.05, ge=0, le=0.5, description="Simulated stuck-ON cell fraction")
     stuck_off: float = Field(default=0.05, ge=0, le=0.5, description="Simulated stuck-OFF cell fraction")
     out: str = Field(default="results/digits_recovery", description="Output folder (runs, targets, results.json)")
+    store: str | None = Field(default=None, description="Run store directory; None = <out>/runs")
     sizes: tuple[int, ...] = Field(default=(64, 32, 10), description="MLP sizes (differential pairs: 2 columns each)")
     g_off: float = Field(default=10e-6, gt=0, le=1e-3, description="Window bottom, S (stuck-OFF reads ~4.6 uS)")
     g_on: float = Field(default=1.5e-3, gt=0, le=5e-3, description=(
@@ -119,7 +120,7 @@ async def run_digits_recovery(opts: DigitsRecoveryOptions, log: Any = print) -> 
     torch.manual_seed(opts.seed)  # the initial weights
     t0 = time.monotonic()
     out = Path(opts.out)
-    store = RunStore(out / "runs")
+    store = RunStore(opts.store or out / "runs")
     d = load_digits()
     model = fit_mlp(CrossbarMLP(opts.sizes, g_off=opts.g_off, g_on=opts.g_on, v_read=opts.read_voltage),
                     d.x_train, d.y_train, epochs=opts.epochs, seed=opts.seed)

@@ -30,6 +30,7 @@ from labctl.store import Journal, RunStore
 
 ProgressCallback = Callable[[Progress], None]
 RunCallback = Callable[[str], None]
+RecordCallback = Callable[[object], None]
 
 
 @dataclass
@@ -44,15 +45,19 @@ class RunResult:
 class _LazySink:
     """Creates the run on the first record, then forwards every record to its journal (and progress)."""
 
-    def __init__(self, create: Callable[[], Journal], on_progress: ProgressCallback | None) -> None:
+    def __init__(self, create: Callable[[], Journal], on_progress: ProgressCallback | None,
+                 on_record: RecordCallback | None = None) -> None:
         self._create = create
         self.journal: Journal | None = None
         self._on_progress = on_progress
+        self._on_record = on_record
 
     def emit(self, record: object) -> None:
         if self.journal is None:
             self.journal = self._create()
-        self.journal.emit(record)
+        self.journal.emit(record)  # a cell outcome is committed when this returns
+        if self._on_record is not None:
+            self._on_record(record)
         if isinstance(record, Progress) and self._on_progress is not None:
             self._on_progress(record)
 
@@ -92,11 +97,13 @@ async def run_protocol(
     on_progress: ProgressCallback | None = None,
     on_run: RunCallback | None = None,
     bench: Any = None,
+    on_record: RecordCallback | None = None,
 ) -> RunResult:
     """Run ``protocol`` with ``params`` on ``crossbar`` of the bench ``config`` (or of an open ``bench``).
 
     ``resume=RUN`` continues a stored run (``protocol`` may be None or must match; ``params`` must be
-    empty or equal to the stored ones). Cancelling the task leaves the crossbar in its safe state and
+    empty or equal to the stored ones). ``on_record`` sees every record after the journal took it (a
+    ``CellOutcome`` is committed by then). Cancelling the task leaves the crossbar in its safe state and
     the run marked "cancelled" (resumable); an error marks it "failed" and re-raises.
     """
     import protocols
@@ -139,7 +146,7 @@ async def run_protocol(
                 on_run(rid)
             return journal
 
-        sink = _LazySink(create, on_progress)
+        sink = _LazySink(create, on_progress, on_record)
         if resume is not None:
             sink.journal = create()
         status, error = "failed", None

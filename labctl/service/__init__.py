@@ -3,7 +3,8 @@
 ``create_app(config, store, token=...)`` builds the ASGI app (FastAPI on uvicorn, see
 ``docs/decisions/0005-service.md``); ``labctl serve`` runs it. Routes: ``/status``, ``/benches``,
 ``/jobs`` (submit, list, state, ``/events`` as server-sent events, ``/cancel``), ``/trainer/jobs``,
-``/runs`` (runs, paged events, maps, exports); the OpenAPI document is at ``/openapi.json``.
+``/runs`` (runs, paged events, maps, exports), ``/jobs/{id}/live`` and ``/runs/{id}/cells`` (the live cell map),
+``/runs/{id}/report``; the OpenAPI document is at ``/openapi.json``; the dashboard is at ``/``.
 """
 
 from labctl.service.app import create_app

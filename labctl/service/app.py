@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from labctl.service import errors, routes_benches, routes_jobs, routes_results
+from labctl.service import errors, routes_benches, routes_jobs, routes_live, routes_results, routes_ui
 from labctl.service.backend import Backend, BenchHandle
 from labctl.service.config import ServiceConfig
 from labctl.service.hub import Hub
@@ -30,7 +30,7 @@ def create_app(config: ServiceConfig, store: Path, *, token: str | None = None,
     if backend is None:
         from labctl.service.stack import LabctlBackend
 
-        backend = LabctlBackend(store)
+        backend = LabctlBackend(store, sweeps=config.sweeps)
     be = backend
 
     @asynccontextmanager
@@ -47,6 +47,7 @@ def create_app(config: ServiceConfig, store: Path, *, token: str | None = None,
             await scheduler.start()
             stack.push_async_callback(scheduler.stop)
             app.state.service = ServiceState(config, be, benches, db, hub, scheduler)
+            app.openapi()  # built once now, not on the first request (the dashboard's submit form reads it)
             yield
 
     app = FastAPI(
@@ -64,11 +65,14 @@ def create_app(config: ServiceConfig, store: Path, *, token: str | None = None,
         offloop_job_model(offloop) if offloop else None,
     ))
     app.include_router(routes_results.build(be))
+    app.include_router(routes_live.router)
+    app.include_router(routes_ui.build())
     if token:
         _declare_bearer(app)
     app.add_middleware(BodyLimit, max_bytes=config.max_request_bytes)
     if token:
-        app.add_middleware(TokenGuard, token=token)  # outermost: nothing is read before the token is checked
+        # outermost: nothing is read before the token is checked (but the dashboard's static files, which hold no data)
+        app.add_middleware(TokenGuard, token=token, public=routes_ui.PUBLIC)
     return app
 
 

@@ -18,6 +18,7 @@ from labctl.service.config import BenchEntry
 
 ProgressCallback = Callable[[Progress], None]
 RunCallback = Callable[[str], None]
+CellCallback = Callable[[list[Any]], None]
 
 
 class BenchHandle(Protocol):
@@ -68,6 +69,15 @@ class Results(Protocol):
         """A run exported: ``(content, media type, file name)``."""
         ...
 
+    def cells(self, run_id: str) -> list[dict[str, Any]]:
+        """Per-cell programming outcomes so far: row, col, status, target, conductance (S, None = NaN), pulses,
+        attempt."""
+        ...
+
+    def report_html(self, run_id: str) -> str:
+        """The measured-vs-trained report of a run as one self-contained HTML page."""
+        ...
+
 
 class Backend(Protocol):
     """Everything the service does to a bench or the journal goes through here."""
@@ -91,10 +101,12 @@ class Backend(Protocol):
     async def run_protocol(
         self, bench: BenchHandle, protocol: str, params: dict[str, Any], *, crossbar: str | None,
         resume: str | None, on_progress: ProgressCallback, on_run: RunCallback, job_id: str | None = None,
+        on_cell: CellCallback | None = None,
     ) -> dict[str, Any]:
         """Run one protocol job into the journal; returns a JSON-able summary. ``resume``: the run to continue.
         ``job_id`` names the run, so a job whose run was created but never recorded (a crash in between)
-        finds it again instead of starting a second one."""
+        finds it again instead of starting a second one. ``on_cell`` gets each cell outcome once the journal has
+        committed it, as ``[row, col, status, G (S), target (S), pulses, Unix time]`` (the live cell map)."""
         ...
 
     async def run_off_loop(self, kind: str, params: dict[str, Any], on_progress: ProgressCallback) -> dict[str, Any]:

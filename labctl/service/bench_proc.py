@@ -85,11 +85,13 @@ class WorkerBench:
     # -- jobs -------------------------------------------------------------------------------------------
     async def run(self, protocol: str | None, params: dict[str, Any], *, crossbar: str,
                   resume: str | None, run_id: str | None = None, on_progress: Callable[[Progress], None],
-                  on_run: Callable[[str], None]) -> dict[str, Any]:
-        """Run one protocol job in the worker; its summary, or the error it raised there."""
+                  on_run: Callable[[str], None],
+                  on_cell: Callable[[list[Any]], None] | None = None) -> dict[str, Any]:
+        """Run one protocol job in the worker; its summary, or the error it raised there. ``on_cell`` gets each
+        committed cell outcome as ``[row, col, status, G, target, pulses, t]``."""
         job_id = f"j{next(self._seq)}"
         done: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._jobs[job_id] = {"future": done, "progress": on_progress, "run": on_run}
+        self._jobs[job_id] = {"future": done, "progress": on_progress, "run": on_run, "cell": on_cell}
         try:
             self._send({"op": "run", "id": job_id, "protocol": protocol, "params": params, "crossbar": crossbar,
                         "resume": resume, "run_id": run_id})
@@ -164,6 +166,9 @@ class WorkerBench:
             job["progress"](Progress(msg["done"], msg["total"], msg.get("message", ""), msg.get("extra") or {}))
         elif ev == "run":
             job["run"](msg["run_id"])
+        elif ev == "cell":
+            if job["cell"] is not None:
+                job["cell"](msg["cell"])
         elif not job["future"].done():
             if ev == "done":
                 job["future"].set_result(msg["result"])

@@ -6,10 +6,11 @@ and (on a simulated bench) the physics and instrument servers run here, on anoth
 
 Requests (stdin): ``{"op": "run", "id", "protocol", "params", "crossbar", "resume"}``, ``{"op": "cancel", "id"}``,
 ``{"op": "status", "req"}``, ``{"op": "safe_state", "req", "reason"}``, ``{"op": "physical", "req"}``.
-Answers (stdout): ``{"ev": "ready", "crossbars", "limits"}`` once the bench is open; per job ``progress``, ``run``
-and one of ``done`` (summary), ``error`` (type, message, field) or ``cancelled``; ``{"ev": "reply", "req", "ok"
-| "error"}`` for the others. End of stdin (the service stopped, or was killed) cancels the jobs, puts the bench in
-its safe state and ends the process.
+Answers (stdout): ``{"ev": "ready", "crossbars", "limits"}`` once the bench is open; per job ``progress``, ``run``,
+``cell`` (``[row, col, status, G, target, pulses, t]`` per cell outcome, ``t`` = Unix time right after the journal
+committed it) and one of ``done`` (summary), ``error`` (type, message, field) or ``cancelled``;
+``{"ev": "reply", "req", "ok" | "error"}`` for the others. End of stdin (the service stopped, or was killed)
+cancels the jobs, puts the bench in its safe state and ends the process.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ import asyncio
 import functools
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 from labctl.core.config import BenchConfig
+from labctl.core.records import CellOutcome
 
 
 def _out(msg: dict[str, Any]) -> None:
@@ -59,13 +62,19 @@ async def _run_job(bench: Any, store: Path, msg: dict[str, Any]) -> None:
         _out({"ev": "progress", "id": job, "done": p.done, "total": p.total, "message": p.message,
               "extra": _clean(dict(p.extra))})
 
+    def record(r: Any) -> None:
+        if isinstance(r, CellOutcome):  # committed by the journal when this is called
+            g = r.conductance
+            _out({"ev": "cell", "id": job, "cell": [r.row, r.col, str(r.status), g if g == g else None, r.target,
+                                                    r.pulses, round(time.time(), 4)]})
+
     try:
         result = await run_protocol(
             None, msg.get("protocol"), msg.get("params") or {}, store_root=store, resume=msg.get("resume"),
             run_id=msg.get("run_id"),
             crossbar=msg["crossbar"], on_progress=progress, on_run=lambda rid: _out({"ev": "run", "id": job,
                                                                                      "run_id": rid}),
-            bench=bench,
+            bench=bench, on_record=record,
         )
     except asyncio.CancelledError:
         _out({"ev": "cancelled", "id": job})

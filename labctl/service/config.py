@@ -37,6 +37,17 @@ class BenchEntry(BaseModel):
     config: Path | None = Field(default=None, description="Bench YAML file; null = the embedded simulated bench")
 
 
+class SweepsConfig(BaseModel):
+    """Sweep jobs (``POST /trainer/jobs`` kind ``sweep``): where their chips run. Absent = no sweep jobs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    address: str | None = Field(default=None, description="Ray cluster address; null = a local Ray per sweep job")
+    workers: int | None = Field(default=None, ge=1, le=100_000,
+                                description="Chips in flight per sweep; null = the CPUs of the machine / cluster")
+    max_chips: int = Field(default=10_000, ge=1, le=1_000_000, description="Most chips one sweep job may have")
+
+
 class ServiceConfig(BaseModel):
     """Strict service configuration (``labctl serve --config FILE``)."""
 
@@ -53,6 +64,7 @@ class ServiceConfig(BaseModel):
     progress_persist_interval: float = Field(
         default=0.5, ge=0.0, le=60.0, description="Least time between progress writes to the job table, s"
     )
+    sweeps: SweepsConfig | None = Field(default=None, description="Enable sweep jobs over simulated chips (Ray)")
 
     @model_validator(mode="after")
     def _unique(self) -> ServiceConfig:

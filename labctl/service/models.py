@@ -29,6 +29,7 @@ class JobKind(StrEnum):
     PROTOCOL = "protocol"
     TRAIN = "train_letters"
     SYNC = "sync"
+    SWEEP = "sweep"
 
 
 class ProgressView(BaseModel):

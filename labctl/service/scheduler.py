@@ -124,6 +124,7 @@ class Scheduler:
                     bench, job.protocol, job.params, crossbar=job.crossbar, resume=job.run_id, job_id=job.id,
                     on_progress=lambda p: self._on_progress(job.id, p),
                     on_run=lambda run_id: self.db.set_run(job.id, run_id),
+                    on_cell=self.hub.channel(job.id).append_cell,
                 )
             else:
                 result = await self.backend.run_off_loop(

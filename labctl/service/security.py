@@ -57,14 +57,26 @@ OPEN_PAGES = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.js
 
 class TokenGuard:
     """``Authorization: Bearer <token>`` on every HTTP request (constant-time comparison), but the API's
-    documentation pages (:data:`OPEN_PAGES`)."""
+    documentation pages (:data:`OPEN_PAGES`).
 
-    def __init__(self, app: ASGIApp, token: str) -> None:
+    ``public``: more GET/HEAD paths served without it (an entry ending in ``*`` is a prefix): the dashboard's static
+    files, which hold no data; everything they show comes from the API with the token.
+    """
+
+    def __init__(self, app: ASGIApp, token: str, public: tuple[str, ...] = ()) -> None:
         self.app = app
         self._expected = f"Bearer {token}".encode()
+        self._public = public
+
+    def _is_public(self, scope: Scope) -> bool:
+        if scope.get("method") not in ("GET", "HEAD"):
+            return False
+        path: str = scope.get("path", "")
+        return path in OPEN_PAGES or any(path == p or (p.endswith("*") and path.startswith(p[:-1]))
+                                         for p in self._public)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not (scope["path"] in OPEN_PAGES and scope["method"] in ("GET", "HEAD")):
+        if scope["type"] == "http" and not self._is_public(scope):
             got = dict(scope["headers"]).get(b"authorization", b"")
             if not hmac.compare_digest(got, self._expected):
                 await _send_json(send, 401, {"detail": "missing or wrong bearer token", "field": "Authorization"},

@@ -21,10 +21,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from labctl.core.errors import ConfigError, StoreError
-from labctl.service.backend import ProgressCallback, RunCallback
+from labctl.core.errors import ConfigError, JobError, StoreError
+from labctl.service.backend import CellCallback, ProgressCallback, RunCallback
 from labctl.service.bench_proc import WorkerBench
-from labctl.service.config import BenchEntry
+from labctl.service.config import BenchEntry, SweepsConfig
 from labctl.service.trainer_worker import OFF_LOOP_KINDS, run_in_child
 
 
@@ -74,13 +74,29 @@ class StoreResults:
             media = "application/x-hdf5" if fmt == "hdf5" else "application/octet-stream"
             return out.read_bytes(), media, out.name
 
+    def cells(self, run_id: str) -> list[dict[str, Any]]:
+        attempts = _found(self.store.outcome_attempts, run_id)
+        return [{**_json(o.to_dict()), "attempt": attempts.get(cell, 0)}
+                for cell, o in sorted(self.store.outcomes(run_id).items())]
+
+    def report_html(self, run_id: str) -> str:
+        from labctl.report import render_html, report_from_runs
+
+        _found(self.store.get_run, run_id)
+        try:
+            report = report_from_runs(self.store.root, [run_id])
+        except (ConfigError, StoreError) as exc:  # e.g. a cancelled program run has no final map
+            raise JobError(f"no report for run {run_id!r}: {exc}") from exc
+        return render_html(report)
+
 
 class LabctlBackend:
     """The real stack behind the service; ``store`` is the run journal's root (the job table lives there too)."""
 
-    def __init__(self, store: Path) -> None:
+    def __init__(self, store: Path, sweeps: SweepsConfig | None = None) -> None:
         self.store = Path(store)
         self._results = StoreResults(self.store)
+        self.sweeps = sweeps
 
     def protocols(self) -> dict[str, type[BaseModel]]:
         import protocols
@@ -88,7 +104,11 @@ class LabctlBackend:
         return {name: spec.params_model for name, spec in protocols.REGISTRY.items()}
 
     def off_loop_jobs(self) -> dict[str, type[BaseModel]]:
-        return dict(OFF_LOOP_KINDS)
+        if self.sweeps is None:
+            return dict(OFF_LOOP_KINDS)
+        from labctl.service.sweep_job import SweepJobParams
+
+        return dict(OFF_LOOP_KINDS) | {"sweep": SweepJobParams}
 
     @asynccontextmanager
     async def open_bench(self, entry: BenchEntry) -> AsyncIterator[WorkerBench]:
@@ -112,6 +132,7 @@ class LabctlBackend:
     async def run_protocol(
         self, bench: Any, protocol: str, params: dict[str, Any], *, crossbar: str | None, resume: str | None,
         on_progress: ProgressCallback, on_run: RunCallback, job_id: str | None = None,
+        on_cell: CellCallback | None = None,
     ) -> dict[str, Any]:
         import protocols
 
@@ -128,13 +149,14 @@ class LabctlBackend:
             resume = None  # a read or a sweep is simply run again
         result = await bench.run(None if resume else protocol, {} if resume else params, crossbar=xbar,
                                  resume=resume, run_id=None if resume else run_id, on_progress=on_progress,
-                                 on_run=on_run)
+                                 on_run=on_run, on_cell=on_cell)
         return {**result, "resumed_from": resume}
 
     async def run_off_loop(self, kind: str, params: dict[str, Any], on_progress: ProgressCallback) -> dict[str, Any]:
-        if kind not in OFF_LOOP_KINDS:
-            raise ConfigError.invalid("kind", kind, ", ".join(OFF_LOOP_KINDS))
-        return await run_in_child(kind, params, self.store, on_progress)
+        if kind not in self.off_loop_jobs():
+            raise ConfigError.invalid("kind", kind, ", ".join(self.off_loop_jobs()))
+        engine = self.sweeps.model_dump() if kind == "sweep" and self.sweeps is not None else None
+        return await run_in_child(kind, params, self.store, on_progress, engine=engine)
 
     def results(self) -> StoreResults:
         return self._results

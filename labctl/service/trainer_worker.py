@@ -52,8 +52,9 @@ OFF_LOOP_KINDS: dict[str, type[BaseModel]] = {"train_letters": TrainLettersParam
 
 
 async def run_in_child(kind: str, params: dict[str, Any], store: Path,
-                       on_progress: Any) -> dict[str, Any]:
-    """Run one off-loop job in a child process; progress lines go to ``on_progress``."""
+                       on_progress: Any, engine: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run one off-loop job in a child process; progress lines go to ``on_progress``. ``engine``: the service's
+    sweep settings (sweep jobs)."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "labctl.service.trainer_worker",
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
@@ -62,7 +63,7 @@ async def run_in_child(kind: str, params: dict[str, Any], store: Path,
     assert proc.stdout is not None
     assert proc.stderr is not None
     try:
-        proc.stdin.write(json.dumps({"kind": kind, "params": params, "store": str(store)}).encode())
+        proc.stdin.write(json.dumps({"kind": kind, "params": params, "store": str(store), "engine": engine}).encode())
         await proc.stdin.drain()
         proc.stdin.close()
         result: dict[str, Any] | None = None
@@ -70,9 +71,9 @@ async def run_in_child(kind: str, params: dict[str, Any], store: Path,
         async for raw in proc.stdout:
             msg = json.loads(raw)
             if "progress" in msg:
-                done, total, metrics = msg["progress"]
-                on_progress(Progress(int(done), int(total), " ".join(f"{k}={v:.4g}" for k, v in metrics.items()),
-                                     {k: float(v) for k, v in metrics.items()}))
+                done, total, metrics, *text = msg["progress"]
+                message = text[0] if text else " ".join(f"{k}={v:.4g}" for k, v in metrics.items())
+                on_progress(Progress(int(done), int(total), message, {k: float(v) for k, v in metrics.items()}))
             elif "result" in msg:
                 result = msg["result"]
             elif "error" in msg:
@@ -121,8 +122,9 @@ def _sync(p: SyncParams, store: Path, progress: Any) -> dict[str, Any]:
 def main() -> None:
     job = json.loads(sys.stdin.read())
 
-    def progress(done: int, total: int, metrics: dict[str, float] | None = None) -> None:
-        print(json.dumps({"progress": [done, total, dict(metrics or {})]}), flush=True)
+    def progress(done: int, total: int, metrics: dict[str, float] | None = None, message: str | None = None) -> None:
+        line = [done, total, dict(metrics or {})] + ([message] if message is not None else [])
+        print(json.dumps({"progress": line}), flush=True)
 
     try:
         kind, store = job["kind"], Path(job["store"])
@@ -130,6 +132,10 @@ def main() -> None:
             out = _train_letters(TrainLettersParams.model_validate(job["params"]), store, progress)
         elif kind == "sync":
             out = _sync(SyncParams.model_validate(job["params"]), store, progress)
+        elif kind == "sweep" and job.get("engine") is not None:
+            from labctl.service.sweep_job import run_sweep_job
+
+            out = run_sweep_job(job["params"], store, job["engine"], progress)
         else:
             raise ConfigError.invalid("kind", kind, ", ".join(OFF_LOOP_KINDS))
     except Exception as exc:

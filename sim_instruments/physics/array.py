@@ -144,6 +144,36 @@ class RRAMArray:
         if self._soff.shape[0]:
             self._x[self._soff] = self.params.gap_max
 
+    def get_state(self) -> dict[str, Any]:
+        """Everything pulses, reads, forming and idling change (integrator state, ages, forming state, time, the
+        random generator), as NumPy arrays and plain values: with :meth:`set_state` a chip outlives its process."""
+        st: dict[str, Any] = {"x": np.array(self.xp.to_numpy(self._x), dtype=np.float64), "age": self._age.copy(),
+                              "virgin": self.virgin.ravel().copy(), "overformed": self.overformed.ravel().copy(),
+                              "stuck_on": self.stuck_on.ravel().copy(), "time": float(self.time),
+                              "rng": self.rng.bit_generator.state}
+        if self._v0_formed is not None:  # forming changes a cell's V0
+            st["V0"] = np.array(self.xp.to_numpy(self.cells.V0), dtype=np.float64)
+        return st
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Restore a :meth:`get_state` of an array of the same shape, parameters and seed."""
+        x = np.asarray(state["x"], dtype=np.float64)
+        if x.shape != (self.size,):
+            raise ConfigError.invalid("state.x", f"shape {x.shape}", f"({self.size},)")
+        self._x = self.xp.asarray(x.copy())
+        self._age = np.asarray(state["age"], dtype=np.float64).copy()
+        for name in ("virgin", "overformed", "stuck_on"):
+            if name in state:
+                getattr(self, name).ravel()[:] = np.asarray(state[name], dtype=bool)
+        self._son = self.xp.index(np.flatnonzero(self.stuck_on))
+        self._held[:] = False  # a restored chip is unbiased
+        if "V0" in state and self._v0_formed is not None:
+            self.cells.V0[:] = self.xp.asarray(np.asarray(state["V0"], dtype=np.float64))
+        self.time = float(state["time"])
+        self.rng.bit_generator.state = state["rng"]
+        self._pref = None
+        self._pin()
+
     # --- measurements (no state change) -------------------------------------------------------------
     def current(self, v: Any) -> Array:
         """Cell currents I(g, V) for cell voltages ``v`` (broadcast to the shape), A. Noiseless, no state change."""

@@ -56,3 +56,19 @@ async def test_every_request_needs_the_token(tmp_path: Path) -> None:
             doc = (await c.get("/openapi.json")).json()
             assert doc["security"] == [{"bearer": []}]
             assert doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+
+
+async def test_dashboard_files_are_public_their_data_is_not(tmp_path: Path) -> None:
+    """The page and its modules hold no data and load without the token; everything else still needs it."""
+    async with serve(tmp_path, token=TOKEN) as svc, httpx.AsyncClient(base_url=svc.url) as anon:
+        page = await anon.get("/")
+        assert page.status_code == 200
+        assert "text/html" in page.headers["content-type"]
+        assert "default-src 'self'" in page.headers["content-security-policy"]
+        assert (await anon.get("/ui/app.js")).status_code == 200
+        assert (await anon.get("/ui/nope.js")).status_code == 404
+        for path in ("/status", "/benches", "/jobs", "/runs", "/ui", "/uix/app.js"):
+            assert (await anon.get(path)).status_code == 401, path
+        assert (await anon.post("/", json={})).status_code == 401
+        token_free = await anon.get("/ui/api.js")
+        assert TOKEN not in token_free.text
