@@ -135,7 +135,8 @@ def test_wrong_instrument_fails_identity(served: SimProcess, tmp_path: Path) -> 
     assert "check which instrument" in msg
 
 
-def test_compliance_the_instrument_cannot_source_is_refused_by_the_bench_config(served: SimProcess) -> None:
+def test_compliance_the_instrument_cannot_source_is_refused_by_the_bench_config(served: SimProcess,
+                                                                              tmp_path: Path) -> None:
     """1.5 A is more than a 2450 can source (1.05 A): the bench config refuses it, naming the model's limit
     (``labctl.core.smu_limits``), before any instrument is asked (issue 11)."""
     from labctl.core.errors import ConfigError
@@ -146,6 +147,12 @@ def test_compliance_the_instrument_cannot_source_is_refused_by_the_bench_config(
     with pytest.raises((ConfigError, ValueError), match=r"instruments.smu0_aux.limits.compliance = 1.5 A exceeds "
                                                          r"the Keithley 2450's current maximum"):
         BenchConfig.model_validate(data)
+    path = _write(tmp_path, data)  # and `labctl hil` says so in one line, with a non-zero exit
+    proc = subprocess.run([sys.executable, "-m", "labctl", "hil", "--bench", str(path), "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    assert "exceeds the Keithley 2450's current maximum" in proc.stderr
 
 
 def test_a_simulated_bench_is_refused(tmp_path: Path) -> None:
