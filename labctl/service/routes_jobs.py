@@ -96,7 +96,10 @@ def build(protocol_body: Any, offloop_body: Any) -> APIRouter:
         response_class=StreamingResponse,
         responses={
             200: {"content": {"text/event-stream": {
-                "schema": {"type": "string", "description": "A text/event-stream: `retry: 2000`, then events of two "
+                "schema": {"type": "object", "properties": {
+                    "event": {"type": "string", "enum": ["progress", "state"]}, "data": {"type": "string"},
+                    "id": {"type": "string"}, "retry": {"type": "integer"}},
+                    "description": "One event of a text/event-stream: `retry: 2000`, then events of two "
                            "kinds, each `event: NAME` + `data: JSON` + a blank line, and `: keep-alive` comments. "
                            "`progress` data: a ProgressView (done, total, message, extra); `state` data: id, "
                            "state, run_id, attempts, error, result."},

@@ -45,7 +45,9 @@ class CellPage(BaseModel):
     "/jobs/{job_id}/live",
     response_class=StreamingResponse,
     responses={
-        200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
+        200: {"content": {"text/event-stream": {"schema": {"type": "object", "properties": {
+            "event": {"type": "string", "enum": ["cells", "progress", "state"]}, "data": {"type": "string"},
+            "id": {"type": "string"}, "retry": {"type": "integer"}}}}},
               "description": "Server-sent events: `cells` ({offset, cells: [[row, col, status, conductance S, "
                              "target S, pulses, journal time (Unix s)], ...]}, every outcome from `cells_from` on, "
                              "in order), then `progress` and `state` as in /jobs/{job_id}/events; the stream ends "
