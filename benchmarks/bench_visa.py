@@ -17,6 +17,7 @@ import asyncio
 import os
 import socket
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from functools import partial
@@ -27,6 +28,9 @@ import pyvisa
 import instruments
 from labctl.bench import DEFAULT_CONFIG, SimProcess, open_bench, start_simulation
 from labctl.core.config import BenchConfig, load_bench_config
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _results import save
 
 
 def rate(query: Callable[[], object], n: int) -> float:
@@ -79,7 +83,10 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=3000)
     ap.add_argument("--cycles", type=int, default=300)
     ap.add_argument("--repeat", type=int, default=3, help="rounds of the query figures (median reported)")
+    ap.add_argument("--write-readme", action="store_true", help="rewrite the README's figures:visa block")
     args = ap.parse_args()
+    table = ["| query | pyvisa-py -> TCP -> simulator process | pyvisa-sim in-process | ratio (rounds) |",
+             "|---|---|---|---|"]
     cfg = load_bench_config(DEFAULT_CONFIG)
     print(f"load average at start: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)")
     yaml = Path(instruments.__file__).parent / "sim" / "keithley_2450.yaml"
@@ -101,6 +108,8 @@ def main() -> None:
                       f"{statistics.median(ratios):.2f} (rounds: {', '.join(f'{r:.2f}' for r in ratios)})")
                 print(f"{'':17s} floor: raw socket -> simulator process {med[2]:,.0f}; pyvisa-py TCP -> simulator "
                       f"in this process {med[3]:,.0f} (ratio {med[3] / med[1]:.2f})")
+                table.append(f"| `{tcp_q}` | {med[0]:,.0f} /s | {med[1]:,.0f} /s | **{statistics.median(ratios):.2f}** "
+                             f"({min(ratios):.2f}-{max(ratios):.2f}) |")
         finally:
             inproc.stop()
         c_proc, bench_proc = asyncio.run(cycles(proc.served_config(), "visa", args.cycles, proc.now))
@@ -113,6 +122,11 @@ def main() -> None:
     print(f"=> 40960 pulse+verify cycles (64x64 x 10): {40960 / c_proc:.0f} s wall through TCP, "
           f"{40960 * bench_s:.0f} s on the modelled bench")
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
+    table += ["", f"Pulse + verify cycles on a 64x64 crossbar of the default bench through the whole stack: "
+              f"{c_proc:,.0f} /s with the simulator in its own process, {c_visa:,.0f} /s in this process, "
+              f"{c_inproc:,.0f} /s with the in-process transport ({bench_s * 1e3:.2f} ms of modelled bench time each)."]
+    save("visa", {"pulse_verify_per_s": {"process": c_proc, "this_process": c_visa, "inproc": c_inproc},
+                  "bench_s_per_cycle": bench_s}, "\n".join(table), write_readme=args.write_readme)
 
 
 if __name__ == "__main__":
