@@ -84,10 +84,10 @@ def command(bench: str | None, out: str, stuck: float | None, stuck_on: float, s
     for a in rep.accuracy:
         table.add_row(a.stage, _pct(a.software), _pct(a.ideal_crossbar), _pct(a.measured_crossbar), _pct(a.drop))
     console.print(table)
-    prog = Table(title="programming")
+    prog = Table(title="programming", padding=(0, 0))  # nine columns fit 80 without squeezing one away
     for col in ("layer", "stage", "cells", "converged", "failed", "stuck", "pulses/cell", "wall s", "bench s"):
-        prog.add_column(col, justify="left" if col in ("layer", "stage") else "right", no_wrap=col != "stage",
-                        min_width=len(col) if col != "stage" else None)
+        prog.add_column(col, justify="left" if col in ("layer", "stage") else "right", no_wrap=True,
+                        min_width=len(col))
     for p in rep.programming:
         prog.add_row(p.layer, p.stage, str(p.cells), str(p.converged), str(p.failed), str(p.stuck),
                      f"{p.pulses_per_cell.get('mean', float('nan')):.1f}", f"{p.wall_seconds:.1f}",
