@@ -114,25 +114,31 @@ def build(protocol_body: Any, offloop_body: Any) -> APIRouter:
     )
     async def job_events(job_id: JobId, svc: Annotated[ServiceState, Depends(service)]) -> StreamingResponse:
         """Progress of a job as a server-sent event stream."""
-        job = _job(svc, job_id)
-        channel = svc.hub.channel(job.id)
-        if channel.version == 0:  # nothing published since start-up: seed from the table
-            if job.progress is not None:
-                channel.publish("progress", job.progress.model_dump())
-            channel.publish("state", state_payload(job), close=job.state.terminal)
-
-        async def stream() -> AsyncIterator[bytes]:
-            yield b"retry: 2000\n\n"
-            async for item in channel.subscribe():
-                if item is None:
-                    yield b": keep-alive\n\n"
-                    continue
-                event, data = item
-                yield f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
-
-        return StreamingResponse(stream(), media_type="text/event-stream", headers=SSE_HEADERS)
+        return job_event_stream(svc, _job(svc, job_id), retry_ms=2000)
 
     return router
+
+
+def job_event_stream(svc: ServiceState, job: JobView, *, retry_ms: int, keepalive: float = 15.0,
+                     cells_from: int | None = None) -> StreamingResponse:
+    """A job's events as server-sent events (``retry``, then ``event: NAME`` + ``data: JSON``, keep-alive
+    comments); the job's channel is seeded from the job table when nothing was published since start-up."""
+    channel = svc.hub.channel(job.id)
+    if channel.version == 0:
+        if job.progress is not None:
+            channel.publish("progress", job.progress.model_dump())
+        channel.publish("state", state_payload(job), close=job.state.terminal)
+
+    async def stream() -> AsyncIterator[bytes]:
+        yield f"retry: {retry_ms}\n\n".encode()
+        async for item in channel.subscribe(keepalive=keepalive, cells_from=cells_from):
+            if item is None:
+                yield b": keep-alive\n\n"
+                continue
+            event, data = item
+            yield f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
+
+    return StreamingResponse(stream(), media_type="text/event-stream", headers=SSE_HEADERS)
 
 
 async def _strict(adapter: TypeAdapter[Any], request: Request) -> None:

@@ -6,8 +6,7 @@ service (re)started are in ``GET /runs/{run_id}/cells``.
 """
 
 import asyncio
-import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Query
@@ -15,9 +14,8 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from labctl.service.errors import ERRORS, NotFound
-from labctl.service.routes_jobs import SSE_HEADERS, JobId
+from labctl.service.routes_jobs import JobId, job_event_stream
 from labctl.service.routes_results import RunId
-from labctl.service.scheduler import state_payload
 from labctl.service.state import ServiceState, service
 
 T = TypeVar("T")
@@ -64,22 +62,7 @@ async def job_live(
     job = svc.db.get(job_id)
     if job is None:
         raise NotFound("job_id", job_id)
-    channel = svc.hub.channel(job_id)
-    if channel.version == 0:  # nothing published since start-up: seed from the table
-        if job.progress is not None:
-            channel.publish("progress", job.progress.model_dump())
-        channel.publish("state", state_payload(job), close=job.state.terminal)
-
-    async def stream() -> AsyncIterator[bytes]:
-        yield b"retry: 1000\n\n"
-        async for item in channel.subscribe(keepalive=5.0, cells_from=cells_from):
-            if item is None:
-                yield b": keep-alive\n\n"
-                continue
-            event, data = item
-            yield f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
-
-    return StreamingResponse(stream(), media_type="text/event-stream", headers=SSE_HEADERS)
+    return job_event_stream(svc, job, retry_ms=1000, keepalive=5.0, cells_from=cells_from)
 
 
 async def _call(run_id: str, fn: Callable[..., T], *args: Any) -> T:
