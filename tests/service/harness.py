@@ -65,9 +65,11 @@ async def serve(store: Path, benches: tuple[str, ...] = ("a",), token: str | Non
         await asyncio.wait_for(task, 30)
 
 
-async def sse(client: httpx.AsyncClient, job_id: str) -> AsyncIterator[tuple[str, dict[str, Any]]]:
-    """The job's server-sent events, parsed."""
-    async with client.stream("GET", f"/jobs/{job_id}/events", timeout=httpx.Timeout(60, read=60)) as r:
+async def sse(client: httpx.AsyncClient, job_id: str, stream: str = "events",
+              params: dict[str, Any] | None = None) -> AsyncIterator[tuple[str, Any]]:
+    """The job's server-sent events (``/jobs/{id}/<stream>``), parsed."""
+    async with client.stream("GET", f"/jobs/{job_id}/{stream}", params=params,
+                             timeout=httpx.Timeout(60, read=60)) as r:
         assert r.status_code == 200, r.status_code
         assert r.headers["content-type"].startswith("text/event-stream")
         event, data = "message", list[str]()

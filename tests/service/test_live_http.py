@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -15,21 +14,8 @@ from labctl.service.hub import CELL_BATCH, Channel
 from tests.service.harness import program_job, serve, sse, wait_state
 
 
-async def _live(client: httpx.AsyncClient, job_id: str, cells_from: int = 0) -> AsyncIterator[tuple[str, Any]]:
-    async with client.stream("GET", f"/jobs/{job_id}/live", params={"cells_from": cells_from},
-                             timeout=httpx.Timeout(60, read=60)) as r:
-        assert r.status_code == 200
-        assert r.headers["content-type"].startswith("text/event-stream")
-        event, data = "message", list[str]()
-        async for line in r.aiter_lines():
-            if not line:
-                if data:
-                    yield event, json.loads("\n".join(data))
-                event, data = "message", []
-            elif line.startswith("event:"):
-                event = line[6:].strip()
-            elif line.startswith("data:"):
-                data.append(line[5:].strip())
+def _live(client: httpx.AsyncClient, job_id: str, cells_from: int = 0) -> AsyncIterator[tuple[str, Any]]:
+    return sse(client, job_id, "live", {"cells_from": cells_from})
 
 
 async def test_live_cells_match_the_journal(tmp_path: Any) -> None:
