@@ -198,11 +198,16 @@ def render_html(report: Report) -> str:
 
 def write_report(report: Report, out: str | Path) -> tuple[Path, Path]:
     """Write ``out`` (HTML; ``.html`` added when missing) and its JSON twin beside it; returns both paths."""
+    return write_twin(render_html(report), report.to_json(), out)
+
+
+def write_twin(html: str, json_text: str, out: str | Path) -> tuple[Path, Path]:
+    """Write ``html`` to ``out`` (``.html`` added when missing) and ``json_text`` beside it; returns both paths."""
     p = Path(out)
     if p.suffix.lower() not in (".html", ".htm"):
         p = p.with_name(p.name + ".html")
     p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(render_html(report), encoding="utf-8")
+    p.write_text(html, encoding="utf-8")
     j = p.with_suffix(".json")
-    j.write_text(report.to_json(), encoding="utf-8")
+    j.write_text(json_text, encoding="utf-8")
     return p, j

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from labctl.report._html import _CSS, _e, _img, _kv, _num, _table
+from labctl.report._html import _CSS, _e, _img, _kv, _num, _table, write_twin
 from labctl.report._plots import _png, _pyplot
 from labctl.report._sweep import METRICS, SweepReport
 
@@ -75,11 +75,4 @@ def render_sweep_html(rep: SweepReport) -> str:
 
 def write_sweep_report(rep: SweepReport, out: str | Path) -> tuple[Path, Path]:
     """Write ``out`` (HTML) and its JSON twin beside it; returns both paths."""
-    p = Path(out)
-    if p.suffix.lower() not in (".html", ".htm"):
-        p = p.with_name(p.name + ".html")
-    p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(render_sweep_html(rep), encoding="utf-8")
-    j = p.with_suffix(".json")
-    j.write_text(rep.to_json(), encoding="utf-8")
-    return p, j
+    return write_twin(render_sweep_html(rep), rep.to_json(), out)
