@@ -153,10 +153,7 @@ class Keysight33500B(ScpiInstrument):
         return await self.pulse_channels({channel: volts}, width)
 
     async def output_state(self, channel: int = 1) -> bool:
-        reply = (await self._query(f":OUTP{channel}?")).strip()
-        if reply not in ("0", "1"):
-            raise InstrumentError(f"{self.name}: unexpected reply {reply!r} to ':OUTP{channel}?' (expected 0 or 1)")
-        return reply == "1"
+        return await self.query_bool(f":OUTP{channel}?")
 
     async def safe_state(self) -> None:
         chans = sorted(self.output_on)
