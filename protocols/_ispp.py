@@ -17,7 +17,10 @@ either a final status or the next pulse (signed volts, width). Rules:
 * optional coarse RESET (``coarse``): while G is above ``coarse.above``, RESET pulses are coarse ones (their own
   start, step and width: long SMU pulses, which move a cell in LRS that a 50 ohm generator cannot); once G is
   below, fine RESET pulses take over (not a reversal). The next coarse phase starts one step below the amplitude
-  that last brought the cell into the fine range;
+  that last brought the cell into the fine range, and one step below any coarse amplitude that overshot;
+* optional hold (``hold``): a fine RESET pulse that fell short but lowered G by more than this fraction is
+  repeated at the same amplitude (gradual RESET with short pulses: the cell creeps towards the floor the
+  amplitude sets, so the amplitude rises only once it stalls);
 * out of pulses, reversals or cap pulses: stuck when G never moved by more than ``stuck_rel``
   (relative), failed otherwise.
 """
@@ -47,12 +50,13 @@ class CellProgram:
 
     def __init__(self, row: int, col: int, target: float, s: IsppSettings,
                  start: dict[int, float] | None = None, widths: dict[int, float] | None = None,
-                 coarse: CoarseReset | None = None) -> None:
+                 coarse: CoarseReset | None = None, hold: float | None = None) -> None:
         """``start`` overrides the first amplitude per polarity (1: SET, -1: RESET), e.g. a warm start learned
         from cells already programmed to the same target; ``widths`` the first width per polarity; ``coarse`` adds
-        a coarse RESET phase for cells above ``coarse.above``."""
+        a coarse RESET phase for cells above ``coarse.above``; ``hold`` repeats fine RESET amplitudes that still
+        move the cell."""
         self.row, self.col, self.target, self.s = row, col, target, s
-        self.coarse = coarse
+        self.coarse, self.hold = coarse, hold
         self.start = {1: s.set_start, -1: s.reset_start, **(start or {})}
         self.widths = {1: s.width, -1: s.width, **(widths or {})}
         self.coarse_hit: float | None = None  # coarse amplitude that last brought the cell into the fine range
@@ -82,7 +86,7 @@ class CellProgram:
 
     def observe(self, g: float) -> tuple[float, float] | None:
         """Take a verify reading (S). Return the next pulse (signed volts, width) or None when final."""
-        self.g = g
+        last, self.g = self.g, g
         if g == g:  # not NaN
             self.g_lo, self.g_hi = min(self.g_lo, g), max(self.g_hi, g)
         if self.in_band(g):
@@ -111,7 +115,8 @@ class CellProgram:
             lo, hi = self.short[want], self.over[want]
             bisect = self._bisects(want)
             if want == COARSE:
-                self.amp = start if self.coarse_hit is None else max(start, self.coarse_hit - self.step[want])
+                amp = start if self.coarse_hit is None else max(start, self.coarse_hit - self.step[want])
+                self.amp = amp if hi is None else max(min(amp, hi - self.step[want]), self.step[want])
             elif hi is None:
                 self.amp = start if lo is None else min(cap, lo + self.step[want])
             elif not bisect:
@@ -121,6 +126,8 @@ class CellProgram:
                 self.descents[want] += 1
             else:
                 self.amp = 0.5 * (lo + hi)
+        elif want == -1 and self.hold is not None and g < last * (1.0 - self.hold):
+            pass  # fell short but still moving: the same fine RESET pulse again
         else:  # the last pulse fell short
             self._bound(self.short, want, self.amp, max)
             hi = self.over[want] if self._bisects(want) else None

@@ -76,6 +76,9 @@ class ProgramParams(Params):
     coarse_start: float = Field(1.0, gt=0, le=20, description="First coarse RESET amplitude (magnitude), V")
     coarse_step: float = Field(0.02, gt=0, le=2, description="Coarse RESET amplitude step, V")
     coarse_width: float = Field(5e-5, gt=0, le=10, description="Coarse RESET pulse width, s")
+    reset_hold: float | None = Field(None, gt=0, le=1, description=(
+        "Fine RESET keeps its amplitude while each pulse lowers G by more than this fraction (unset: the amplitude "
+        "steps after every pulse that falls short)"))
     erase_volts: float | None = Field(None, gt=0, le=20, description=(
         "Before a row's pending cells are programmed, one RESET pulse of this magnitude (V) on all of them at once "
         "(unselected lines grounded); unset: no erase. Leaves the row in HRS, so a generator behind 50 ohm is not "
@@ -121,7 +124,7 @@ class ProgramParams(Params):
         """Parameters set here that only the host loop follows (not labctl's in-instrument script)."""
         w = self.widths()
         out = ["set_width/reset_width"] if w[1] != w[-1] or w[1] != self.width else []
-        return out + (["coarse_above"] if self.coarse_above is not None else [])
+        return out + [n for n in ("coarse_above", "reset_hold") if getattr(self, n) is not None]
 
     def settings(self) -> IsppSettings:
         return IsppSettings(
@@ -230,7 +233,7 @@ async def run(
                 c = queue.popleft()
                 t = float(targets[row, c])
                 active.append(CellProgram(row, c, t, settings, hints.start(t), params.widths(),
-                                          params.coarse()))
+                                          params.coarse(), params.reset_hold))
             for k in range(params.verify_reads):
                 cols = [cp.col for cp in active if len(fresh.get(cp.col, ())) <= k]
                 if cols:
