@@ -80,9 +80,9 @@ class ProgramParams(Params):
         "Fine RESET keeps its amplitude while each pulse lowers G by more than this fraction (unset: the amplitude "
         "steps after every pulse that falls short)"))
     erase_volts: float | None = Field(None, gt=0, le=20, description=(
-        "Before a row's pending cells are programmed, one RESET pulse of this magnitude (V) on all of them at once "
-        "(unselected lines grounded); unset: no erase. Leaves the row in HRS, so a generator behind 50 ohm is not "
-        "loaded by a row of LRS cells when it RESETs one of them"))
+        "Before programming, one RESET pulse of this magnitude (V) per row on all its pending cells at once "
+        "(unselected lines grounded); unset: no erase. Leaves the array in HRS, so a generator behind 50 ohm is "
+        "not loaded by lines of LRS cells when it RESETs one cell"))
     erase_width: float = Field(5e-5, gt=0, le=10, description="Width of the row erase pulse, s")
     warm_start: bool = Field(True, description=(
         "Start each cell's RESET (SET) amplitude a few steps below the median final amplitude of the cells "
@@ -199,12 +199,15 @@ async def run(
               else None)
     batch = (access.cells_per_operation(params.scheme) if simple and isinstance(access, RowProgrammer) else 0)
     rows_of = access if batch > 0 and isinstance(access, RowProgrammer) else None
+    if params.erase_volts is not None:  # every row's pending cells RESET first (never cells verified before)
+        for row in range(access.rows):
+            cols = [int(c) for c in np.flatnonzero(mask[row]) if (row, int(c)) not in done]
+            if cols:
+                for prec in await access.pulse(row, cols, -params.erase_volts, params.erase_width,
+                                               BiasScheme.GROUNDED):
+                    sink.emit(prec)
     for row in range(access.rows):
         queue = deque(int(c) for c in np.flatnonzero(mask[row]) if (row, int(c)) not in done)
-        if params.erase_volts is not None and queue:  # one RESET of the row's pending cells (never verified ones)
-            for prec in await access.pulse(row, list(queue), -params.erase_volts, params.erase_width,
-                                           BiasScheme.GROUNDED):
-                sink.emit(prec)
         if inside is not None:  # each cell's whole loop inside the instrument: one operation per cell (or batch)
             cells = list(queue)
             for k in range(0, len(cells), max(batch, 1)):
