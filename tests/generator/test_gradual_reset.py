@@ -29,9 +29,12 @@ async def _g(xb: Any, row: int, col: int) -> float:
 
 
 async def _prepare(xb: Any, row: int, col: int) -> float:
-    """SET on the SMU, then coarse 50 µs RESET pulses until the cell is below 300 µS; its conductance."""
-    await xb.pulse(row, [col], 1.5, 50e-6)
-    assert await _g(xb, row, col) > 1e-3  # SET is abrupt: LRS
+    """SET on the SMU (ramped), then coarse 50 µs RESET pulses until the cell is below 300 µS; its conductance."""
+    volts = 1.3
+    while await _g(xb, row, col) < 1e-3:  # SET is abrupt: straight to LRS once it switches
+        await xb.pulse(row, [col], volts, 50e-6)
+        volts += 0.05
+        assert volts < 2.0
     amp = 1.0
     while (g := await _g(xb, row, col)) > 300e-6:
         await xb.pulse(row, [col], -amp, 50e-6)
