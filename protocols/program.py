@@ -104,7 +104,7 @@ class ProgramParams(Params):
         if self.coarse_above is not None and self.coarse_start > self.reset_cap:
             raise ValueError(f"coarse_start = {self.coarse_start:g} V must not exceed reset_cap = {self.reset_cap:g} V")
         for name in ("width", "set_width", "reset_width", "coarse_width"):
-            w = getattr(self, name)
+            w = None if name == "coarse_width" and self.coarse_above is None else getattr(self, name)
             if w is not None and w > self.width_max:
                 raise ValueError(f"{name} = {w:g} s must not exceed width_max = {self.width_max:g} s")
         return self
@@ -161,8 +161,9 @@ def check_against_bench(p: ProgramParams, access: CrossbarAccess) -> None:
             raise ConfigError.out_of_range(f, getattr(p, f), 0, lim.max_program_voltage, "V (bench limit)")
     if p.erase_volts is not None and p.erase_volts > lim.max_program_voltage:
         raise ConfigError.out_of_range("erase_volts", p.erase_volts, 0, lim.max_program_voltage, "V (bench limit)")
-    for f in ("width", "width_max", "set_width", "reset_width", "erase_width"):
-        w = getattr(p, f)
+    unused = {"erase_width": p.erase_volts is None, "coarse_width": p.coarse_above is None}
+    for f in ("width", "width_max", "set_width", "reset_width", "erase_width", "coarse_width"):
+        w = None if unused.get(f) else getattr(p, f)
         if w is not None and not lim.min_pulse_width <= w <= lim.max_pulse_width:
             raise ConfigError.out_of_range(f, w, lim.min_pulse_width, lim.max_pulse_width, "s")
 

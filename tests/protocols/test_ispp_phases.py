@@ -1,0 +1,55 @@
+"""The ISPP rules added for multi-level programming with short pulses (``protocols._ispp``): per-polarity widths,
+the coarse RESET phase and the hold rule; unset, the rules are those the 2600B script mirrors."""
+
+from __future__ import annotations
+
+import pytest
+
+from labctl.core.records import CellStatus
+from protocols import REGISTRY
+from protocols._ispp import CellProgram, CoarseReset
+
+SPEC = REGISTRY["program"]
+S = SPEC.parse({"random_levels": 2, "reset_start": 1.1, "reset_step": 0.01}).settings()  # type: ignore[attr-defined]
+COARSE = CoarseReset(above=300e-6, start=1.0, step=0.02, width=50e-6)
+
+
+def test_each_polarity_starts_from_its_own_width() -> None:
+    cp = CellProgram(0, 0, 50e-6, S, widths={1: 50e-6, -1: 50e-9})
+    assert cp.observe(5e-6) == (pytest.approx(S.set_start), 50e-6)  # below the band: SET, SMU width
+    assert cp.observe(2e-3) == (pytest.approx(-S.reset_start), 50e-9)  # overshot: RESET, generator width
+    assert cp.reversals == 1
+
+
+def test_coarse_reset_until_the_cell_leaves_lrs_then_fine_pulses_without_a_reversal() -> None:
+    cp = CellProgram(0, 0, 50e-6, S, widths={1: 50e-6, -1: 50e-9}, coarse=COARSE)
+    assert cp.observe(2e-3) == (pytest.approx(-1.0), 50e-6)
+    assert cp.observe(2e-3) == (pytest.approx(-1.02), 50e-6)  # fell short: one coarse step up
+    assert cp.observe(200e-6) == (pytest.approx(-1.1), 50e-9)  # below 300 µS: fine RESET from reset_start
+    assert cp.reversals == 0
+    assert cp.observe(150e-6) == (pytest.approx(-1.11), 50e-9)  # no hold: every shortfall steps
+    assert cp.observe(30e-6) == (pytest.approx(S.set_start), S.width)  # overshot: SET back (a reversal)
+    assert cp.reversals == 1
+    # SET overshoots to LRS again: the coarse phase restarts one step below the amplitude that last worked
+    assert cp.observe(2e-3) == (pytest.approx(-1.0), 50e-6)  # max(start, 1.02 - 0.02)
+    assert cp.observe(200e-6)[1] == 50e-9
+    assert cp.observe(50e-6) is None
+    assert cp.status is CellStatus.CONVERGED
+
+
+def test_coarse_overshoot_lowers_the_next_coarse_amplitude() -> None:
+    cp = CellProgram(0, 0, 50e-6, S, coarse=COARSE)
+    assert cp.observe(2e-3)[0] == pytest.approx(-1.0)
+    assert cp.observe(20e-6)[0] > 0  # a coarse pulse went straight below the band: SET back
+    assert cp.observe(2e-3)[0] == pytest.approx(-0.98)  # one coarse step below the amplitude that overshot
+
+
+def test_hold_repeats_a_fine_amplitude_while_it_moves_the_cell() -> None:
+    cp = CellProgram(0, 0, 50e-6, S, widths={-1: 50e-9}, hold=0.03)
+    assert cp.observe(200e-6)[0] == pytest.approx(-1.1)
+    assert cp.observe(150e-6)[0] == pytest.approx(-1.1)  # moved 25 %: same amplitude
+    assert cp.observe(120e-6)[0] == pytest.approx(-1.1)  # 20 %
+    assert cp.observe(118e-6)[0] == pytest.approx(-1.11)  # under 3 %: stalled, one step up
+    assert cp.observe(90e-6)[0] == pytest.approx(-1.11)
+    assert cp.observe(51e-6) is None
+    assert cp.pulses == 5
