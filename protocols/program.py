@@ -80,10 +80,13 @@ class ProgramParams(Params):
         "Fine RESET keeps its amplitude while each pulse lowers G by more than this fraction (unset: the amplitude "
         "steps after every pulse that falls short)"))
     erase_volts: float | None = Field(None, gt=0, le=20, description=(
-        "Before programming, one RESET pulse of this magnitude (V) per row on all its pending cells at once "
-        "(unselected lines grounded); unset: no erase. Leaves the array in HRS, so a generator behind 50 ohm is "
+        "Before programming, RESET pulses of this magnitude (V) on every row's pending cells, erase_cells at a "
+        "time (unselected lines grounded); unset: no erase. Leaves the array in HRS, so a generator behind 50 ohm is "
         "not loaded by lines of LRS cells when it RESETs one cell"))
-    erase_width: float = Field(5e-5, gt=0, le=10, description="Width of the row erase pulse, s")
+    erase_width: float = Field(5e-5, gt=0, le=10, description="Width of the erase pulses, s")
+    erase_cells: int = Field(8, ge=1, le=4096, description=(
+        "Cells per erase pulse (a row's pending cells in groups of this many): few enough that the SMU stays out of "
+        "compliance with every cell in LRS (a folded-back pulse leaves cells unerased)"))
     warm_start: bool = Field(True, description=(
         "Start each cell's RESET (SET) amplitude a few steps below the median final amplitude of the cells "
         "already programmed to the same target (of all cells); off: always from reset_start / set_start"))
@@ -203,9 +206,9 @@ async def run(
     if params.erase_volts is not None:  # every row's pending cells RESET first (never cells verified before)
         for row in range(access.rows):
             cols = [int(c) for c in np.flatnonzero(mask[row]) if (row, int(c)) not in done]
-            if cols:
-                for prec in await access.pulse(row, cols, -params.erase_volts, params.erase_width,
-                                               BiasScheme.GROUNDED):
+            for k in range(0, len(cols), params.erase_cells):
+                for prec in await access.pulse(row, cols[k:k + params.erase_cells], -params.erase_volts,
+                                               params.erase_width, BiasScheme.GROUNDED):
                     sink.emit(prec)
     for row in range(access.rows):
         queue = deque(int(c) for c in np.flatnonzero(mask[row]) if (row, int(c)) not in done)
