@@ -53,3 +53,23 @@ def test_hold_repeats_a_fine_amplitude_while_it_moves_the_cell() -> None:
     assert cp.observe(90e-6)[0] == pytest.approx(-1.11)
     assert cp.observe(51e-6) is None
     assert cp.pulses == 5
+
+
+async def test_erase_pulses_groups_of_pending_cells_and_never_a_verified_one() -> None:
+    from labctl.core import CellOutcome, PulseRecord
+    from protocols import ListSink
+    from tests.protocols.simaccess import SimAccess
+
+    resume = {(1, 4): CellOutcome(1, 4, CellStatus.CONVERGED, 100e-6, 101e-6, 3)}
+    sink = ListSink()
+    params = SPEC.parse({"random_levels": 2, "erase_volts": 1.5, "erase_cells": 3, "max_pulses": 3})
+    await SPEC.run(SimAccess(2, 8), params, sink, resume=resume)
+    pulses = [r for r in sink.records if isinstance(r, PulseRecord)]
+    erase = [p for p in pulses if p.scheme == "grounded"]
+    assert all(p.volts == -1.5 and p.width == params.erase_width for p in erase)
+    groups: dict[tuple[int, float], list[int]] = {}
+    for p in erase:
+        groups.setdefault((p.row, p.t), []).append(p.col)
+    assert sorted(groups.values()) == [[0, 1, 2], [0, 1, 2], [3, 4, 5], [3, 5, 6], [6, 7], [7]]
+    assert pulses.index(erase[-1]) == len(erase) - 1  # every erase comes before any programming pulse
+    assert not [p for p in pulses if (p.row, p.col) == (1, 4)]
