@@ -12,7 +12,7 @@ timing model estimates for real instruments; and the ratios between the paths. `
 README block ``figures:multilevel``.
 
     .venv/bin/python benchmarks/bench_multilevel.py [--size 64] [--paths generator,smu] [--sim process|thread]
-        [--write-readme]
+        [--timeout S] [--write-readme]
 """
 
 from __future__ import annotations
@@ -55,6 +55,8 @@ def path_params(path: str, size: int, seed: int) -> dict[str, Any]:
 async def run_path(path: str, args: argparse.Namespace, root: Path) -> dict[str, Any]:
     data = yaml.safe_load((CONFIGS / "sim_bench_generator.yaml").read_text())
     data["crossbars"]["xbar0"].update(rows=args.size, cols=args.size)
+    for inst in data["instruments"].values():  # a simulator starved of CPU (a loaded host) must not time out
+        inst["timeout"] = max(float(inst.get("timeout", 2.0)), args.timeout)
     cfg = parse_bench_config(data)
     params = path_params(path, args.size, args.seed)
     store = root / path
@@ -107,6 +109,7 @@ async def main() -> None:
     ap.add_argument("--paths", default="generator,smu", help="comma-separated: generator, smu (default both)")
     ap.add_argument("--seed", type=int, default=1, help="seed of the random levels")
     ap.add_argument("--sim", choices=["process", "thread"], default="process")
+    ap.add_argument("--timeout", type=float, default=30.0, help="I/O timeout of every instrument, s (default 30)")
     ap.add_argument("--write-readme", action="store_true", help="rewrite the README block figures:multilevel")
     args = ap.parse_args()
     paths = [p.strip() for p in args.paths.split(",") if p.strip()]
