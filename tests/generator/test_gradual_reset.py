@@ -20,6 +20,8 @@ AMP = -1.2  # V: a 50 µs pulse at this amplitude self-limits near 18 µS
 def _config() -> Any:
     data = yaml.safe_load((CONFIGS / "sim_bench_generator.yaml").read_text())
     data["crossbars"]["xbar0"].update(rows=4, cols=4)
+    for inst in data["instruments"].values():  # simulators starved of CPU on a loaded test host must not time out
+        inst["timeout"] = 20.0
     data["sim"]["nonideal"] = {"d2d": 0.05}  # no read or cycle noise: monotone means monotone
     return parse_bench_config(data)
 

@@ -32,6 +32,8 @@ PARAMS = yaml.safe_load((CONFIGS / "protocols" / "program_multilevel.yaml").read
 def _config(size: int) -> object:
     data = yaml.safe_load((CONFIGS / "sim_bench_generator.yaml").read_text())
     data["crossbars"]["xbar0"].update(rows=size, cols=size)
+    for inst in data["instruments"].values():  # simulators starved of CPU on a loaded test host must not time out
+        inst["timeout"] = 20.0
     return parse_bench_config(data)
 
 
