@@ -84,6 +84,9 @@ class ProgramParams(Params):
         "time (unselected lines grounded); unset: no erase. Leaves the array in HRS, so a generator behind 50 ohm is "
         "not loaded by lines of LRS cells when it RESETs one cell"))
     erase_width: float = Field(5e-5, gt=0, le=10, description="Width of the erase pulses, s")
+    erase_all: bool = Field(False, description=(
+        "Erase every cell of the array except verified ones, not only the cells to program (a generator's V/2 "
+        "pulses load every line: cells left in LRS around a programmed block stall them)"))
     erase_cells: int = Field(8, ge=1, le=4096, description=(
         "Cells per erase pulse (a row's pending cells in groups of this many): few enough that the SMU stays out of "
         "compliance with every cell in LRS (a folded-back pulse leaves cells unerased)"))
@@ -205,7 +208,8 @@ async def run(
     rows_of = access if batch > 0 and isinstance(access, RowProgrammer) else None
     if params.erase_volts is not None:  # every row's pending cells RESET first (never cells verified before)
         for row in range(access.rows):
-            cols = [int(c) for c in np.flatnonzero(mask[row]) if (row, int(c)) not in done]
+            which = np.ones(access.cols, bool) if params.erase_all else mask[row]
+            cols = [int(c) for c in np.flatnonzero(which) if (row, int(c)) not in done]
             for k in range(0, len(cols), params.erase_cells):
                 for prec in await access.pulse(row, cols[k:k + params.erase_cells], -params.erase_volts,
                                                params.erase_width, BiasScheme.GROUNDED):

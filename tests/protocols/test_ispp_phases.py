@@ -73,3 +73,17 @@ async def test_erase_pulses_groups_of_pending_cells_and_never_a_verified_one() -
     assert sorted(groups.values()) == [[0, 1, 2], [0, 1, 2], [3, 4, 5], [3, 5, 6], [6, 7], [7]]
     assert pulses.index(erase[-1]) == len(erase) - 1  # every erase comes before any programming pulse
     assert not [p for p in pulses if (p.row, p.col) == (1, 4)]
+
+
+async def test_erase_all_covers_the_cells_around_a_block() -> None:
+    from labctl.core import PulseRecord
+    from protocols import ListSink
+    from tests.protocols.simaccess import SimAccess
+
+    for erase_all, want in ((False, {(0, c) for c in range(3)}), (True, {(r, c) for r in range(2) for c in range(8)})):
+        sink = ListSink()
+        params = SPEC.parse({"random_levels": 2, "shape": [1, 3], "erase_volts": 1.5, "erase_all": erase_all,
+                             "max_pulses": 2})
+        await SPEC.run(SimAccess(2, 8), params, sink)
+        erased = {(p.row, p.col) for p in sink.records if isinstance(p, PulseRecord) and p.scheme == "grounded"}
+        assert erased == want
