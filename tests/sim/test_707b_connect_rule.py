@@ -10,7 +10,7 @@ from sim_instruments.bench import SimBench
 from sim_instruments.devices import make_device
 
 
-@pytest.fixture()
+@pytest.fixture
 def setup() -> tuple[SimBench, object]:
     bench = SimBench(load_bench_config(CONFIGS / "sim_bench_2600b.yaml"))
     return bench, make_device(bench, "matrix0b")
