@@ -35,6 +35,7 @@ from torch.nn import functional as F
 from labctl.core.errors import ConfigError
 from labctl.train.base import CrossbarModel, accuracy
 from labctl.train.crossbar import network_forward
+from labctl.train.hrat_kernel import StepConfig, hrat_train_step
 from labctl.train.layers import (
     hw_weight,
     lsq_quantize,
@@ -65,6 +66,7 @@ class HRATLinear(nn.Module):
         self.s = nn.Parameter(torch.tensor(vdd / (2 * v_th)))  # starts with the swing VDD/2 mapped onto V_TH
         self.bits, self.noise, self.v_th, self.vdd, self.dac_bits = bits, noise, v_th, vdd, dac_bits
         self.last, self.hw, self.noise_mode = last, hw, noise_mode
+        self.one_node = True  # BN layers train through labctl.train.hrat_kernel; False: the autograd composition
 
     def fused(self) -> tuple[Tensor, Tensor, Tensor]:
         """(fused weight, fused bias, BN factor gamma/sqrt(var+eps)) from the moving-average statistics."""
@@ -96,8 +98,10 @@ class HRATLinear(nn.Module):
             y = F.linear(x, self.weight, self.bias)
             y = self.bn(y) if self.bn is not None else y
             return y if self.last else F.relu(y)
-        x = torch.clamp(x, -self.v_th, self.v_th)
         bn = self.bn
+        if self.one_node and self.training and bn is not None:
+            return self._fused_step(x, bn)
+        x = torch.clamp(x, -self.v_th, self.v_th)
         inv = self._bn_factor() if bn is not None else None  # moving averages before this batch
         noise = self.noise if self.training else 0.0
         shared = self.noise_mode == "weight"
@@ -120,6 +124,18 @@ class HRATLinear(nn.Module):
             step = s * self.vdd / 2**self.dac_bits
             bf = uniform_quant_noise(bf, step) if self.training else quantize_to_step(bf, step)
         return out_stage(ybar, bf, s, self.vdd, not self.last)
+
+    def _fused_step(self, x: Tensor, bn: nn.BatchNorm1d) -> Tensor:
+        """The training forward of a BN layer as one autograd node (:mod:`labctl.train.hrat_kernel`)."""
+        assert bn.running_mean is not None
+        assert bn.running_var is not None
+        assert bn.num_batches_tracked is not None
+        bn.num_batches_tracked.add_(1)
+        momentum = bn.momentum if bn.momentum is not None else 1.0 / float(bn.num_batches_tracked)
+        cfg = StepConfig(self.v_th, self.bits, self.noise, self.vdd, self.dac_bits, not self.last, bn.eps,
+                         momentum, self.noise_mode)
+        return hrat_train_step(x, self.weight, self.bias, self.step, self.s, bn.weight, bn.bias, bn.running_mean,
+                               bn.running_var, cfg)
 
     def deploy(self) -> dict[str, Any]:
         """Fused, quantized, scaled weights ``w = Q(Wf)/s`` (out, in), bias ``Q_dac(bf)/s`` and ``s``."""

@@ -30,35 +30,44 @@ def use_low_rank(x: Tensor, n_out: int) -> bool:
     return x.device.type == "cpu" and 2 * b <= min(n_in, n_out)
 
 
+NoiseState = tuple[Tensor, Tensor] | None  # (Q, Z) of the QR path, None for the Cholesky path
+
+
+def sample(x: Tensor, sigma: Tensor, n_out: int, need_dx: bool) -> tuple[Tensor, NoiseState]:
+    """``x N^T`` for one draw (``x`` detached) and what :func:`input_noise` needs to give ``g N`` later."""
+    if not need_dx:
+        lo, info = torch.linalg.cholesky_ex(x @ x.T)
+        if int(info) == 0:
+            z = torch.randn(x.shape[0], n_out, dtype=x.dtype, device=x.device)
+            return (lo @ z).mul_(sigma), None
+    q, r = torch.linalg.qr(x.T)
+    z = torch.randn(r.shape[0], n_out, dtype=x.dtype, device=x.device)
+    return (r.T @ z).mul_(sigma), (q, z)
+
+
+def input_noise(g: Tensor, state: NoiseState, sigma: Tensor) -> Tensor:
+    """``g N`` for the draw :func:`sample` made (``g``: gradient of ``x N^T``); needs its QR state."""
+    if state is None:
+        raise ValueError("the draw was sampled without an input gradient (need_dx=False)")
+    q, z = state
+    r_g = torch.linalg.qr(g.T, mode="r").R  # g = R_g^T Q_g^T
+    s = r_g.T @ torch.randn(r_g.shape[0], q.shape[0], dtype=g.dtype, device=g.device)  # g M
+    s = s - (s @ q) @ q.T  # g M (I - Q Q^T)
+    return torch.addmm(s, g @ z.T, q.T).mul_(sigma)  # + g (Z^T Q^T)
+
+
 class _SharedWeightNoise(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, x: Tensor, sigma: Tensor, n_out: int, need_dx: bool) -> Tensor:
-        xd = x.detach()
-        if not need_dx:
-            lo, info = torch.linalg.cholesky_ex(xd @ xd.T)
-            if int(info) == 0:
-                z = torch.randn(xd.shape[0], n_out, dtype=x.dtype, device=x.device)
-                ctx.save_for_backward(None, None)
-                y: Tensor = (lo @ z).mul_(sigma)
-                return y
-        q, r = torch.linalg.qr(xd.T)
-        z = torch.randn(r.shape[0], n_out, dtype=x.dtype, device=x.device)
-        ctx.save_for_backward(q, z)
-        ctx.sigma = sigma.detach()
-        yr: Tensor = (r.T @ z).mul_(sigma)
-        return yr
+        y, state = sample(x.detach(), sigma.detach(), n_out, need_dx)
+        ctx.state, ctx.sigma = state, sigma.detach()
+        return y
 
     @staticmethod
     def backward(ctx: Any, *grads: Tensor) -> tuple[Tensor | None, None, None, None]:
-        q, z = ctx.saved_tensors
-        if q is None or not ctx.needs_input_grad[0]:
+        if ctx.state is None or not ctx.needs_input_grad[0]:
             return None, None, None, None
-        g = grads[0]
-        r_g = torch.linalg.qr(g.T, mode="r").R  # g = R_g^T Q_g^T
-        s = r_g.T @ torch.randn(r_g.shape[0], q.shape[0], dtype=g.dtype, device=g.device)  # g M
-        s = s - (s @ q) @ q.T  # g M (I - Q Q^T)
-        dx = torch.addmm(s, g @ z.T, q.T).mul_(ctx.sigma)  # + g (Z^T Q^T)
-        return dx, None, None, None
+        return input_noise(grads[0], ctx.state, ctx.sigma), None, None, None
 
 
 def shared_weight_noise(x: Tensor, sigma: Tensor, n_out: int) -> Tensor:
