@@ -14,7 +14,8 @@ One layer in training (seed 003 Fig. 2b, eqs. 10-13; without BN Fig. 2a, eq. 6):
 CPU with ``2 B <= min(in, out)`` it is sampled exactly at batch rank (:mod:`labctl.train.weight_noise`) instead
 of drawing the matrix. ``"output"`` is a cheaper variant that is not the seed's: ``N(0, sigma^2 ||x||^2)`` per
 sample and output (:func:`labctl.train.layers.output_noise`), right per sample but independent across the batch
-where the shared draw correlates samples, and without the noise in the input gradient. ``s`` is the learned
+where the shared draw correlates samples, and without the noise in the input gradient. A BN layer's training
+step runs as one autograd node (:mod:`labctl.train.hrat_kernel`, same values). ``s`` is the learned
 per-layer scale; the DAC is modelled with uniform noise of one step while training and
 rounding at deployment. Deployment (eqs. 14-15) gives ``W_deploy = s_c Q(Wf)/s`` (a differential conductance map
 with ``s_c = (g_on - g_off)/max|Q(Wf)/s|``) and ``b_deploy = Q_dac(bf)/s``; hardware inference is eq. 9,
