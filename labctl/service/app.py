@@ -13,6 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from labctl.service import errors, routes_benches, routes_jobs, routes_live, routes_results, routes_ui
 from labctl.service.backend import Backend, BenchHandle
 from labctl.service.config import ServiceConfig
+from labctl.service.fast_reads import FastReads
 from labctl.service.hub import Hub
 from labctl.service.jobdb import JobDB
 from labctl.service.scheduler import Scheduler
@@ -70,6 +71,7 @@ def create_app(config: ServiceConfig, store: Path, *, token: str | None = None,
     if token:
         _declare_bearer(app)
     app.add_middleware(BodyLimit, max_bytes=config.max_request_bytes)
+    app.add_middleware(FastReads, state=app.state)  # the polled reads from the cache, before body and router
     if token:
         # outermost: nothing is read before the token is checked (but the dashboard's static files, which hold no data)
         app.add_middleware(TokenGuard, token=token, public=routes_ui.PUBLIC)
