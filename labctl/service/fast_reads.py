@@ -15,6 +15,7 @@ from starlette.datastructures import State
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from labctl.service.answers import STATUS, job_key, job_name, status_key
+from labctl.service.state import ServiceState
 
 _JOBS = "/jobs/"
 _CONTENT_TYPE = (b"content-type", b"application/json")
@@ -41,7 +42,7 @@ class FastReads:
         await self.app(scope, receive, send)
 
     def _fresh(self, path: str) -> bytes | None:
-        svc = getattr(self.state, "service", None)
+        svc: ServiceState | None = getattr(self.state, "service", None)
         if svc is None:  # not started yet (or shut down)
             return None
         if path == "/status":
