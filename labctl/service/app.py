@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -23,10 +24,13 @@ from labctl.service.submit import offloop_job_model, protocol_job_model
 
 
 def create_app(config: ServiceConfig, store: Path, *, token: str | None = None,
-               backend: Backend | None = None) -> FastAPI:
+               backend: Backend | None = None, freeze_gc: bool = False) -> FastAPI:
     """The service as a FastAPI app, behind a token guard (when ``token`` is set) and a body-size bound.
 
-    ``backend`` defaults to the real labctl stack (``labctl.service.stack.LabctlBackend``).
+    ``backend`` defaults to the real labctl stack (``labctl.service.stack.LabctlBackend``). ``freeze_gc``: once
+    started, move every object built so far (modules, the app, the OpenAPI document) out of the garbage
+    collector's reach (``gc.freeze``), so a full collection walks only what requests made and does not stall the
+    event loop; for the process that owns the service (``labctl serve``), not for an app embedded in another one.
     """
     if backend is None:
         from labctl.service.stack import LabctlBackend
@@ -49,6 +53,9 @@ def create_app(config: ServiceConfig, store: Path, *, token: str | None = None,
             stack.push_async_callback(scheduler.stop)
             app.state.service = ServiceState(config, be, benches, db, hub, scheduler)
             app.openapi()  # built once now, not on the first request (the dashboard's submit form reads it)
+            if freeze_gc:
+                gc.collect()
+                gc.freeze()
             yield
 
     app = FastAPI(
