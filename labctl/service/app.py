@@ -15,6 +15,7 @@ from labctl.service import errors, routes_benches, routes_jobs, routes_live, rou
 from labctl.service.backend import Backend, BenchHandle
 from labctl.service.config import ServiceConfig
 from labctl.service.fast_reads import FastReads
+from labctl.service.head import HeadAsGet
 from labctl.service.hub import Hub
 from labctl.service.jobdb import JobDB
 from labctl.service.scheduler import Scheduler
@@ -82,6 +83,7 @@ def create_app(config: ServiceConfig, store: Path, *, token: str | None = None,
     if token:
         # outermost: nothing is read before the token is checked (but the dashboard's static files, which hold no data)
         app.add_middleware(TokenGuard, token=token, public=routes_ui.PUBLIC)
+    app.add_middleware(HeadAsGet)  # outermost: every layer and route sees a HEAD as the GET it answers
     return app
 
 

@@ -101,3 +101,24 @@ async def test_cache_sits_behind_the_token(svc: Running, client: httpx.AsyncClie
         jobs = (await client.get("/jobs")).json()["jobs"]
         assert jobs
         assert (await anonymous.get(f"/jobs/{jobs[0]['id']}")).status_code == 401
+
+
+async def test_head_answers_every_get_route(client: httpx.AsyncClient) -> None:
+    """HEAD: the GET's status and headers, no content; every method a 405's Allow names is answered."""
+    job = (await client.post("/jobs", json=program_job("a", 2, 2))).json()
+    await wait_state(client, job["id"], {"succeeded"})
+    for path in ("/status", f"/jobs/{job['id']}", "/jobs", "/benches"):
+        get, head = await client.get(path), await client.head(path)
+        assert head.status_code == get.status_code == 200, path
+        assert head.content == b""
+        assert head.headers["content-length"] == get.headers["content-length"], path
+    events = await client.head(f"/jobs/{job['id']}/events")  # a stream: its headers, then the end
+    assert events.status_code == 200
+    assert events.headers["content-type"].startswith("text/event-stream")
+    assert (await client.head("/jobs/0123456789ff")).status_code == 404
+    r = await client.delete("/jobs")
+    assert r.status_code == 405
+    allowed = set(r.headers["allow"].replace(" ", "").split(","))
+    assert allowed == {"GET", "HEAD", "POST"}
+    for method in allowed - {"POST"}:
+        assert (await client.request(method, "/jobs")).status_code == 200, method
