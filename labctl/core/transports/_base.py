@@ -5,7 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
+
+from labctl.core.errors import TransportError
+
+T = TypeVar("T")
 
 TransportLog = Callable[[str, str], None]
 """``log(resource, message)``: called with every message just before it is sent."""
@@ -39,6 +43,9 @@ class BlockingTransport:
         self.timeout = timeout
         self.log = log
         self._lock = asyncio.Lock()
+        #: a read failed (timeout, garbled): a late reply may still arrive, so the link is reopened before its next
+        #: use and that reply can never be taken for the answer to a later command
+        self._stale = False
 
     # blocking primitives, implemented by subclasses ------------------------------------------------
     def _open(self) -> None:
@@ -60,18 +67,32 @@ class BlockingTransport:
         self._write(message)
         return self._read()
 
+    def _fresh(self) -> None:
+        """Reopen the link when an earlier read failed (before anything else is sent on it)."""
+        if self._stale:
+            self._reopen()
+            self._stale = False
+
+    def _checked(self, op: Callable[[], T]) -> T:
+        self._fresh()
+        try:
+            return op()
+        except TransportError:
+            self._stale = True
+            raise
+
     # asyncio face --------------------------------------------------------------------------------------
     async def write(self, message: str) -> None:
         async with self._lock:
             if self.log is not None:
                 self.log(self.resource, message)
-            await asyncio.to_thread(self._write, message)
+            await asyncio.to_thread(self._checked, lambda: self._write(message))
 
     async def query(self, message: str) -> str:
         async with self._lock:
             if self.log is not None:
                 self.log(self.resource, message)
-            return await asyncio.to_thread(self._query, message)
+            return await asyncio.to_thread(self._checked, lambda: self._query(message))
 
     async def clear(self) -> None:
         async with self._lock:
@@ -85,6 +106,7 @@ class BlockingTransport:
         with contextlib.suppress(Exception):
             self._close()
         self._open()
+        self._stale = False
 
     async def close(self) -> None:
         async with self._lock:
