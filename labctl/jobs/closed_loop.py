@@ -84,8 +84,9 @@ class LoopOptions(JobOptions):
         "auto: scan every crossbar and place the layers around the faults (labctl.analysis.placement); "
         "fixed: each layer as one block at its 'placement' origin"))
     scan: dict[str, Any] = Field(
-        default_factory=lambda: {"read_found": False, "restore": False},
-        description="protocols.scan parameters (place = auto; the cells are programmed next, nothing to restore)")
+        default_factory=lambda: {"read_found": False, "restore": False, "order": "set_reset"},
+        description=("protocols.scan parameters (place = auto; SET then RESET: every cell the layers do not use "
+                     "is left OFF, so on a chip with wire resistance it draws no current from the lines in use)"))
     reuse_placement: bool = Field(default=False, description=(
         "Take the placement stored in <out>/runs (a resumed run programs the same lines) instead of scanning"))
     transport: str = Field(default="visa", description="visa (loopback TCP, the real stack) or inproc (tests)")
