@@ -13,7 +13,7 @@ network as all rows driven at once, by superposition).
     bot[i, j] = r_contact * sum_k I[k, j] + r_col * sum_{m=i..R-2} sum_{k<=m} I[k, j]
     I = G * (top - bot)
 
-(cumulative sums along the lines), 12 steps by default. Each step is a handful of tensor ops, so gradients flow to ``G`` and ``V``
+(cumulative sums along the lines), as many steps as the coupling asks for (:func:`ir_column_currents`). Each step is a handful of tensor ops, so gradients flow to ``G`` and ``V``
 through the unrolled steps. The first step is the ideal crossbar ``I = G V``; one more step is the classical
 first-order IR-drop correction. It converges while the wire coupling ``r * (line length) * (line conductance)``
 stays below about 1, which holds for arrays whose unused cells are parked OFF (``protocols.scan`` with
@@ -61,27 +61,44 @@ def coupling(g: Tensor, wires: LineResistance) -> float:
     return max(row_c, col_c)
 
 
-def ir_column_currents(v_rows: Tensor, g: Tensor, wires: LineResistance, iterations: int = 12) -> Tensor:
+def ir_column_currents(v_rows: Tensor, g: Tensor, wires: LineResistance, iterations: int | None = None, *,
+                       rows: tuple[int, ...] | None = None, n_rows: int | None = None, tol: float = 1e-4) -> Tensor:
     """Currents into the grounded column pads, A: ``(batch, rows)`` row voltages over a ``(rows, cols)``
-    conductance map (S) with wire resistance; ``iterations = 1`` is the ideal ``V @ G``."""
+    conductance map (S) with wire resistance; ``iterations = 1`` is the ideal ``V @ G``.
+
+    ``rows`` (ascending physical row indices of an ``n_rows``-row array) says that ``g`` holds only those rows:
+    the driven ones. The rows left out are grounded; their cells' leak from the columns (a few mV at most) is
+    neglected, their wire is not (the column segments between the kept rows and down to the pad are summed).
+    ``iterations`` None: enough steps for a relative error ``tol`` at the map's :func:`coupling` (2 to 16).
+    """
     if g.dim() != 2 or v_rows.dim() != 2 or v_rows.shape[1] != g.shape[0]:
         raise ConfigError.invalid("v_rows/g shapes", (tuple(v_rows.shape), tuple(g.shape)),
                                   "(batch, rows) voltages and a (rows, cols) map")
+    n_kept = int(g.shape[0])
+    phys = list(range(n_kept)) if rows is None else [int(r) for r in rows]
+    total = n_kept if n_rows is None else int(n_rows)
+    if len(phys) != n_kept or any(b <= a for a, b in zip(phys, phys[1:], strict=False)) or phys[-1] >= total:
+        raise ConfigError.invalid("rows", phys[:4], f"{n_kept} ascending row indices below {total}")
+    if iterations is None:
+        c = coupling(g.detach(), wires)
+        iterations = 2 if c <= tol else 16 if c >= 0.6 else min(16, max(2, 1 + math.ceil(math.log(tol) / math.log(c))))
     if iterations < 1:
         raise ConfigError.out_of_range("iterations", iterations, 1, None)
     v = v_rows[:, :, None]  # (B, R, 1)
     cur = g[None] * v  # (B, R, C): the ideal crossbar
     if wires.ideal:
         return cur.sum(dim=1)
+    # column wire between consecutive kept rows, and from the last kept row to the pad
+    seg = torch.as_tensor([wires.r_col * (b - a) for a, b in zip(phys, phys[1:], strict=False)] + [0.0],
+                          dtype=g.dtype)[None, :, None]
+    pad_r = wires.r_contact + wires.r_col * (total - 1 - phys[-1])
     for _ in range(iterations - 1):
         # row lines: current through the segment before column m is the sum of the cells from m on
         tail = torch.flip(torch.cumsum(torch.flip(cur, [2]), dim=2), [2])  # (B, R, C), tail[..., m]
         drop_r = wires.r_contact * tail[:, :, :1] + wires.r_row * torch.cumsum(
             torch.nn.functional.pad(tail[:, :, 1:], (1, 0)), dim=2)
-        # column lines: current through the segment below row m is the sum of the cells up to m
+        # column lines: the wire below kept row m carries the cells up to m
         head = torch.cumsum(cur, dim=1)  # (B, R, C), head[:, m] = sum_{k<=m}
-        below = torch.nn.functional.pad(head[:, :-1], (0, 0, 0, 1))  # segment m..m+1 carries head[:, m]
-        rise_c = wires.r_contact * head[:, -1:, :] + wires.r_col * torch.flip(
-            torch.cumsum(torch.flip(below, [1]), dim=1), [1])
+        rise_c = pad_r * head[:, -1:, :] + torch.flip(torch.cumsum(torch.flip(seg * head, [1]), dim=1), [1])
         cur = g[None] * (v - drop_r - rise_c)
     return cur.sum(dim=1)
