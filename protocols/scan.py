@@ -19,7 +19,8 @@ read; otherwise by its last test read ``g_set``: ``stuck_on`` (>= ``g_stuck_on``
 never formed) or ``stuck_off``. Outcomes: converged (working), failed (moved by ``min_ratio`` but not the full
 swing) or stuck (never moved). Each cell's ``CellOutcome`` (target = ``g0``, the state the restore returns to;
 conductance = ``g_set``, what decides the class; without ``read_found``
-the target is ``g_set``, where the cell stays; with ``set_reset`` it is ``g_reset``) commits it in the journal; a resumed run never pulses it again.
+the target is ``g_set``, where the cell stays; with ``set_reset`` it is ``g_reset``) commits it in the journal;
+a resumed run never pulses it again.
 Emits a ``MapRecord`` "scan" (conductance ``g0``; extras ``g_reset``, ``g_set``, ``fault_class`` = index into
 :data:`CLASSES`, ``switched``) and a ``ResultRecord`` "scan" with the counts per class.
 """

@@ -89,6 +89,12 @@ class LoopOptions(JobOptions):
                      "is left OFF, so on a chip with wire resistance it draws no current from the lines in use)"))
     reuse_placement: bool = Field(default=False, description=(
         "Take the placement stored in <out>/runs (a resumed run programs the same lines) instead of scanning"))
+    wires: dict[str, tuple[float, float, float]] | None = Field(default=None, description=(
+        "crossbar -> (r_row, r_col, r_contact), ohm, for the trainer's IR-drop model (e.g. from a calibration of a "
+        "real bench); None = the simulated bench's sim.wires"))
+    ir_model: bool = Field(default=True, description=(
+        "Retrain on the chip's lines with wire resistance (labctl.train.wired) where the crossbars have wires and "
+        "a scan says what every other cell reads"))
     transport: str = Field(default="visa", description="visa (loopback TCP, the real stack) or inproc (tests)")
     force: bool = Field(default=False, description="Replace the results of an earlier loop in the output folder")
 
@@ -169,6 +175,7 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
     from labctl.train.letters_retrain import binary_targets, retrain_letters
     from labctl.train.mapping import ConductanceWindow
     from labctl.train.measured import MeasuredMap
+    from labctl.train.wired import WiredNet
     from sim_instruments.check import check_sim
 
     p = progress or _Quiet()
@@ -220,8 +227,9 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
         steps = _BenchSteps(bench, store, opts, p, runs, float(cfg.limits.read_clamp), arrays)
 
         # 2b. the fault map of every crossbar and the layers placed around it (stored: a resume reuses it)
+        scans: list[str] = []
         if opts.place == "auto":
-            placement, faults, _scans = await scan_and_place(
+            placement, faults, scans = await scan_and_place(
                 steps.step, store, arrays, shapes, on_targets, opts.scan, out, reuse=opts.reuse_placement,
                 seed=opts.seed)
         steps.placement = placement
@@ -244,7 +252,12 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
         # 5. sync the measured maps into the trainer; retrain around the chip (chip in the loop)
         p.stage("retrain around the measured maps (chip in the loop)",
                 opts.retrain_epochs * (opts.retrain_restarts + 1))
-        loop = retrain_letters(model, maps_before, ds, epochs=opts.retrain_epochs, seed=opts.seed,
+        lines = _lines_model(opts, cfg, store, scans, placement, measured, arrays) if opts.ir_model else None
+        if lines is not None:
+            p.note(f"retraining on the chip's lines with wire resistance ({', '.join(sorted(lines.wires))}; "
+                   f"worst line coupling {lines.worst_coupling():.2f})")
+        net = WiredNet.wrap(model, lines) if lines is not None else model
+        loop = retrain_letters(net, maps_before, ds, epochs=opts.retrain_epochs, seed=opts.seed,
                                restarts=opts.retrain_restarts, flip_p=float(base.get("flip_p", 0.0)),
                                progress=lambda e, n, _m: p.update(e, n))
         for tm in loop.targets.values():
@@ -305,7 +318,9 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
         accuracy=acc, maps=maps, programming=passes, layer_errors=before.errors + after.errors,
         retraining=Retraining(method="chip in the loop: stuck/failed cells frozen at what they read, binarized "
                               f"(STE) retraining of the rest; {opts.retrain_restarts} restarts from fresh weights, "
-                              "lowest loss on noisy training letters kept", epochs=opts.retrain_epochs,
+                              "lowest loss on noisy training letters kept"
+                              + (f"; the layers on their placed lines with wire resistance ({_wires_text(lines)})"
+                                 if lines is not None else ""), epochs=opts.retrain_epochs,
                               cells_to_program=loop.cells_to_program,
                               cells_total={n: int(t.targets.size) for n, t in loop.targets.items()},
                               fixed_cells=loop.fixed_cells, predicted_accuracy=loop.after["measured"],
@@ -327,6 +342,24 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
     html, js = write_report(report, out / "report.html")
     p.update(1, 1)
     return LoopResult(report, html, js, info.id)
+
+
+def _lines_model(opts: LoopOptions, cfg: Any, store: RunStore, scans: list[str], placement: Placement,
+                 measured: dict[str, np.ndarray], arrays: dict[str, tuple[int, int]]) -> Any:
+    """The trainer's model of the chip's lines (:mod:`labctl.jobs._wires`), or None: ideal lines, or no scan
+    saying what the cells the layers do not use read (``place = fixed``)."""
+    from labctl.jobs._wires import chip_lines, line_resistance, scan_backgrounds
+
+    wires = line_resistance(cfg, opts.wires, list(arrays))
+    if not wires or opts.place != "auto":
+        return None
+    backgrounds = scan_backgrounds(store, scans, str(opts.scan.get("order", "reset_set")))
+    return chip_lines(placement, measured, wires, backgrounds, arrays, opts.g_off)
+
+
+def _wires_text(lines: Any) -> str:
+    return ", ".join(f"{x}: {w.r_row:g}/{w.r_col:g}/{w.r_contact:g} ohm row/col/contact"
+                     for x, w in sorted(lines.wires.items()))
 
 
 def _subset(x: np.ndarray, y: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:

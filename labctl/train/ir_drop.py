@@ -13,7 +13,8 @@ network as all rows driven at once, by superposition).
     bot[i, j] = r_contact * sum_k I[k, j] + r_col * sum_{m=i..R-2} sum_{k<=m} I[k, j]
     I = G * (top - bot)
 
-(cumulative sums along the lines), as many steps as the coupling asks for (:func:`ir_column_currents`). Each step is a handful of tensor ops, so gradients flow to ``G`` and ``V``
+(cumulative sums along the lines), as many steps as the coupling asks for (:func:`ir_column_currents`). Each
+step is a handful of tensor ops, so gradients flow to ``G`` and ``V``
 through the unrolled steps. The first step is the ideal crossbar ``I = G V``; one more step is the classical
 first-order IR-drop correction. It converges while the wire coupling ``r * (line length) * (line conductance)``
 stays below about 1, which holds for arrays whose unused cells are parked OFF (``protocols.scan`` with
@@ -24,6 +25,7 @@ Tested against the simulator's full nodal solve (``sim_instruments.solve_crossba
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -77,7 +79,7 @@ def ir_column_currents(v_rows: Tensor, g: Tensor, wires: LineResistance, iterati
     n_kept = int(g.shape[0])
     phys = list(range(n_kept)) if rows is None else [int(r) for r in rows]
     total = n_kept if n_rows is None else int(n_rows)
-    if len(phys) != n_kept or any(b <= a for a, b in zip(phys, phys[1:], strict=False)) or phys[-1] >= total:
+    if len(phys) != n_kept or any(b <= a for a, b in itertools.pairwise(phys)) or phys[-1] >= total:
         raise ConfigError.invalid("rows", phys[:4], f"{n_kept} ascending row indices below {total}")
     if iterations is None:
         c = coupling(g.detach(), wires)
@@ -89,7 +91,7 @@ def ir_column_currents(v_rows: Tensor, g: Tensor, wires: LineResistance, iterati
     if wires.ideal:
         return cur.sum(dim=1)
     # column wire between consecutive kept rows, and from the last kept row to the pad
-    seg = torch.as_tensor([wires.r_col * (b - a) for a, b in zip(phys, phys[1:], strict=False)] + [0.0],
+    seg = torch.as_tensor([wires.r_col * (b - a) for a, b in itertools.pairwise(phys)] + [0.0],
                           dtype=g.dtype)[None, :, None]
     pad_r = wires.r_contact + wires.r_col * (total - 1 - phys[-1])
     for _ in range(iterations - 1):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -51,7 +53,7 @@ def test_ir_model_matches_the_nodal_solve_on_a_parked_realistic_chip() -> None:
     # every step brings it closer (the fixed point contracts)
     errs = [np.abs(ir_column_currents(torch.as_tensor(v), torch.as_tensor(g), REALISTIC, n).numpy()
                    - ref).max() for n in (1, 2, 4, 8, 12)]
-    assert all(b < a for a, b in zip(errs, errs[1:], strict=False))
+    assert all(b < a for a, b in itertools.pairwise(errs))
 
 
 def test_one_iteration_is_the_ideal_crossbar_and_zero_wires_are_exact() -> None:
@@ -72,7 +74,9 @@ def test_far_cells_lose_more_and_gradients_flow_to_the_conductances() -> None:
     # column 0 is next to the row drivers: it loses least along the rows
     assert float(got[0, 0]) > float(got[0, -1])
     i.sum().backward()
-    assert g.grad is not None and torch.isfinite(g.grad).all() and (g.grad > 0).all()
+    assert g.grad is not None
+    assert torch.isfinite(g.grad).all()
+    assert (g.grad > 0).all()
 
 
 def test_bad_wires_and_shapes_are_refused_naming_the_field() -> None:
