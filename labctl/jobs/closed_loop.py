@@ -53,10 +53,16 @@ from labctl.report._runs import now_iso, program_pass
 from labctl.store import RunStore
 
 
+#: the main job's default bench: the realistic simulated chip (wire resistance, stuck cells, variability)
+LOOP_BENCH = Path(__file__).resolve().parents[2] / "configs" / "sim_bench_realistic.yaml"
+
+
 class LoopOptions(JobOptions):
     """Parameters of the full loop (everything needed to reproduce a run is stored with it)."""
 
-    bench: str | None = Field(default=None, description="Bench YAML; None = the embedded simulated bench")
+    bench: str | None = Field(default=None, description=(
+        "Bench YAML; None = the realistic simulated chip (configs/sim_bench_realistic.yaml: wire resistance, 1 % + "
+        "1 % stuck cells); configs/sim_bench.yaml is the ideal one"))
     out: str = Field(default="results/loop", description="Output folder (runs, model, targets, report)")
     store: str | None = Field(default=None, description="Run store directory; None = <out>/runs")
     sizes: tuple[int, ...] = Field(default=(16, 32, 4), description="Letters network layer sizes")
@@ -168,7 +174,7 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
     """Run the full loop and write the report; see the module docstring for the path."""
     import torch
 
-    from labctl.bench import DEFAULT_CONFIG, load_config, open_bench
+    from labctl.bench import load_config, open_bench
     from labctl.train import save_model
     from labctl.train.datasets import letters_test160, load_letters
     from labctl.train.letters import IMPROVED_RECIPE, SEED_RECIPE, train_letters
@@ -180,9 +186,9 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
 
     p = progress or _Quiet()
     # everything that can be checked before the first file is written: the bench, its physics, the recipe
-    cfg = load_config(opts.bench or DEFAULT_CONFIG)
+    cfg = load_config(opts.bench or LOOP_BENCH)
     cfg = sim_variant(cfg, stuck_on=opts.stuck_on, stuck_off=opts.stuck_off, sim=opts.sim)
-    check_sim(cfg, f"{opts.bench or DEFAULT_CONFIG} with the loop's overrides")
+    check_sim(cfg, f"{opts.bench or LOOP_BENCH} with the loop's overrides")
     if opts.recipe not in ("improved", "seed"):
         raise ConfigError.invalid("recipe", opts.recipe, "improved, seed")
     out = Path(opts.out)

@@ -29,7 +29,8 @@ def loop_result(tmp_path_factory: pytest.TempPathFactory) -> tuple[LoopOptions, 
 
     out = tmp_path_factory.mktemp("loop")
     # a chip with 3 % + 3 % stuck cells; the scan covers 24 x 16 cells of each crossbar (the rest counts as unknown)
-    opts = LoopOptions(out=str(out), sizes=(16, 6, 4), n_test=24, retrain_epochs=40, read_repeats=2,
+    opts = LoopOptions(out=str(out), bench=str(DEFAULT_CONFIG), sizes=(16, 6, 4), n_test=24, retrain_epochs=40,
+                       read_repeats=2,
                        stuck_on=0.03, stuck_off=0.03, transport="inproc",
                        scan={"read_found": False, "restore": False, "region": (0, 24, 0, 16)})
     return opts, asyncio.run(run_loop(opts))
