@@ -52,7 +52,6 @@ from labctl.report._placement import fault_strings
 from labctl.report._runs import now_iso, program_pass
 from labctl.store import RunStore
 
-
 #: the main job's default bench: the realistic simulated chip (wire resistance, stuck cells, variability)
 LOOP_BENCH = Path(__file__).resolve().parents[2] / "configs" / "sim_bench_realistic.yaml"
 
