@@ -36,7 +36,8 @@ def test_placement_survives_kill9_and_resume(tmp_path: Path) -> None:
     out = tmp_path / "loop"
     store = RunStore(out / "runs")
     opts = {"out": str(out), "bench": str(DEFAULT_CONFIG), "sizes": (16, 4, 4), "n_test": 8, "retrain_epochs": 0,
-            "read_repeats": 1, "stuck_on": 0.05, "stuck_off": 0.05, "scan": SCAN, "retrain_restarts": 0, "transport": "inproc"}
+            "read_repeats": 1, "stuck_on": 0.05, "stuck_off": 0.05, "scan": SCAN, "retrain_restarts": 0,
+            "transport": "inproc"}
     script = ("import asyncio, json, sys; from labctl.jobs.closed_loop import LoopOptions, run_loop; "
               "asyncio.run(run_loop(LoopOptions(**json.loads(sys.argv[1]))))")
     import json
