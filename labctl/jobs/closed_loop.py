@@ -190,6 +190,9 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
     check_sim(cfg, f"{opts.bench or LOOP_BENCH} with the loop's overrides")
     if opts.recipe not in ("improved", "seed"):
         raise ConfigError.invalid("recipe", opts.recipe, "improved, seed")
+    for xb in opts.wires or {}:
+        if xb not in cfg.crossbars:
+            raise ConfigError.invalid("wires", xb, ", ".join(cfg.crossbars))
     out = Path(opts.out)
     if not opts.reuse_placement:  # a resumed run keeps the stored runs and placement it continues from
         _claim_out(out, opts.force)
