@@ -38,7 +38,7 @@ def command(report: dict[str, Any]) -> str:
         name += f" --stuck {on:g}" if on == off else f" --stuck-on {on:g} --stuck-off {off:g}"
     if p.get("place", "auto") != "auto":
         name += f" --place {p['place']}"
-    return name + "`"
+    return name + "`" + (f" ({p['transport']} transport, no sockets)" if p.get("transport", "visa") != "visa" else "")
 
 
 def row(report: dict[str, Any]) -> str:
