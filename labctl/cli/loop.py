@@ -54,9 +54,7 @@ def _wires(sets: tuple[str, ...]) -> dict[str, tuple[float, float, float]] | Non
 
 
 @click.command(name="loop")
-@click.option("--bench", default=None, help=(
-    "Bench YAML (default: the realistic simulated chip, configs/sim_bench_realistic.yaml; the ideal one is "
-    "configs/sim_bench.yaml)."))
+@click.option("--bench", default=None, help="Bench YAML (default: the embedded simulated bench).")
 @click.option("--out", default="results/loop", show_default=True, help="Output folder (runs, model, report).")
 @click.option("--stuck", type=float, default=None, metavar="F",
               help="Simulated chip: fraction F of cells stuck ON and F stuck OFF (e.g. 0.02).")
