@@ -90,9 +90,10 @@ class LoopOptions(JobOptions):
         "auto: scan every crossbar and place the layers around the faults (labctl.analysis.placement); "
         "fixed: each layer as one block at its 'placement' origin"))
     scan: dict[str, Any] = Field(
-        default_factory=lambda: {"read_found": False, "restore": False, "order": "set_reset"},
-        description=("protocols.scan parameters (place = auto; SET then RESET: every cell the layers do not use "
-                     "is left OFF, so on a chip with wire resistance it draws no current from the lines in use)"))
+        default_factory=lambda: {"read_found": False, "restore": False},
+        description=("protocols.scan parameters (place = auto). Without an 'order', a bench with wire resistance "
+                     "is scanned SET then RESET (order = set_reset: every cell the layers do not use is left OFF, "
+                     "so it draws no current from the lines in use), one with ideal lines RESET then SET"))
     reuse_placement: bool = Field(default=False, description=(
         "Take the placement stored in <out>/runs (a resumed run programs the same lines) instead of scanning"))
     wires: dict[str, tuple[float, float, float]] | None = Field(default=None, description=(
@@ -239,7 +240,8 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
         scans: list[str] = []
         if opts.place == "auto":
             placement, faults, scans = await scan_and_place(
-                steps.step, store, arrays, shapes, on_targets, opts.scan, out, reuse=opts.reuse_placement,
+                steps.step, store, arrays, shapes, on_targets, scan_params(opts, cfg, arrays), out,
+                reuse=opts.reuse_placement,
                 seed=opts.seed)
         steps.placement = placement
 
@@ -353,6 +355,16 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
     return LoopResult(report, html, js, info.id)
 
 
+def scan_params(opts: LoopOptions, cfg: Any, arrays: dict[str, tuple[int, int]]) -> dict[str, Any]:
+    """The scan's parameters: the options', with ``order = set_reset`` (park the cells OFF) on a bench with wire
+    resistance unless the options name an order."""
+    from labctl.jobs._wires import line_resistance
+
+    if "order" in opts.scan or not line_resistance(cfg, opts.wires, list(arrays)):
+        return dict(opts.scan)
+    return dict(opts.scan) | {"order": "set_reset"}
+
+
 def _lines_model(opts: LoopOptions, cfg: Any, store: RunStore, scans: list[str], placement: Placement,
                  measured: dict[str, np.ndarray], arrays: dict[str, tuple[int, int]]) -> Any:
     """The trainer's model of the chip's lines (:mod:`labctl.jobs._wires`), or None: ideal lines, or no scan
@@ -362,7 +374,7 @@ def _lines_model(opts: LoopOptions, cfg: Any, store: RunStore, scans: list[str],
     wires = line_resistance(cfg, opts.wires, list(arrays))
     if not wires or opts.place != "auto":
         return None
-    backgrounds = scan_backgrounds(store, scans, str(opts.scan.get("order", "reset_set")))
+    backgrounds = scan_backgrounds(store, scans, str(scan_params(opts, cfg, arrays).get("order", "reset_set")))
     lines = chip_lines(placement, measured, wires, backgrounds, arrays, opts.g_off)
     # the model's fixed point converges only while no line carries ~1/r of conductance (cells left ON by a
     # reset_set scan can): then the retraining keeps the ideal product rather than a diverging one

@@ -43,3 +43,15 @@ def test_chip_lines_put_the_measured_layers_over_the_scan_background() -> None:
     assert lines.worst_coupling() < 1.0
     # no wires on the crossbars in use: no line model
     assert chip_lines(pl, measured, {}, {}, ARRAYS, 8e-6) is None
+
+
+def test_a_bench_with_wires_is_scanned_set_then_reset_unless_the_options_say() -> None:
+    from labctl.jobs.closed_loop import LoopOptions, scan_params
+
+    realistic = load_bench_config(CONFIGS / "sim_bench_realistic.yaml")
+    ideal = load_bench_config(DEFAULT_CONFIG)
+    assert "order" not in scan_params(LoopOptions(), ideal, ARRAYS)  # the ideal chip as before
+    assert scan_params(LoopOptions(), realistic, ARRAYS)["order"] == "set_reset"
+    assert scan_params(LoopOptions(wires={"xbar0": (1.0, 1.0, 1.0)}), ideal, ARRAYS)["order"] == "set_reset"
+    explicit = LoopOptions(scan={"read_found": False, "restore": False, "order": "reset_set"})
+    assert scan_params(explicit, realistic, ARRAYS)["order"] == "reset_set"
