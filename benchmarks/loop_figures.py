@@ -1,9 +1,11 @@
 """The main job's README figures, from what the loop itself wrote (never typed by hand).
 
-    .venv/bin/python benchmarks/loop_figures.py [--report results/loop/report.json] [--write-readme]
+    .venv/bin/python benchmarks/loop_figures.py [--report results/loop/report.json ...] [--name loop]
+                                                [--write-readme]
 
-Reads the loop's ``report.json`` (accuracy per stage, programming statistics, timing) and saves
-``benchmarks/results/loop.json`` with the markdown row block the README shows under ``<!-- figures:loop -->``.
+Reads each loop's ``report.json`` (accuracy per stage, programming statistics, timing; ``--report`` may be given
+several times, one table row per report) and saves ``benchmarks/results/<name>.json`` with the markdown block the
+README shows under ``<!-- figures:<name> -->`` (``loop``: the main job; ``loop_faults``: the ``--stuck`` runs).
 """
 
 from __future__ import annotations
@@ -17,45 +19,73 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _results import save
 
+#: the main job's default bench (labctl.jobs.closed_loop.LOOP_BENCH): left out of the command shown
+DEFAULT_BENCH = "sim_bench.yaml"
+
 
 def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.1f} %"
 
 
-def markdown(report: dict[str, Any]) -> str:
+def command(report: dict[str, Any]) -> str:
+    """The command that made the report, as the README shows it (the defaults left out)."""
+    p = report["parameters"]["loop"]
+    name = "`labctl loop"
+    if p.get("bench") and Path(p["bench"]).name != DEFAULT_BENCH:
+        name += f" --bench {p['bench']}"
+    if p.get("stuck_on") or p.get("stuck_off"):
+        on, off = p.get("stuck_on", 0.0), p.get("stuck_off", 0.0)
+        name += f" --stuck {on:g}" if on == off else f" --stuck-on {on:g} --stuck-off {off:g}"
+    if p.get("place", "auto") != "auto":
+        name += f" --place {p['place']}"
+    return name + "`" + (f" ({p['transport']} transport, no sockets)" if p.get("transport", "visa") != "visa" else "")
+
+
+def row(report: dict[str, Any]) -> str:
     acc = {a["stage"]: a for a in report["accuracy"]}
     before, after = acc["before retraining"], acc["after retraining"]
-    p = report["parameters"]["loop"]
-    name = "`labctl loop`" + (f" --stuck {p['stuck_on']}" if p.get("stuck_on") else "")
     t = report["timing"]
+    parts = [f"{k} {t[f'{key}_wall_s']:.0f} s" for k, key in
+             (("scan", "scan"), ("programming", "program"), ("bench inference", "inference")) if f"{key}_wall_s" in t]
+    return (f"| {command(report)} | {_pct(before['software'])} | {_pct(before['measured_crossbar'])} / "
+            f"**{_pct(after['measured_crossbar'])}** | {_pct(before['drop'])} / {_pct(after['drop'])} | "
+            f"{t['total_wall_s']:.0f} s ({', '.join(parts)}; {t['estimated_real_bench_s']:.0f} s modelled on real "
+            "instruments) |")
+
+
+def programming(report: dict[str, Any]) -> str:
     first = [r for r in report["programming"] if r["stage"] == "initial"]
     cells = sum(r["cells"] for r in first)
     conv = sum(r["converged"] for r in first)
     pulses = sum(r["pulses_total"] for r in first) / max(cells, 1)
+    return (f"{command(report)}: initial programming {conv} of {cells} cells converged, {pulses:.1f} pulses per "
+            f"cell; loop run of {report['created']}.")
+
+
+def markdown(reports: list[dict[str, Any]]) -> str:
     rows = [
         "| command | software | measured crossbar before / after retraining | drop before / after | wall time |",
         "|---|---|---|---|---|",
-        f"| {name} | {_pct(before['software'])} | {_pct(before['measured_crossbar'])} / "
-        f"**{_pct(after['measured_crossbar'])}** | {_pct(before['drop'])} / {_pct(after['drop'])} | "
-        f"{t['total_wall_s']:.0f} s (scan {t['scan_wall_s']:.0f} s, programming {t['program_wall_s']:.0f} s, "
-        f"bench inference {t['inference_wall_s']:.0f} s; {t['estimated_real_bench_s']:.0f} s modelled on real "
-        "instruments) |",
+        *(row(r) for r in reports),
         "",
-        f"Initial programming: {conv} of {cells} cells converged, {pulses:.1f} pulses per cell. Loop run of "
-        f"{report['created']} (its wall times are the loop's own; the load below is when this block was written).",
+        *(programming(r) + "<br>" for r in reports[:-1]),
+        programming(reports[-1]) + " Wall times are the loops' own; the load below is when this block was written.",
     ]
     return "\n".join(rows)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--report", type=Path, default=Path("results/loop/report.json"))
+    ap.add_argument("--report", type=Path, action="append",
+                    help="a loop's report.json (repeatable; default results/loop/report.json)")
+    ap.add_argument("--name", default="loop", help="results/README block name (loop, loop_faults)")
     ap.add_argument("--write-readme", action="store_true")
     args = ap.parse_args()
-    report = json.loads(args.report.read_text())
-    md = markdown(report)
+    reports = [json.loads(p.read_text()) for p in (args.report or [Path("results/loop/report.json")])]
+    md = markdown(reports)
     print(md)
-    save("loop", {"accuracy": report["accuracy"], "timing": report["timing"]}, md, write_readme=args.write_readme)
+    save(args.name, {"runs": [{"command": command(r), "accuracy": r["accuracy"], "timing": r["timing"]}
+                              for r in reports]}, md, write_readme=args.write_readme)
     return 0
 
 

@@ -9,12 +9,18 @@ other lines per ``scheme``; current compliance is the bench's, enforced by the S
 4. restore: cells found OFF (``g0 < g_mid``) get one more RESET and a read, so every working cell leaves in the
    binary state it was found in (found ON cells already are, after the SET).
 
+With ``order = "set_reset"`` steps 2 and 3 swap (SET first, then RESET) and there is no restore: every working cell
+leaves OFF. That parks the cells a job does not program in their high-resistance state; on a chip with wire
+resistance a fresh (ON) cell left on a driven row or a used column draws current that drops the line voltages of
+the cells in use (``labctl loop`` scans this way).
+
 Classes (:data:`CLASSES`): ``working`` when the SET swung the cell up by at least ``min_ratio`` from its RESET
 read; otherwise by its last test read ``g_set``: ``stuck_on`` (>= ``g_stuck_on``), ``virgin`` (< ``g_virgin``,
 never formed) or ``stuck_off``. Outcomes: converged (working), failed (moved by ``min_ratio`` but not the full
 swing) or stuck (never moved). Each cell's ``CellOutcome`` (target = ``g0``, the state the restore returns to;
 conductance = ``g_set``, what decides the class; without ``read_found``
-the target is ``g_set``, where the cell stays) commits it in the journal; a resumed run never pulses it again.
+the target is ``g_set``, where the cell stays; with ``set_reset`` it is ``g_reset``) commits it in the journal;
+a resumed run never pulses it again.
 Emits a ``MapRecord`` "scan" (conductance ``g0``; extras ``g_reset``, ``g_set``, ``fault_class`` = index into
 :data:`CLASSES`, ``switched``) and a ``ResultRecord`` "scan" with the counts per class.
 """
@@ -54,11 +60,16 @@ class ScanParams(Params):
     read_found: bool = Field(True, description=(
         "Read each cell as found first (off: two operations per cell; g0 unknown, no restore)"))
     scheme: Scheme = BiasScheme.HALF
+    order: str = Field("reset_set", description=(
+        "reset_set: RESET then SET (working cells leave ON, or as found with restore); set_reset: SET then RESET, "
+        "no restore (every working cell leaves OFF: cells nobody programs parked in HRS)"))
 
     @model_validator(mode="after")
     def _ordered(self) -> ScanParams:
         if self.g_virgin >= self.g_stuck_on:
             raise ValueError(f"g_virgin = {self.g_virgin:g} S must be below g_stuck_on = {self.g_stuck_on:g} S")
+        if self.order not in ("reset_set", "set_reset"):
+            raise ValueError(f"order = {self.order!r} is invalid; allowed: reset_set, set_reset")
         return self
 
 
@@ -107,14 +118,21 @@ async def run(
         for k in range(0, len(todo), params.parallel):
             cols = todo[k:k + params.parallel]
             g0 = await _read(access, sink, row, cols, vr) if params.read_found else [np.nan] * len(cols)
-            g1 = await _step(access, combined, sink, row, cols, -params.reset_volts, params)
-            g2 = await _step(access, combined, sink, row, cols, params.set_volts, params)
-            back = [c for c, g in zip(cols, g0, strict=True) if g < params.g_mid] if params.restore else []
+            park = params.order == "set_reset"
+            if park:  # SET first, then RESET: the cell leaves OFF (what the restore would do is done already)
+                g2 = await _step(access, combined, sink, row, cols, params.set_volts, params)
+                g1 = await _step(access, combined, sink, row, cols, -params.reset_volts, params)
+            else:
+                g1 = await _step(access, combined, sink, row, cols, -params.reset_volts, params)
+                g2 = await _step(access, combined, sink, row, cols, params.set_volts, params)
+            back = [c for c, g in zip(cols, g0, strict=True) if g < params.g_mid] if params.restore and not park \
+                else []
             if back:
                 await _step(access, combined, sink, row, back, -params.reset_volts, params)
             for c, a, b, s in zip(cols, g0, g1, g2, strict=True):
                 st = _outcome(a, b, s, params)
-                sink.emit(CellOutcome(row, c, st, a if np.isfinite(a) else s, s, 3 if c in back else 2))
+                left_at = a if np.isfinite(a) and not park else b if park else s  # where the cell stays
+                sink.emit(CellOutcome(row, c, st, left_at, s, 3 if c in back else 2))
                 g0m[row, c], g_reset[row, c], g_set[row, c], status[row, c] = a, b, s, str(st)
                 fault[row, c] = CLASSES.index(classify(str(st), s, params))
             finished += len(cols)

@@ -120,13 +120,29 @@ def build_driver(name: str, config: BenchConfig, *, log: TransportLog | None = N
     return _build_driver(name, config, resource, None, log)
 
 
+#: I/O timeout of a real instrument whose config sets none, s
+REAL_TIMEOUT = 2.0
+
+
+def io_timeout(config: BenchConfig, name: str) -> float:
+    """Instrument ``name``'s I/O timeout, s: its own ``timeout`` when the config sets one; otherwise a simulated
+    instrument (resource 'sim') gets ``sim.timeout`` (the simulator shares a possibly loaded machine's CPUs) and
+    a real one :data:`REAL_TIMEOUT`."""
+    inst = config.instruments[name]
+    if inst.timeout is not None:
+        return float(inst.timeout)
+    if config.sim is not None and inst.resource == "sim":
+        return float(config.sim.timeout)
+    return REAL_TIMEOUT
+
+
 def _build_driver(name: str, config: BenchConfig, resource: str, sim: Simulation | None,
                   log_fn: TransportLog | None) -> Any:
     from instruments import DRIVERS, SourceLimits
 
     inst = config.instruments[name]
     handlers = {n: d.handle for n, d in sim.devices.items()} if sim is not None else None
-    transport = open_transport(resource, timeout=inst.timeout, baud=inst.baud, log=log_fn, inproc=handlers)
+    transport = open_transport(resource, timeout=io_timeout(config, name), baud=inst.baud, log=log_fn, inproc=handlers)
     limits = SourceLimits.of(config.limits, inst.limits.max_voltage, inst.limits.compliance)
     cls = DRIVERS[inst.driver]
     if inst.is_matrix:

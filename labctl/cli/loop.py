@@ -33,6 +33,26 @@ def _pct(v: float | None) -> str:
     return "-" if v is None else f"{100 * v:.1f} %"
 
 
+def _wires(sets: tuple[str, ...]) -> dict[str, tuple[float, float, float]] | None:
+    """``XBAR=R_ROW,R_COL,R_CONTACT`` entries -> {crossbar: (r_row, r_col, r_contact)}; a bad one is refused."""
+    from labctl.core.errors import ConfigError
+
+    if not sets:
+        return None
+    out = {}
+    for item in sets:
+        name, _, values = item.partition("=")
+        try:
+            r = tuple(float(v) for v in values.split(","))
+        except ValueError:
+            r = ()
+        if not name or len(r) != 3 or not all(0 <= v <= 1e6 for v in r):
+            raise ConfigError.invalid("--wires", item, "XBAR=R_ROW,R_COL,R_CONTACT with three resistances in "
+                                      "[0, 1e6] ohm")
+        out[name] = (r[0], r[1], r[2])
+    return out
+
+
 @click.command(name="loop")
 @click.option("--bench", default=None, help="Bench YAML (default: the embedded simulated bench).")
 @click.option("--out", default="results/loop", show_default=True, help="Output folder (runs, model, report).")
@@ -52,10 +72,13 @@ def _pct(v: float | None) -> str:
               help="Program at the placement stored in --out (a resumed run) instead of scanning again.")
 @click.option("--force", is_flag=True,
               help="Replace the results of an earlier loop in --out (without it such a folder is refused).")
+@click.option("--wires", "wire_sets", multiple=True, metavar="XBAR=R_ROW,R_COL,R_CONTACT",
+              help="Wire resistance (ohm) of a crossbar for the trainer's IR-drop model, e.g. from a calibration of "
+                   "a real bench (default: the simulated bench's sim.wires; repeatable).")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def command(bench: str | None, out: str, stuck: float | None, stuck_on: float, stuck_off: float,
             sim_sets: tuple[str, ...], seed: int, n_test: int, retrain_epochs: int, place: str, reuse_placement: bool,
-            force: bool, quiet: bool) -> None:
+            force: bool, wire_sets: tuple[str, ...], quiet: bool) -> None:
     """The full loop on a bench: train the letters network, program it into two crossbars, read the maps back,
     run inference under the read clamp, retrain around the measured chip, reprogram, and write the report."""
     from rich.console import Console
@@ -70,7 +93,7 @@ def command(bench: str | None, out: str, stuck: float | None, stuck_on: float, s
 
     opts = LoopOptions.parse(bench=bench, out=out, stuck_on=stuck_on, stuck_off=stuck_off, sim=parse_sets(sim_sets),
                              seed=seed, n_test=n_test, retrain_epochs=retrain_epochs, place=place,
-                             reuse_placement=reuse_placement, force=force)
+                             reuse_placement=reuse_placement, force=force, wires=_wires(wire_sets))
     console = Console()
     bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    console=console, disable=quiet)

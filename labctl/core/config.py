@@ -66,7 +66,8 @@ class InstrumentConfig(_Strict):
 
     driver: Driver = Field(description="Driver name")
     resource: str = Field(min_length=1, description="VISA/serial resource string, or 'sim' on a simulated bench")
-    timeout: float = Field(2.0, gt=0, le=120, description="I/O timeout, s")
+    timeout: float | None = Field(None, gt=0, le=120, description=(
+        "I/O timeout, s; None: 2 s on a real instrument, sim.timeout on a simulated one (resource 'sim')"))
     retries: int = Field(2, ge=0, le=10, description="Retries of queries that are safe to repeat")
     limits: InstrumentLimits = Field(default_factory=lambda: InstrumentLimits.model_validate({}))
     card: str | None = Field(None, description="Switch matrix: card type in every used slot (default: the "
@@ -198,6 +199,10 @@ class SimConfig(_Strict):
     wires: dict[str, WireResistance] = Field(
         default_factory=dict, description="Wire resistance per crossbar name, ohm (crossbars not listed: ideal lines)"
     )
+    timeout: float = Field(30.0, gt=0, le=600, description=(
+        "I/O timeout of every simulated instrument (resource 'sim') that sets no timeout of its own, s: the "
+        "simulators share the controller's CPUs, so a loaded machine delays a reply by seconds no real instrument "
+        "takes; a dead or silent simulator still ends in a TransportError, after this long"))
 
 
 class BenchConfig(_Strict):

@@ -52,11 +52,17 @@ from labctl.report._placement import fault_strings
 from labctl.report._runs import now_iso, program_pass
 from labctl.store import RunStore
 
+#: the main job's default bench: the embedded (ideal-lined) simulated chip. The realistic chip
+#: (configs/sim_bench_realistic.yaml) cannot be the default yet: its cells start fully ON (~1.6 mS) and through its
+#: 5 ohm contacts no V/2 pulse switches them (docs/decisions/0038-realistic-chip-loop.md)
+LOOP_BENCH = Path(__file__).resolve().parents[2] / "configs" / "sim_bench.yaml"
+
 
 class LoopOptions(JobOptions):
     """Parameters of the full loop (everything needed to reproduce a run is stored with it)."""
 
-    bench: str | None = Field(default=None, description="Bench YAML; None = the embedded simulated bench")
+    bench: str | None = Field(default=None, description=(
+        "Bench YAML; None = the embedded simulated bench (configs/sim_bench.yaml, ideal lines)"))
     out: str = Field(default="results/loop", description="Output folder (runs, model, targets, report)")
     store: str | None = Field(default=None, description="Run store directory; None = <out>/runs")
     sizes: tuple[int, ...] = Field(default=(16, 32, 4), description="Letters network layer sizes")
@@ -85,9 +91,17 @@ class LoopOptions(JobOptions):
         "fixed: each layer as one block at its 'placement' origin"))
     scan: dict[str, Any] = Field(
         default_factory=lambda: {"read_found": False, "restore": False},
-        description="protocols.scan parameters (place = auto; the cells are programmed next, nothing to restore)")
+        description=("protocols.scan parameters (place = auto). Without an 'order', a bench with wire resistance "
+                     "is scanned SET then RESET (order = set_reset: every cell the layers do not use is left OFF, "
+                     "so it draws no current from the lines in use), one with ideal lines RESET then SET"))
     reuse_placement: bool = Field(default=False, description=(
         "Take the placement stored in <out>/runs (a resumed run programs the same lines) instead of scanning"))
+    wires: dict[str, tuple[float, float, float]] | None = Field(default=None, description=(
+        "crossbar -> (r_row, r_col, r_contact), ohm, for the trainer's IR-drop model (e.g. from a calibration of a "
+        "real bench); None = the simulated bench's sim.wires"))
+    ir_model: bool = Field(default=True, description=(
+        "Retrain on the chip's lines with wire resistance (labctl.train.wired) where the crossbars have wires and "
+        "a scan says what every other cell reads"))
     transport: str = Field(default="visa", description="visa (loopback TCP, the real stack) or inproc (tests)")
     force: bool = Field(default=False, description="Replace the results of an earlier loop in the output folder")
 
@@ -161,22 +175,26 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
     """Run the full loop and write the report; see the module docstring for the path."""
     import torch
 
-    from labctl.bench import DEFAULT_CONFIG, load_config, open_bench
+    from labctl.bench import load_config, open_bench
     from labctl.train import save_model
     from labctl.train.datasets import letters_test160, load_letters
     from labctl.train.letters import IMPROVED_RECIPE, SEED_RECIPE, train_letters
     from labctl.train.letters_retrain import binary_targets, retrain_letters
     from labctl.train.mapping import ConductanceWindow
     from labctl.train.measured import MeasuredMap
+    from labctl.train.wired import WiredNet
     from sim_instruments.check import check_sim
 
     p = progress or _Quiet()
     # everything that can be checked before the first file is written: the bench, its physics, the recipe
-    cfg = load_config(opts.bench or DEFAULT_CONFIG)
+    cfg = load_config(opts.bench or LOOP_BENCH)
     cfg = sim_variant(cfg, stuck_on=opts.stuck_on, stuck_off=opts.stuck_off, sim=opts.sim)
-    check_sim(cfg, f"{opts.bench or DEFAULT_CONFIG} with the loop's overrides")
+    check_sim(cfg, f"{opts.bench or LOOP_BENCH} with the loop's overrides")
     if opts.recipe not in ("improved", "seed"):
         raise ConfigError.invalid("recipe", opts.recipe, "improved, seed")
+    for xb in opts.wires or {}:
+        if xb not in cfg.crossbars:
+            raise ConfigError.invalid("wires", xb, ", ".join(cfg.crossbars))
     out = Path(opts.out)
     if not opts.reuse_placement:  # a resumed run keeps the stored runs and placement it continues from
         _claim_out(out, opts.force)
@@ -219,9 +237,11 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
         steps = _BenchSteps(bench, store, opts, p, runs, float(cfg.limits.read_clamp), arrays)
 
         # 2b. the fault map of every crossbar and the layers placed around it (stored: a resume reuses it)
+        scans: list[str] = []
         if opts.place == "auto":
-            placement, faults, _scans = await scan_and_place(
-                steps.step, store, arrays, shapes, on_targets, opts.scan, out, reuse=opts.reuse_placement,
+            placement, faults, scans = await scan_and_place(
+                steps.step, store, arrays, shapes, on_targets, scan_params(opts, cfg, arrays), out,
+                reuse=opts.reuse_placement,
                 seed=opts.seed)
         steps.placement = placement
 
@@ -243,7 +263,12 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
         # 5. sync the measured maps into the trainer; retrain around the chip (chip in the loop)
         p.stage("retrain around the measured maps (chip in the loop)",
                 opts.retrain_epochs * (opts.retrain_restarts + 1))
-        loop = retrain_letters(model, maps_before, ds, epochs=opts.retrain_epochs, seed=opts.seed,
+        lines = _lines_model(opts, cfg, store, scans, placement, measured, arrays) if opts.ir_model else None
+        if lines is not None:
+            p.note(f"retraining on the chip's lines with wire resistance ({', '.join(sorted(lines.wires))}; "
+                   f"worst line coupling {lines.worst_coupling():.2f})")
+        net = WiredNet.wrap(model, lines) if lines is not None else model
+        loop = retrain_letters(net, maps_before, ds, epochs=opts.retrain_epochs, seed=opts.seed,
                                restarts=opts.retrain_restarts, flip_p=float(base.get("flip_p", 0.0)),
                                progress=lambda e, n, _m: p.update(e, n))
         for tm in loop.targets.values():
@@ -304,7 +329,9 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
         accuracy=acc, maps=maps, programming=passes, layer_errors=before.errors + after.errors,
         retraining=Retraining(method="chip in the loop: stuck/failed cells frozen at what they read, binarized "
                               f"(STE) retraining of the rest; {opts.retrain_restarts} restarts from fresh weights, "
-                              "lowest loss on noisy training letters kept", epochs=opts.retrain_epochs,
+                              "lowest loss on noisy training letters kept"
+                              + (f"; the layers on their placed lines with wire resistance ({_wires_text(lines)})"
+                                 if lines is not None else ""), epochs=opts.retrain_epochs,
                               cells_to_program=loop.cells_to_program,
                               cells_total={n: int(t.targets.size) for n, t in loop.targets.items()},
                               fixed_cells=loop.fixed_cells, predicted_accuracy=loop.after["measured"],
@@ -326,6 +353,37 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
     html, js = write_report(report, out / "report.html")
     p.update(1, 1)
     return LoopResult(report, html, js, info.id)
+
+
+def scan_params(opts: LoopOptions, cfg: Any, arrays: dict[str, tuple[int, int]]) -> dict[str, Any]:
+    """The scan's parameters: the options', with ``order = set_reset`` (park the cells OFF) on a bench with wire
+    resistance unless the options name an order."""
+    from labctl.jobs._wires import line_resistance
+
+    if "order" in opts.scan or not line_resistance(cfg, opts.wires, list(arrays)):
+        return dict(opts.scan)
+    return dict(opts.scan) | {"order": "set_reset"}
+
+
+def _lines_model(opts: LoopOptions, cfg: Any, store: RunStore, scans: list[str], placement: Placement,
+                 measured: dict[str, np.ndarray], arrays: dict[str, tuple[int, int]]) -> Any:
+    """The trainer's model of the chip's lines (:mod:`labctl.jobs._wires`), or None: ideal lines, or no scan
+    saying what the cells the layers do not use read (``place = fixed``)."""
+    from labctl.jobs._wires import chip_lines, line_resistance, scan_backgrounds
+
+    wires = line_resistance(cfg, opts.wires, list(arrays))
+    if not wires or opts.place != "auto":
+        return None
+    backgrounds = scan_backgrounds(store, scans, str(scan_params(opts, cfg, arrays).get("order", "reset_set")))
+    lines = chip_lines(placement, measured, wires, backgrounds, arrays, opts.g_off)
+    # the model's fixed point converges only while no line carries ~1/r of conductance (cells left ON by a
+    # reset_set scan can): then the retraining keeps the ideal product rather than a diverging one
+    return lines if lines is not None and lines.worst_coupling() < 0.9 else None
+
+
+def _wires_text(lines: Any) -> str:
+    return ", ".join(f"{x}: {w.r_row:g}/{w.r_col:g}/{w.r_contact:g} ohm row/col/contact"
+                     for x, w in sorted(lines.wires.items()))
 
 
 def _subset(x: np.ndarray, y: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:

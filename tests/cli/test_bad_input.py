@@ -137,6 +137,8 @@ def _cases(tmp: Path) -> list[tuple[list[str], tuple[str, ...]]]:
         (["loop", "--sim", "nonideal.d2d=7", "--out", str(tmp / "loop4")], ("sim.nonideal.d2d",)),
         (["loop", "--stuck", "2", "--out", str(tmp / "loop5")], ("stuck",)),
         (["loop", "--n-test", "0", "--out", str(tmp / "loop6")], ("n_test",)),
+        (["loop", "--wires", "xbar0=2.5,2.5", "--out", str(tmp / "loop7")], ("--wires", "R_CONTACT")),
+        (["loop", "--wires", "xbar9=1,1,1", "--out", str(tmp / "loop8")], ("wires", "xbar9", "xbar0")),
         (["demo", "--nosuch"], ("--nosuch",)),
         (["serve", "--config", str(tmp / "missing.yaml")], ("missing.yaml",)),
         (["serve", "--port", "0"], ("--port",)),
@@ -159,7 +161,7 @@ def test_every_command_refuses_bad_input_without_a_traceback(tmp_path: Path,
         except AssertionError as exc:
             failures.append(f"labctl {' '.join(argv)}: {exc}")
     assert not failures, "\n\n".join(failures)
-    for k in range(1, 7):  # the loop checked its input before writing anything
+    for k in range(1, 9):  # the loop checked its input before writing anything
         assert not (tmp_path / f"loop{k}").exists()
 
 

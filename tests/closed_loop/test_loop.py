@@ -29,9 +29,12 @@ def loop_result(tmp_path_factory: pytest.TempPathFactory) -> tuple[LoopOptions, 
 
     out = tmp_path_factory.mktemp("loop")
     # a chip with 3 % + 3 % stuck cells; the scan covers 24 x 16 cells of each crossbar (the rest counts as unknown)
-    opts = LoopOptions(out=str(out), sizes=(16, 6, 4), n_test=24, retrain_epochs=40, read_repeats=2,
+    # and parks them OFF; the retraining runs on the placed lines with wires given as a calibration would
+    opts = LoopOptions(out=str(out), bench=str(DEFAULT_CONFIG), sizes=(16, 6, 4), n_test=24, retrain_epochs=40,
+                       read_repeats=2,
                        stuck_on=0.03, stuck_off=0.03, transport="inproc",
-                       scan={"read_found": False, "restore": False, "region": (0, 24, 0, 16)})
+                       scan={"read_found": False, "restore": False, "order": "set_reset", "region": (0, 24, 0, 16)},
+                       wires={"xbar0": (2.5, 2.5, 5.0), "xbar1": (2.5, 2.5, 5.0)})
     return opts, asyncio.run(run_loop(opts))
 
 
@@ -50,6 +53,8 @@ def test_loop_writes_report_and_json_twin(loop_result):
     page = res.html.read_text()
     assert "before retraining" in page
     assert page.count("data:image/png;base64,") >= 5
+    # the retraining ran on the placed lines with the wires the options gave
+    assert "wire resistance (xbar0: 2.5/2.5/5 ohm" in res.report.retraining.method
 
 
 def test_bench_inference_matches_offline_on_measured_maps(loop_result):

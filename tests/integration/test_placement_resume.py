@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from labctl.analysis.placement import Placement
+from labctl.bench import DEFAULT_CONFIG
 from labctl.jobs._placed import stored_placement
 from labctl.jobs.closed_loop import LoopOptions, run_loop
 from labctl.store import RunStore
@@ -34,8 +35,9 @@ def _runs(store: RunStore, protocol: str) -> list[str]:
 def test_placement_survives_kill9_and_resume(tmp_path: Path) -> None:
     out = tmp_path / "loop"
     store = RunStore(out / "runs")
-    opts = {"out": str(out), "sizes": (16, 4, 4), "n_test": 8, "retrain_epochs": 0, "read_repeats": 1,
-            "stuck_on": 0.05, "stuck_off": 0.05, "scan": SCAN, "retrain_restarts": 0, "transport": "inproc"}
+    opts = {"out": str(out), "bench": str(DEFAULT_CONFIG), "sizes": (16, 4, 4), "n_test": 8, "retrain_epochs": 0,
+            "read_repeats": 1, "stuck_on": 0.05, "stuck_off": 0.05, "scan": SCAN, "retrain_restarts": 0,
+            "transport": "inproc"}
     script = ("import asyncio, json, sys; from labctl.jobs.closed_loop import LoopOptions, run_loop; "
               "asyncio.run(run_loop(LoopOptions(**json.loads(sys.argv[1]))))")
     import json

@@ -76,3 +76,32 @@ async def test_scan_resume_never_pulses_classified_cells_again() -> None:
     (m,) = sink.of(MapRecord)
     assert (fault_classes(m.extra["fault_class"]) == _truth(access)).all()
     assert len(sink.of(CellOutcome)) == (ROWS - 4) * COLS
+
+
+async def test_scan_set_reset_parks_every_working_cell_off_and_classifies_alike() -> None:
+    access = _chip()
+    spec = REGISTRY["scan"]
+    sink = ListSink()
+    await spec.run(access, spec.parse({"order": "set_reset", "read_found": False, "restore": False}), sink)
+    (m,) = sink.of(MapRecord)
+    truth = _truth(access)
+    assert (fault_classes(m.extra["fault_class"]) == truth).all()
+    g_end = np.asarray(access.xbar.array.conductance(0.1))
+    work = truth == "working"
+    assert (g_end[work] < 50e-6).all()  # parked in HRS (fresh cells read ~1.8 mS)
+    assert (g_end[truth == "stuck_on"] > 500e-6).all()
+    # each cell's outcome records where it stays: its last read, after the RESET
+    outcomes = {(o.row, o.col): o for o in sink.of(CellOutcome)}
+    assert all(o.target == m.extra["g_reset"][r, c] for (r, c), o in outcomes.items())
+    # the SET came first: per cell, the first pulse is positive and the last negative
+    pulses = [p for p in sink.of(PulseRecord) if (p.row, p.col) == (0, 0)]
+    assert pulses[0].volts > 0 > pulses[-1].volts
+
+
+def test_scan_order_refuses_an_unknown_order() -> None:
+    import pytest
+
+    from labctl.core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="order"):
+        REGISTRY["scan"].parse({"order": "sideways"})

@@ -1,0 +1,57 @@
+"""The loop's picture of the chip's lines: wires from the options or the sim section, backgrounds, ChipLines."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from labctl.analysis.placement import origin_placement
+from labctl.bench import CONFIGS, DEFAULT_CONFIG
+from labctl.core.config import load_bench_config
+from labctl.jobs._wires import chip_lines, line_resistance
+
+ARRAYS = {"xbar0": (64, 64), "xbar1": (64, 64)}
+
+
+def test_wires_come_from_the_options_first_then_the_sim_section() -> None:
+    realistic = load_bench_config(CONFIGS / "sim_bench_realistic.yaml")
+    ideal = load_bench_config(DEFAULT_CONFIG)
+    assert line_resistance(realistic, None, list(ARRAYS)) == {x: (2.5, 2.5, 5.0) for x in ARRAYS}
+    assert line_resistance(ideal, None, list(ARRAYS)) == {}  # ideal lines: no IR model
+    given = {"xbar1": (1.0, 2.0, 3.0)}
+    assert line_resistance(ideal, given, list(ARRAYS)) == {"xbar1": (1.0, 2.0, 3.0)}
+    assert line_resistance(realistic, given, list(ARRAYS))["xbar1"] == (1.0, 2.0, 3.0)
+
+
+def test_chip_lines_put_the_measured_layers_over_the_scan_background() -> None:
+    pl = origin_placement({"fc1": ("xbar0", 10, 0), "fc2": ("xbar1", 3, 5)}, {"fc1": (16, 64), "fc2": (32, 8)})
+    rng = np.random.default_rng(0)
+    measured = {"fc1": rng.uniform(8e-6, 77e-6, (16, 64)), "fc2": rng.uniform(8e-6, 77e-6, (32, 8))}
+    scan_bg = np.full((64, 64), 6e-6)
+    scan_bg[0, 0] = np.nan  # not reached by the scan: taken as OFF
+    scan_bg[50, 7] = 1.8e-3  # a stuck-ON cell outside the layers stays in the picture
+    lines = chip_lines(pl, measured, {"xbar0": (2.5, 2.5, 5.0), "xbar1": (2.5, 2.5, 5.0)},
+                       {"xbar0": scan_bg, "xbar1": scan_bg.copy()}, ARRAYS, 8e-6)
+    assert lines is not None
+    bg0 = lines.background["xbar0"]
+    assert np.array_equal(bg0[10:26, :], measured["fc1"])
+    assert bg0[0, 0] == 8e-6
+    assert bg0[50, 7] == 1.8e-3
+    assert np.array_equal(lines.background["xbar1"][3:35, 5:13], measured["fc2"])
+    seg = lines.layers["fc2"][0]
+    assert (seg.crossbar, seg.rows[0], seg.cols[0]) == ("xbar1", 3, 5)
+    assert lines.wires["xbar0"].r_contact == 5.0
+    assert lines.worst_coupling() < 1.0
+    # no wires on the crossbars in use: no line model
+    assert chip_lines(pl, measured, {}, {}, ARRAYS, 8e-6) is None
+
+
+def test_a_bench_with_wires_is_scanned_set_then_reset_unless_the_options_say() -> None:
+    from labctl.jobs.closed_loop import LoopOptions, scan_params
+
+    realistic = load_bench_config(CONFIGS / "sim_bench_realistic.yaml")
+    ideal = load_bench_config(DEFAULT_CONFIG)
+    assert "order" not in scan_params(LoopOptions(), ideal, ARRAYS)  # the ideal chip as before
+    assert scan_params(LoopOptions(), realistic, ARRAYS)["order"] == "set_reset"
+    assert scan_params(LoopOptions(wires={"xbar0": (1.0, 1.0, 1.0)}), ideal, ARRAYS)["order"] == "set_reset"
+    explicit = LoopOptions(scan={"read_found": False, "restore": False, "order": "reset_set"})
+    assert scan_params(explicit, realistic, ARRAYS)["order"] == "reset_set"
