@@ -91,14 +91,24 @@ def retrain_letters(
     seed: int = 0,
     restarts: int = 0,
     flip_p: float = 0.0,
+    recipe: dict[str, Any] | None = None,
     progress: Progress | None = None,
 ) -> BinaryLoopResult:
     """Retrain ``model`` (in place) around the measured chip; return new targets masked to the changed cells.
 
     ``restarts`` extra runs start from fresh small weights instead of the trained ones; the run with the lowest
     :func:`selection_loss` (noisy training letters, never the test images) is kept. ``flip_p``: each training pixel
-    inverted with this probability per batch (the recipe's multi-pixel-flip augmentation).
+    inverted with this probability per batch (the recipe's multi-pixel-flip augmentation). ``recipe``: the
+    training recipe; when it is a robust one (``max_flips`` / ``max_sigma``, ``zeta_train``, see
+    :mod:`labctl.train.letters_robust`) the retraining uses its mixed augmentation instead of ``flip_p`` +
+    ``noise_std``, and its training sharpness for the STE gradient (at zeta 500 the gradient of a trained,
+    saturated cell vanishes and retraining could move only the biases).
     """
+    from labctl.train.letters_robust import augment_letters
+
+    rc = recipe or {}
+    mixed = int(rc.get("max_flips", 0)) > 0 or float(rc.get("max_sigma", 0.0)) > 0
+    zeta = float(rc.get("zeta_train", model.zeta))
     check_layers(model, measured)
     names = model.layer_names()
     if not 0 < tolerance < 1:
@@ -123,7 +133,7 @@ def retrain_letters(
     def conductances() -> list[Tensor]:
         gs = []
         for w, f, m in zip(model.weights, fixed, meas_t, strict=True):
-            g = hard_binarize_ste(w, model.zeta, wd.g_off, wd.g_on)
+            g = hard_binarize_ste(w, zeta, wd.g_off, wd.g_on)
             gs.append(g if f is None or m is None else torch.where(f, m, g))
         return gs
 
@@ -143,7 +153,10 @@ def retrain_letters(
             total = 0.0
             for b in range(0, len(x), 10):
                 idx = perm[b:b + 10]
-                xb = flip_pixels(x[idx], flip_p, gen) + torch.randn(x[idx].shape, generator=gen) * noise_std
+                if mixed:
+                    xb = augment_letters(x[idx], gen, int(rc["max_flips"]), float(rc["max_sigma"]))
+                else:
+                    xb = flip_pixels(x[idx], flip_p, gen) + torch.randn(x[idx].shape, generator=gen) * noise_std
                 loss = F.cross_entropy(model._run(xb, conductances())[0] * logit_scale, y[idx])
                 opt.zero_grad()
                 loss.backward()  # type: ignore[no-untyped-call]
