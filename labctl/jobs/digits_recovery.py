@@ -151,8 +151,9 @@ async def run_digits_recovery(opts: DigitsRecoveryOptions, log: Any = print) -> 
         timing["scan_place_s"] = time.monotonic() - t1
         t1 = time.monotonic()
         status = {n: outcome_codes(await steps.program(n, tm.targets, None, "initial")) for n, tm in targets.items()}
-        meas = {n: MeasuredMap(n, await steps.read(n, "initial"), status[n], opts.read_voltage,
-                               str(steps.runs[0]["id"])) for n in targets}
+        first = next(str(r["id"]) for r in steps.runs if r["protocol"] == "program")
+        meas = {n: MeasuredMap(n, await steps.read(n, "initial"), status[n], opts.read_voltage, first)
+                for n in targets}
         timing["program_read_s"] = time.monotonic() - t1
         before = evaluate(model, d.x_test, d.y_test, meas)
         t1 = time.monotonic()
@@ -218,10 +219,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--g-on", type=float, default=1.5e-3, help="window top, S")
     ap.add_argument("--n-test", type=int, default=540, help="test images run on the bench per stage (0: none)")
     ap.add_argument("--place", default="auto", help="auto (scan + fault-aware placement) or fixed")
+    ap.add_argument("--transport", default="visa", help="visa (loopback TCP, the real stack) or inproc")
     a = ap.parse_args(argv)
     opts = DigitsRecoveryOptions.parse(out=a.out, bench=a.bench, seed=a.seed, retrain_epochs=a.retrain_epochs,
                                        g_on=a.g_on, stuck_on=a.stuck, stuck_off=a.stuck, n_test=a.n_test,
-                                       place=a.place)
+                                       place=a.place, transport=a.transport)
     res = asyncio.run(run_digits_recovery(opts))
     b, f = res.before, res.after
     print(f"| chip in the loop on the simulated bench, digits {'-'.join(map(str, opts.sizes))}, "

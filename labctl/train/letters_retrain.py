@@ -6,7 +6,9 @@ for :class:`~labctl.train.letters.SoftBinaryNet`, whose devices are binary (``G_
 * stuck and failed cells are frozen at the conductance they read (a stuck-ON cell of the simulated chip reads
   about 1.8 mS, far outside the window, and the network must learn around it);
 * every other cell keeps its latent weight and is retrained with binarized forward and soft-binarization gradient
-  (STE), on the training letters with input noise, as the improved recipe's fine-tuning;
+  (STE), on the training letters with input noise, as the improved recipe's fine-tuning; the periphery (the
+  amplifiers' bias currents of a ``bias=True`` network) stays as deployed, so the bench inference before and after
+  uses the same periphery;
 * new targets carry a ``mask`` of only the usable cells whose binary state changed (|new target - measured|
   > ``tolerance`` x window span); every other cell keeps what it reads.
 """
@@ -146,7 +148,7 @@ def retrain_letters(
         with torch.no_grad():
             for w, w0 in zip(model.weights, start, strict=True):
                 w.copy_(w0 if run == 0 else torch.randn(w.shape, generator=gen) * float(w0.abs().mean()))
-        opt = torch.optim.Adam(model.parameters(), lr=lr)
+        opt = torch.optim.Adam(model.weights.parameters(), lr=lr)  # cells only: the periphery (bias) stays
         for epoch in range(epochs):
             model.train()
             perm = torch.randperm(len(x), generator=gen)

@@ -29,7 +29,10 @@ def test_noisy_sets_are_seeded_and_have_the_noise_they_name() -> None:
     g = sets["gauss0.5"]
     assert g.x.min() >= 0.0
     assert g.x.max() <= 1.0
-    assert 0.2 < np.abs(g.x - clean).mean() < 0.45  # clipped N(0, 0.5^2): mean |noise| ~0.3
+    # N(0, 0.5^2) clipped to [0, 1] on binary pixels: half the draws point out of range and vanish, so the mean
+    # |change| is about 0.5 * E|N| = 0.5 * 0.5 * sqrt(2 / pi) = 0.20 (a little less where the rest reaches 1)
+    assert 0.17 < np.abs(g.x - clean).mean() < 0.21
+    assert 0.17 < np.abs(sets["gauss0.4"].x - clean).mean() * 0.5 / 0.4 < 0.21
     again = noisy_letters(copies=5)
     assert all(np.array_equal(a.x, b.x) for a, b in zip(again, sets.values(), strict=True))
     val = noisy_letters(VAL_SEED, copies=5)
@@ -71,7 +74,8 @@ def test_bias_currents_reach_the_periphery_the_bench_uses() -> None:
             b.uniform_(-2, 2)
     x = load_letters().x_test[:40]
     m.eval()
-    torch_out = m.layer_outputs(torch.as_tensor(x))
+    with torch.no_grad():
+        torch_out = m.layer_outputs(torch.as_tensor(x))
     np_out = m.numpy_forward(x)
     for a, b in zip(torch_out, np_out, strict=True):
         assert np.allclose(a.numpy(), b, atol=1e-6)
