@@ -15,6 +15,10 @@ from labctl.core.errors import ConfigError
 from labctl.jobs.digits_recovery import DigitsRecoveryOptions, DigitsRecoveryRun, run_digits_recovery
 from labctl.store import RunStore
 
+# the module fixture trains, scans 2 arrays (592 cells), programs, reads, runs 30 images on the bench twice and
+# retrains: more than the 120 s default on a loaded machine (like tests/closed_loop/test_loop.py)
+pytestmark = pytest.mark.timeout(600)
+
 
 def _small_config(tmp: Path) -> Path:
     """The embedded simulated bench with 64x8 and 4x20 arrays (the job adds the stuck cells)."""
@@ -31,7 +35,7 @@ def chip_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[DigitsRecoveryOp
     tmp = tmp_path_factory.mktemp("chip")
     opts = DigitsRecoveryOptions(bench=str(_small_config(tmp)), out=str(tmp / "out"), sizes=(64, 4, 10), epochs=40,
                            retrain_epochs=20, read_repeats=1, transport="inproc", stuck_on=0.1, stuck_off=0.1,
-                           n_test=60)
+                           n_test=30)
     return opts, asyncio.run(run_digits_recovery(opts, log=lambda _s: None))
 
 
