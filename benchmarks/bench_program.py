@@ -15,7 +15,12 @@ process opens as it would open a real bench; its timing-model clock is asked fro
 serves it from a thread of this process instead (``open_bench`` on the simulated config).
 
     .venv/bin/python benchmarks/bench_program.py [--size 64] [--parallel 1] [--sim process|thread]
-        [--path both|b2902|2600b] [--baseline-only]
+        [--path both|b2902|2600b] [--baseline-only] [--write-readme]
+
+``--write-readme`` saves ``benchmarks/results/program.json`` (the B2902 path: README section "Programming") and,
+with both paths, ``program-2600b.json`` (both paths, their ratios and the goals), and rewrites the README's
+``<!-- figures:program -->`` and ``<!-- figures:program-2600b -->`` blocks from them (``scripts/readme_figures.py``).
+Without it the results are saved but the README is left alone.
 """
 
 from __future__ import annotations
@@ -33,6 +38,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _results import save
 
 from labctl.analysis import program_stats
 from labctl.jobs.protocol_run import run_protocol
@@ -118,7 +126,11 @@ async def main() -> None:
     ap.add_argument("--path", choices=["both", "b2902", "2600b"], default="both",
                     help="programming path(s): the B2902 default bench, the 2600B fast path, or both (ratio)")
     ap.add_argument("--baseline-only", action="store_true")
+    ap.add_argument("--write-readme", action="store_true",
+                    help="rewrite the README's figures:program (and, with both paths, figures:program-2600b) blocks")
     args = ap.parse_args()
+    print(f"{datetime.datetime.now(datetime.UTC).isoformat(timespec='seconds')}, load average "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}, {os.cpu_count()} CPUs")
     params = {"random_levels": 4, "seed": 1, "shape": [args.size, args.size], "parallel": args.parallel}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -143,12 +155,11 @@ async def main() -> None:
               f"{a['messages'] / cells:.2f} / {b['messages'] / cells:.2f} (goal <= 1.5); modelled bench time per cell "
               f"{1e3 * a['bench_s'] / cells:.2f} / {1e3 * b['bench_s'] / cells:.2f} ms (goal <= 2 ms); "
               f"CPU (this process + simulator) {_cpu(a):.1f} s / {_cpu(b):.1f} s = {_cpu(a) / _cpu(b):.2f}x")
+    _save(args, base, runs)
 
 
 def _cpu(run: dict[str, Any]) -> float:
     return float(run["cpu_s"] + run.get("child_cpu_s", 0.0))
-    print(f"{datetime.datetime.now(datetime.UTC).isoformat(timespec='seconds')}, load average "
-          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}, {os.cpu_count()} CPUs")
 
 
 def _report(args: argparse.Namespace, name: str, full: dict[str, Any], base: dict[str, Any]) -> None:
@@ -172,6 +183,78 @@ def _report(args: argparse.Namespace, name: str, full: dict[str, Any], base: dic
     for peer, s in PEERS_S_PER_CELL.items():
         print(f"  vs {peer} {s} s/cell: sim wall {full['wall_s'] / cells / s:.3f}x, "
               f"modelled bench {bench_s / cells / s:.3f}x")
+
+
+
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "**not met**"
+
+
+def _cpu_text(run: dict[str, Any]) -> str:
+    if "child_cpu_s" in run:
+        return f"{run['cpu_s']:.1f} s here + {run['child_cpu_s']:.1f} s in the simulator process"
+    return f"{run['cpu_s']:.1f} s (simulator in this process)"
+
+
+def program_table(args: argparse.Namespace, run: dict[str, Any], base: dict[str, Any]) -> str:
+    """The B2902 path's figures (README section "Programming")."""
+    st, cells = run["stats"], run["stats"]["cells"]
+    pc, rel = st["pulses_per_cell"], st["rel_error"]
+    smu = (run["trips"] - run["matrix_trips"]) / cells
+    rows = [
+        ("converged (journal)", f"{st['converged']} / {cells} = {100 * st['converged_fraction']:.2f} % "
+                                f"({st['failed']} failed, {st['stuck']} stuck), tolerance 1 µS + 3 % of the target"),
+        ("pulses per cell", f"mean {pc['mean']:.2f}, p50 {pc['p50']:g}, p90 {pc['p90']:g}, p99 {pc['p99']:g}, "
+                            f"max {pc['max']:g}"),
+        ("final \\|G - target\\| / target (converged)",
+         f"mean {100 * rel['mean']:.1f} %, p50 {100 * rel['p50']:.1f} %, p99 {100 * rel['p99']:.1f} %"),
+        ("round trips per programmed cell", f"{run['trips'] / cells:.2f} = {run['matrix_trips'] / cells:.2f} route "
+                                            f"(matrix) + {smu:.2f} on the SMU"),
+        (f"wall time, full stack ({args.size}x{args.size}, simulator in a {args.sim})",
+         f"{run['wall_s']:.1f} s ({run['cells_per_s']:.0f} cells/s; CPU {_cpu_text(run)}); bare-physics baseline "
+         f"in the same run {base['wall_s']:.1f} s ({run['cells_per_s'] / base['cells_per_s']:.2f}x its speed)"),
+        ("real-bench time (timing model)", f"{run['bench_s']:.1f} s, {1e3 * run['bench_s'] / cells:.2f} ms per cell"),
+        ("peers (s per cell)", ", ".join(f"{k} {v:g}" for k, v in PEERS_S_PER_CELL.items())
+         + ": modelled bench " + " / ".join(f"{run['bench_s'] / cells / v:.3f}x" for v in PEERS_S_PER_CELL.values())
+         + " of theirs"),
+    ]
+    return "\n".join(["| figure | value |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows)])
+
+
+def both_table(a: dict[str, Any], b: dict[str, Any]) -> str:
+    """Both paths of one run, their ratios and the issue's goals."""
+    cells = b["stats"]["cells"]
+    ratio = a["wall_s"] / b["wall_s"]
+    msg_a, msg_b = a["messages"] / cells, b["messages"] / cells
+    ms_a, ms_b = 1e3 * a["bench_s"] / cells, 1e3 * b["bench_s"] / cells
+    pa, pb = a["stats"]["pulses_per_cell"]["mean"], b["stats"]["pulses_per_cell"]["mean"]
+    rows = [
+        ("converged", f"{a['stats']['converged']} / {a['stats']['cells']}", f"{b['stats']['converged']} / {cells}",
+         "", ""),
+        ("pulses per cell (mean)", f"{pa:.2f}", f"{pb:.2f}", "", ""),
+        ("host messages per programmed cell", f"{msg_a:.2f}", f"**{msg_b:.2f}**", "<= 1.5", _met(msg_b <= 1.5)),
+        ("modelled real-bench time per cell", f"{ms_a:.2f} ms", f"**{ms_b:.2f} ms**", "<= 2 ms", _met(ms_b <= 2.0)),
+        ("CPU, this process + simulator", f"{a['cpu_s']:.1f} + {a.get('child_cpu_s', 0.0):.1f} s",
+         f"{b['cpu_s']:.1f} + {b.get('child_cpu_s', 0.0):.1f} s ({_cpu(a) / _cpu(b):.2f}x less)", "", ""),
+        ("wall time", f"{a['wall_s']:.1f} s", f"**{b['wall_s']:.1f} s ({ratio:.2f}x faster)**", ">= 3x",
+         _met(ratio >= 3.0)),
+    ]
+    head = ["| figure | B2902, loop on the host | 2600B, loop in the instrument | goal | |", "|---|---|---|---|---|"]
+    return "\n".join([*head, *(f"| {' | '.join(r)} |" for r in rows)])
+
+
+def _save(args: argparse.Namespace, base: dict[str, Any], runs: dict[str, dict[str, Any]]) -> None:
+    slim = {k: {f: v for f, v in r.items() if f != "by_header"} for k, r in runs.items()}
+    common = {"size": args.size, "parallel": args.parallel, "sim": args.sim,
+              "baseline": {k: base[k] for k in ("wall_s", "cpu_s", "cells_per_s")}}
+    if "b2902" in runs:
+        save("program", {**common, "b2902": slim["b2902"]}, program_table(args, runs["b2902"], base),
+             write_readme=args.write_readme)
+    if len(runs) == 2:
+        save("program-2600b", {**common, **slim}, both_table(runs["b2902"], runs["2600b"]),
+             write_readme=args.write_readme)
 
 
 if __name__ == "__main__":

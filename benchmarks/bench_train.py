@@ -1,16 +1,19 @@
 """Forward+backward time of a hardware-aware 512x512 layer at batch 64 vs plain torch.nn.Linear, same run.
 
 The hardware-aware layer is one HRAT layer (seed 003, :class:`labctl.train.hrat.HRATLinear` in training mode):
-input clamp, BN fusing, learned-step 8-bit weight quantization (STE), Gaussian weight noise (``--noise-mode``:
-``weight`` draws an ``out x in`` matrix per step, ``output`` the equivalent ``batch x out`` output-referred
-noise, see :func:`labctl.train.layers.output_noise`), 10-bit DAC bias quantization noise, output clamps, learned
-scale and ReLU. The baseline is ``torch.nn.Linear`` (with bias) on the same input, same threads. Each step is
-``zero_grad`` (untimed), then ``layer(x).sum().backward()`` timed; layers are interleaved (a, b, a, b, ...) so
-load from other processes hits both alike; medians after warmup, ratio = median(HRAT) / median(Linear), for
-wall-clock time and for process CPU time (``time.process_time``: not inflated when other processes preempt
-this one, but with 2 threads it includes the workers' spin-waiting).
+input clamp, BN fusing, learned-step 8-bit weight quantization (STE), Gaussian weight noise (default ``weight``:
+the seed's draw per step shared by the batch, :mod:`labctl.train.weight_noise`; also timed: ``output``, per-sample
+output-referred noise, :func:`labctl.train.layers.output_noise`, not the seed's model), 10-bit DAC bias
+quantization noise, output clamps, learned scale and ReLU. The baseline is ``torch.nn.Linear`` (with bias) on the
+same input, same threads. Each step is ``zero_grad`` (untimed), then ``layer(x).sum().backward()`` timed; layers
+are interleaved (a, b, a, b, ...) so load from other processes hits both alike; medians after warmup, ratio =
+median(HRAT) / median(Linear), for wall-clock time and for process CPU time (``time.process_time``: not inflated
+when other processes preempt this one, but with 2 threads it includes the workers' spin-waiting; on a loaded
+machine 2 threads mostly measure that). Case "input gradient": the same two layers on an input that needs its
+gradient (a hidden layer; for the HRAT layer this adds the weight noise's ``g N`` term).
 
-Usage: ``.venv/bin/python benchmarks/bench_train.py [--threads 1,2] [--device cpu|cuda] [--noise-mode both]``.
+Usage: ``.venv/bin/python benchmarks/bench_train.py [--threads 1,2] [--device cpu|cuda] [--write-readme]``
+(``--write-readme`` saves ``benchmarks/results/train_bench.json`` and rewrites the README block ``train_bench``).
 """
 
 from __future__ import annotations
@@ -18,9 +21,15 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import time
+from pathlib import Path
+from typing import Any
 
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _results import save
 
 from labctl.train.hrat import NOISE_MODES, HRATLinear
 
@@ -28,6 +37,7 @@ from labctl.train.hrat import NOISE_MODES, HRATLinear
 def _step(layer: torch.nn.Module, x: torch.Tensor, device: str) -> tuple[float, float]:
     """(wall, process CPU) seconds of one forward+backward."""
     layer.zero_grad(set_to_none=True)
+    x.grad = None
     if device == "cuda":
         torch.cuda.synchronize()
     t, c = time.perf_counter(), time.process_time()
@@ -37,12 +47,12 @@ def _step(layer: torch.nn.Module, x: torch.Tensor, device: str) -> tuple[float, 
     return time.perf_counter() - t, time.process_time() - c
 
 
-def bench(layers: list[torch.nn.Module], x: torch.Tensor, reps: int, warmup: int,
+def bench(cases: list[tuple[torch.nn.Module, torch.Tensor]], reps: int, warmup: int,
           device: str) -> list[tuple[float, float]]:
-    """Interleaved timing of all layers; (wall, CPU) medians in ms."""
-    times: list[list[tuple[float, float]]] = [[] for _ in layers]
+    """Interleaved timing of all (layer, input) cases; (wall, CPU) medians in ms."""
+    times: list[list[tuple[float, float]]] = [[] for _ in cases]
     for i in range(reps + warmup):
-        for k, layer in enumerate(layers):
+        for k, (layer, x) in enumerate(cases):
             dt = _step(layer, x, device)
             if i >= warmup:
                 times[k].append(dt)
@@ -54,34 +64,63 @@ def hrat_layer(n: int, noise_mode: str, device: str) -> HRATLinear:
                       noise_mode=noise_mode).to(device).train()
 
 
+CASES = ("linear", "hrat", "hrat_output", "linear_dx", "hrat_dx")
+
+
+def markdown(rows: list[dict[str, Any]], a: argparse.Namespace) -> str:
+    def r(row: dict[str, Any], k: str, base: str) -> str:
+        return f"{row[k][0] / row[base][0]:.2f}x / {row[k][1] / row[base][1]:.2f}x"
+
+    lines = ["| threads | `nn.Linear` fwd+bwd (wall / CPU) | **HRAT layer, all features** (default noise) | "
+             "HRAT, output-referred noise (not the seed's) | hidden layer (input gradient): HRAT vs `nn.Linear` |",
+             "|---|---|---|---|---|"]
+    for row in rows:
+        lin = row["linear"]
+        lines.append(f"| {row['threads']} | {lin[0]:.3f} / {lin[1]:.3f} ms | **{r(row, 'hrat', 'linear')}** | "
+                     f"{r(row, 'hrat_output', 'linear')} | {r(row, 'hrat_dx', 'linear_dx')} |")
+    lines += ["", f"Ratios are wall / CPU time, medians of {a.reps} interleaved steps after {a.warmup} warmup, "
+              f"{a.n}x{a.n}, batch {a.batch}, device {a.device}, torch {torch.__version__}; goal <= 3x. Features: "
+              "input clamp, BN fusing, 8-bit learned-step quantization, Gaussian weight noise (2 %, one draw per "
+              "step shared by the batch), 10-bit DAC bias, output clamps, learned scale, ReLU."]
+    return "\n".join(lines)
+
+
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--threads", default="1,2", help="comma-separated torch.set_num_threads values")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--n", type=int, default=512)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--reps", type=int, default=300)
     ap.add_argument("--warmup", type=int, default=30)
-    ap.add_argument("--noise-mode", default="both", choices=[*NOISE_MODES, "both"])
+    ap.add_argument("--write-readme", action="store_true", help="save results and rewrite the README block")
     a = ap.parse_args()
-    modes = list(NOISE_MODES) if a.noise_mode == "both" else [a.noise_mode]
+    assert NOISE_MODES == ("weight", "output")
     torch.manual_seed(0)
     x = torch.rand(a.batch, a.n, device=a.device) * 0.2
-    plain = torch.nn.Linear(a.n, a.n).to(a.device).train()
-    hws = [hrat_layer(a.n, m, a.device) for m in modes]
+    xg = x.clone().requires_grad_()
+    layers = {"linear": torch.nn.Linear(a.n, a.n).to(a.device).train(), "hrat": hrat_layer(a.n, "weight", a.device),
+              "hrat_output": hrat_layer(a.n, "output", a.device)}
+    cases = [(layers["linear"], x), (layers["hrat"], x), (layers["hrat_output"], x), (layers["linear"], xg),
+             (layers["hrat"], xg)]
+    load0 = os.getloadavg()[0]
     print(f"torch {torch.__version__}, device {a.device}, {a.n}x{a.n}, batch {a.batch}, fwd+bwd, "
-          f"median of {a.reps} after {a.warmup} warmup, load average {os.getloadavg()[0]:.2f}")
-    print("HRAT features on: input clamp +-0.2 V, BN fusing (moving averages), 8-bit learned-step quantization "
-          "(STE), Gaussian weight noise 2 % of 2 max|Wq|, 10-bit DAC bias noise, output clamps +-VDD/2, "
-          "learned scale, ReLU")
+          f"median of {a.reps} after {a.warmup} warmup, load average {load0:.2f}")
+    rows = []
     for threads in (int(v) for v in a.threads.split(",")):
         torch.set_num_threads(threads)
-        (w0, c0), *t_hw = bench([plain, *hws], x, a.reps, a.warmup, a.device)
-        print(f"threads {threads}: torch.nn.Linear        wall {w0:7.3f} ms            cpu {c0:7.3f} ms")
-        for mode, (w, c) in zip(modes, t_hw, strict=True):
-            print(f"threads {threads}: HRAT noise_mode={mode:6s} wall {w:7.3f} ms ({w / w0:5.2f}x)  "
-                  f"cpu {c:7.3f} ms ({c / c0:5.2f}x)   goal <= 3x; aihwkit HWA preset: 40x here, 50-100x at 1024")
-    print(f"load average after: {os.getloadavg()[0]:.2f}")
+        t = dict(zip(CASES, bench(cases, a.reps, a.warmup, a.device), strict=True))
+        rows.append({"threads": threads, **t})
+        for k in CASES[1:]:
+            base = "linear_dx" if k.endswith("_dx") else "linear"
+            print(f"threads {threads}: {k:12s} wall {t[k][0]:7.3f} ms ({t[k][0] / t[base][0]:5.2f}x)  "
+                  f"cpu {t[k][1]:7.3f} ms ({t[k][1] / t[base][1]:5.2f}x)   vs {base} {t[base][0]:.3f} ms")
+    load1 = os.getloadavg()[0]
+    print(f"load average after: {load1:.2f}")
+    md = markdown(rows, a)
+    print(md)
+    save("train_bench", {"rows": rows, "load_before_after": [load0, load1], "args": vars(a)}, md,
+         write_readme=a.write_readme)
 
 
 if __name__ == "__main__":

@@ -88,6 +88,12 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2, help="the --workers the sweep ran with")
     ap.add_argument("--load-log", type=Path, default=None)
     ap.add_argument("--write-readme", action="store_true")
+    ap.add_argument(
+        "--images",
+        type=Path,
+        default=None,
+        help="also draw the yield and pulses-per-cell distributions as DIR/sweep100-<metric>.png",
+    )
     args = ap.parse_args()
     report = json.loads((args.sweep / "report.json").read_text())
     end = dt.datetime.fromisoformat(report["created"].replace("Z", "+00:00"))
@@ -97,6 +103,15 @@ def main() -> int:
     print(md)
     data = {k: report[k] for k in ("name", "chips_total", "wall_s", "chips_per_hour", "failed", "retried", "summaries")}
     save("sweep100", data, md, write_readme=args.write_readme)
+    if args.images is not None:
+        from labctl.report import SweepReport, distribution_figure
+
+        rep = SweepReport.from_json((args.sweep / "report.json").read_text())
+        args.images.mkdir(parents=True, exist_ok=True)
+        for metric in ("yield", "pulses_per_cell"):
+            path = args.images / f"sweep100-{metric.replace('_', '-')}.png"
+            path.write_bytes(distribution_figure(rep, metric))
+            print(f"figure: {path}")
     return 0
 
 

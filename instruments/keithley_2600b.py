@@ -251,12 +251,14 @@ class Keithley2600B(SmuBase):
             **{k: "true" if v else "false" for k, v in vars(s).items() if isinstance(v, bool)},
         }
 
-    async def write_verify_row(self, s: IsppSettings, cells: list[tuple[float, list[tuple[int, str, str]]]], *,
+    async def write_verify_row(self, s: IsppSettings, cells: list[tuple[float, list[tuple[int, str]]]], *,
                                warm: WarmState | None, read_volts: float, drive: int = 1, bias: int = 2,
                                kbias: float = 0.5) -> list[WvResult]:
-        """Several cells in one message: per cell (target, route), the route being the relay changes per TSP-Link
-        node ``(node, open list, close list)`` the script makes (outputs off) before the cell's loop. Warm starts
-        are applied and learnt inside, by the rules of the per-cell path. Never retried."""
+        """Several cells in one message: per cell (target, route), the route being ``(node, closed list)`` per
+        TSP-Link node whose relays move: the script makes the list the node's only closed channels
+        (``channel.exclusiveclose`` with ``connectrule = channel.OFF``: the opens and closes move together and settle
+        once; cold switching, the outputs are off) before the cell's loop. Warm starts are applied and learnt inside,
+        by the rules of the per-cell path. Never retried."""
         self.check_write_verify(s, None, read_volts, drive, bias, kbias)
         if not cells:
             return []
@@ -266,7 +268,7 @@ class Keithley2600B(SmuBase):
         items = []
         for target, route in cells:
             tol = s.abs_tol + s.rel_tol * target
-            moves = ", ".join(f'{{{n}, "{o}", "{c}"}}' for n, o, c in route)
+            moves = ", ".join(f'{{{n}, "{closed}"}}' for n, closed in route)
             items.append(f'{{lo = {_num(target - tol)}, hi = {_num(target + tol)}, key = "{target!r}", '
                          f"route = {{{moves}}}}}")
         if warm is None:

@@ -181,17 +181,21 @@ end
 
 -- A batch of cells of one row: per cell, its relays move on the TSP-Link matrix nodes (outputs are off between
 -- cells), then its loop runs. Prints the cells' reply lines joined by "|"; stops after a cell that hit a limit.
--- cells[k] = {route = {{node, open, close}, ...}, lo = , hi = , key = target key}; warm = nil or
+-- cells[k] = {route = {{node, closed list}, ...}, lo = , hi = , key = target key}; warm = nil or
 -- {keep = , back = , reset = {[key] = {amps}}, set = {amps}}.
+-- A move is one channel.exclusiveclose of the node's whole closed set with its connect rule OFF: the opens and
+-- closes move at once and settle once (cold switching: both outputs are off while relays move). Each node's
+-- connect rule is restored after the batch.
 function labctl_row(s, cells, warm)
   local out = {}
+  local rules = {}
+  for k = 1, #cells do for _, m in ipairs(cells[k].route) do
+    local ch = node[m[1]].channel
+    if rules[m[1]] == nil then rules[m[1]], ch.connectrule = ch.connectrule, ch.OFF end
+  end end
   for k = 1, #cells do
     local c = cells[k]
-    for _, m in ipairs(c.route) do
-      local ch = node[m[1]].channel
-      if m[2] ~= "" then ch.open(m[2]) end
-      if m[3] ~= "" then ch.close(m[3]) end
-    end
+    for _, m in ipairs(c.route) do node[m[1]].channel.exclusiveclose(m[2]) end
     s.lo, s.hi, s.start_set, s.start_reset = c.lo, c.hi, nil, nil
     if warm ~= nil then
       local r = warm.reset[c.key]
@@ -213,5 +217,6 @@ function labctl_row(s, cells, warm)
       if st.over[1] ~= nil then push(warm.set, st.over[1], warm.keep) end
     end
   end
+  for n, rule in pairs(rules) do node[n].channel.connectrule = rule end
   print(table.concat(out, "|"))
 end

@@ -24,6 +24,19 @@ class Keithley707B(MatrixDriver):
     def channel_list(self, points: list[Point]) -> str:
         return ",".join(self.spec(p) for p in sorted(points, key=lambda p: (p[1], p[0])))
 
+    def channel_ranges(self, points: list[Point]) -> str:
+        """The same channels as a list with ``A:B`` ranges: runs of consecutive columns on one row of one slot
+        (``2B01:2B12``), so a full closed set stays short."""
+        runs: list[list[Point]] = []
+        for p in sorted(set(points), key=lambda p: ((p[1] - 1) // self.per_card, p[0], p[1])):
+            last = runs[-1][-1] if runs else None
+            if (last is not None and last[0] == p[0] and last[1] + 1 == p[1]
+                    and (last[1] - 1) // self.per_card == (p[1] - 1) // self.per_card):
+                runs[-1].append(p)
+            else:
+                runs.append([p])
+        return ",".join(self.spec(r[0]) if len(r) == 1 else f"{self.spec(r[0])}:{self.spec(r[-1])}" for r in runs)
+
     def _route_message(self, opens: list[Point], closes: list[Point], verify: list[Point]) -> str:
         parts = []
         if opens:

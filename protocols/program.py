@@ -28,7 +28,7 @@ from labctl.core.errors import ConfigError
 from labctl.core.records import CellOutcome, CellStatus, MapRecord, Progress
 from labctl.core.writeverify import CellProgrammer, IsppSettings, RowProgrammer, WarmState
 from protocols._base import Params, RecordSink, Resume, check_read_volts
-from protocols._ispp import CellProgram
+from protocols._ispp import CellProgram, CoarseReset
 from protocols._targets import load_target_file, place, random_level_targets
 
 
@@ -55,6 +55,11 @@ class ProgramParams(Params):
     reset_step: float = Field(0.02, gt=0, le=2, description="RESET amplitude step, V")
     reset_cap: float = Field(1.8, gt=0, le=20, description="Largest RESET amplitude (magnitude), V")
     width: float = Field(5e-5, gt=0, le=10, description="Pulse width, s (B2902 pulse-mode minimum 50 µs)")
+    set_width: float | None = Field(None, gt=0, le=10, description=(
+        "First width of SET pulses, s (unset: width). The bench picks the source by width: shorter than the "
+        "drive SMU's minimum goes through a pulse generator"))
+    reset_width: float | None = Field(None, gt=0, le=10, description=(
+        "First width of RESET pulses, s (unset: width); e.g. 5e-8 for gradual RESET with generator pulses"))
     width_growth: float = Field(2.0, ge=1, le=10, description="Width factor per pulse at the cap")
     width_max: float = Field(1e-3, gt=0, le=10, description="Longest pulse, s")
     max_at_cap: int = Field(10, ge=0, le=1000, description="Pulses allowed at the cap per polarity phase")
@@ -65,6 +70,26 @@ class ProgramParams(Params):
     bisect_reset: bool = Field(True, description="Bisect RESET amplitudes between short and overshoot")
     stuck_rel: float = Field(0.05, ge=0, le=10, description="A cell that never moved more than this is stuck")
     scheme: BiasScheme = Field(BiasScheme.HALF, description="Bias of unselected lines: v/2, v/3, floating, grounded")
+    coarse_above: float | None = Field(None, gt=0, le=1, description=(
+        "Coarse RESET while G is above this, S (unset: none): coarse pulses (coarse_start, coarse_step, "
+        "coarse_width) bring a cell in LRS into the range where fine RESET pulses (reset_width) take over"))
+    coarse_start: float = Field(1.0, gt=0, le=20, description="First coarse RESET amplitude (magnitude), V")
+    coarse_step: float = Field(0.02, gt=0, le=2, description="Coarse RESET amplitude step, V")
+    coarse_width: float = Field(5e-5, gt=0, le=10, description="Coarse RESET pulse width, s")
+    reset_hold: float | None = Field(None, gt=0, le=1, description=(
+        "Fine RESET keeps its amplitude while each pulse lowers G by more than this fraction (unset: the amplitude "
+        "steps after every pulse that falls short)"))
+    erase_volts: float | None = Field(None, gt=0, le=20, description=(
+        "Before programming, RESET pulses of this magnitude (V) on every row's pending cells, erase_cells at a "
+        "time (unselected lines grounded); unset: no erase. Leaves the array in HRS, so a generator behind 50 ohm is "
+        "not loaded by lines of LRS cells when it RESETs one cell"))
+    erase_width: float = Field(5e-5, gt=0, le=10, description="Width of the erase pulses, s")
+    erase_all: bool = Field(False, description=(
+        "Erase every cell of the array except verified ones, not only the cells to program (a generator's V/2 "
+        "pulses load every line: cells left in LRS around a programmed block stall them)"))
+    erase_cells: int = Field(8, ge=1, le=4096, description=(
+        "Cells per erase pulse (a row's pending cells in groups of this many): few enough that the SMU stays out of "
+        "compliance with every cell in LRS (a folded-back pulse leaves cells unerased)"))
     warm_start: bool = Field(True, description=(
         "Start each cell's RESET (SET) amplitude a few steps below the median final amplitude of the cells "
         "already programmed to the same target (of all cells); off: always from reset_start / set_start"))
@@ -82,9 +107,30 @@ class ProgramParams(Params):
         for name in ("set", "reset"):
             if getattr(self, f"{name}_start") > getattr(self, f"{name}_cap"):
                 raise ValueError(f"{name}_start must not exceed {name}_cap")
-        if self.width > self.width_max:
-            raise ValueError(f"width = {self.width:g} s must not exceed width_max = {self.width_max:g} s")
+        if self.coarse_above is not None and self.coarse_start > self.reset_cap:
+            raise ValueError(f"coarse_start = {self.coarse_start:g} V must not exceed reset_cap = {self.reset_cap:g} V")
+        for name in ("width", "set_width", "reset_width", "coarse_width"):
+            w = None if name == "coarse_width" and self.coarse_above is None else getattr(self, name)
+            if w is not None and w > self.width_max:
+                raise ValueError(f"{name} = {w:g} s must not exceed width_max = {self.width_max:g} s")
         return self
+
+    def widths(self) -> dict[int, float]:
+        """First pulse width per polarity (1: SET, -1: RESET), s."""
+        return {1: self.set_width or self.width, -1: self.reset_width or self.width}
+
+    def coarse(self) -> CoarseReset | None:
+        """The coarse RESET phase, if any."""
+        if self.coarse_above is None:
+            return None
+        return CoarseReset(self.coarse_above, self.coarse_start, self.coarse_step, self.coarse_width)
+
+    @property
+    def host_rules(self) -> list[str]:
+        """Parameters set here that only the host loop follows (not labctl's in-instrument script)."""
+        w = self.widths()
+        out = ["set_width/reset_width"] if w[1] != w[-1] or w[1] != self.width else []
+        return out + [n for n in ("coarse_above", "reset_hold") if getattr(self, n) is not None]
 
     def settings(self) -> IsppSettings:
         return IsppSettings(
@@ -119,9 +165,13 @@ def check_against_bench(p: ProgramParams, access: CrossbarAccess) -> None:
     for f in ("set_cap", "reset_cap"):
         if getattr(p, f) > lim.max_program_voltage:
             raise ConfigError.out_of_range(f, getattr(p, f), 0, lim.max_program_voltage, "V (bench limit)")
-    for f in ("width", "width_max"):
-        if not lim.min_pulse_width <= getattr(p, f) <= lim.max_pulse_width:
-            raise ConfigError.out_of_range(f, getattr(p, f), lim.min_pulse_width, lim.max_pulse_width, "s")
+    if p.erase_volts is not None and p.erase_volts > lim.max_program_voltage:
+        raise ConfigError.out_of_range("erase_volts", p.erase_volts, 0, lim.max_program_voltage, "V (bench limit)")
+    unused = {"erase_width": p.erase_volts is None, "coarse_width": p.coarse_above is None}
+    for f in ("width", "width_max", "set_width", "reset_width", "erase_width", "coarse_width"):
+        w = None if unused.get(f) else getattr(p, f)
+        if w is not None and not lim.min_pulse_width <= w <= lim.max_pulse_width:
+            raise ConfigError.out_of_range(f, w, lim.min_pulse_width, lim.max_pulse_width, "s")
 
 
 async def run(
@@ -145,10 +195,25 @@ async def run(
     hints = _WarmStart(params)
     combined = access if isinstance(access, PulseAndRead) else None
     simple = params.parallel == 1 and params.verify_reads == 1
+    if simple and params.host_rules and isinstance(access, CellProgrammer) and access.can_program_cells(
+            params.scheme):
+        name = params.host_rules[0]
+        raise ConfigError.invalid(name, getattr(params, name.split("/")[-1]),
+                                  "unset on a bench that runs write-verify inside the SMU (its script has one "
+                                  "width for both polarities and no coarse RESET); or parallel > 1 to run the "
+                                  "loop on the host")
     inside = (access if simple and isinstance(access, CellProgrammer) and access.can_program_cells(params.scheme)
               else None)
     batch = (access.cells_per_operation(params.scheme) if simple and isinstance(access, RowProgrammer) else 0)
     rows_of = access if batch > 0 and isinstance(access, RowProgrammer) else None
+    if params.erase_volts is not None:  # every row's pending cells RESET first (never cells verified before)
+        for row in range(access.rows):
+            which = np.ones(access.cols, bool) if params.erase_all else mask[row]
+            cols = [int(c) for c in np.flatnonzero(which) if (row, int(c)) not in done]
+            for k in range(0, len(cols), params.erase_cells):
+                for prec in await access.pulse(row, cols[k:k + params.erase_cells], -params.erase_volts,
+                                               params.erase_width, BiasScheme.GROUNDED):
+                    sink.emit(prec)
     for row in range(access.rows):
         queue = deque(int(c) for c in np.flatnonzero(mask[row]) if (row, int(c)) not in done)
         if inside is not None:  # each cell's whole loop inside the instrument: one operation per cell (or batch)
@@ -178,7 +243,8 @@ async def run(
             while queue and len(active) < params.parallel:
                 c = queue.popleft()
                 t = float(targets[row, c])
-                active.append(CellProgram(row, c, t, settings, hints.start(t)))
+                active.append(CellProgram(row, c, t, settings, hints.start(t), params.widths(),
+                                          params.coarse(), params.reset_hold))
             for k in range(params.verify_reads):
                 cols = [cp.col for cp in active if len(fresh.get(cp.col, ())) <= k]
                 if cols:

@@ -48,6 +48,8 @@ class MatrixState:
     closed: set[tuple[int, int]] = field(default_factory=set)
     stuck: set[tuple[int, int]] = field(default_factory=set)
     grounded: set[int] = field(default_factory=set)  # inputs the instrument ties to ground itself
+    connect_rule: int = 1  # 707B channel.connectrule: 1 break before make, 2 make before break, 0 off (simultaneous)
+    sequential: bool = False  # 707B channel.connectsequential: closures one at a time
 
     def set(self, points: list[tuple[int, int]], close: bool) -> bool:
         before = len(self.closed)
@@ -514,11 +516,17 @@ class SimBench:
             changed = self.matrices[matrix].set(points, close)
             if changed:
                 self._relay_version += 1
-                if settle:  # after this matrix's earlier steps; other matrices settle at the same time
-                    start = max(self.clock.now(), self._settled_at.get(matrix, 0.0))
-                    self._settled_at[matrix] = start + self.timing.relay_settle
-                    self._relays_until = max(self._relays_until, start + self.timing.relay_settle)
+                if settle:
+                    self.settle(matrix)
             return changed
+
+    def settle(self, matrix: str, times: int = 1) -> None:
+        """Charge ``times`` relay settling times to ``matrix``, after its earlier steps (other matrices settle at
+        the same time)."""
+        with self.lock:
+            start = max(self.clock.now(), self._settled_at.get(matrix, 0.0))
+            self._settled_at[matrix] = start + times * self.timing.relay_settle
+            self._relays_until = max(self._relays_until, self._settled_at[matrix])
 
     def wait_relays(self) -> None:
         """Let time pass until the relays of every matrix have settled. A matrix settles its relays while the

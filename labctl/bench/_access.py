@@ -329,9 +329,8 @@ class BenchCrossbar:
                     opens, closes = mat.check_target(want)
                 finally:
                     mat.state = saved
-                if opens or closes:
-                    route.append((links[m], mat.channel_list(opens) if opens else "",
-                                  mat.channel_list(closes) if closes else ""))
+                if opens or closes:  # one exclusiveclose of the mainframe's whole closed set: one settling time
+                    route.append((links[m], mat.channel_ranges(sorted(want))))
                 state[m] = want
             cells.append((target, route))
 

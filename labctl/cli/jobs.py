@@ -11,6 +11,8 @@ from typing import Any
 
 import click
 
+from labctl.cli._listing import print_listing
+
 DEFAULT_URL = "http://127.0.0.1:8765"
 
 
@@ -180,18 +182,10 @@ def list_jobs(client: Client, state: str | None, lane: str | None, limit: int, a
     if as_json:
         click.echo(json.dumps(page, indent=2))
         return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table("id", "lane", "job", "state", "progress", "run", title=f"{page['total']} job(s)")
-    for col, width in ((table.columns[0], 12), (table.columns[5], max([len(j.get("run_id") or "")
-                                                                        for j in page["jobs"]] + [3]))):
-        col.no_wrap, col.min_width = True, width  # ids whole, never cut (prefixes are accepted)
-    for j in page["jobs"]:
-        p = j.get("progress")
-        table.add_row(j["id"], j["lane"], j.get("protocol") or j["kind"], j["state"],
-                      f"{p['done']}/{p['total']}" if p else "", j.get("run_id") or "")
-    Console().print(table)
+    rows = [(j["id"], j["lane"], j.get("protocol") or j["kind"], j["state"],
+             f"{j['progress']['done']}/{j['progress']['total']}" if j.get("progress") else "", j.get("run_id") or "")
+            for j in page["jobs"]]
+    print_listing(("id", "lane", "job", "state", "progress", "run"), rows, title=f"{page['total']} job(s)")
 
 
 @command.command("watch")

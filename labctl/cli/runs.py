@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
+from labctl.cli._listing import print_listing
 from labctl.cli.run import DEFAULT_STORE
 
 if TYPE_CHECKING:
@@ -50,20 +50,7 @@ def list_(store: Path | None, as_json: bool) -> None:
         return
     rows = [(r.id, r.protocol, r.crossbar, r.status, f"{r.progress_done}/{r.progress_total}",
              time.strftime("%m-%d %H:%M", time.localtime(r.created))) for r in runs]
-    if not sys.stdout.isatty():  # a pipe or a file: whole lines, tab-separated, nothing cut
-        click.echo("\t".join(("run", "protocol", "crossbar", "status", "progress", "created")))
-        for row in rows:
-            click.echo("\t".join(row))
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table("run", "protocol", "crossbar", "status", "progress", "created", title=f"runs in {st.root}")
-    table.columns[0].no_wrap = True  # ids are never cut: copy-paste them whole (prefixes are accepted too)
-    table.columns[0].min_width = max(len(r.id) for r in runs)
-    for row in rows:
-        table.add_row(*row)
-    Console().print(table)
+    print_listing(("run", "protocol", "crossbar", "status", "progress", "created"), rows, title=f"runs in {st.root}")
 
 
 def _other_stores() -> list[str]:

@@ -39,6 +39,6 @@ def command(config_path: Path | None, host: str, port: int, store: Path, token: 
 
     for entry in config.benches:  # every error of every bench file now, not as a traceback at start-up
         load_config(entry.config or DEFAULT_CONFIG)
-    app = create_app(config, store, token=token or None)
+    app = create_app(config, store, token=token or None, freeze_gc=True)
     uvicorn.run(app, host=host, port=port, log_level=log_level, lifespan="on", timeout_graceful_shutdown=10,
                 access_log=log_level == "debug")

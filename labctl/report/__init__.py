@@ -16,10 +16,24 @@ from labctl.report._html import render_html, write_report
 from labctl.report._model import AccuracyRow, LayerError, LayerMaps, ProgramPass, Report, Retraining
 from labctl.report._runs import REPORT_RESULT, report_from_runs
 from labctl.report._sweep import SWEEP_PROTOCOL, SweepReport, sweep_report, sweep_report_from_run
-from labctl.report._sweep_html import render_sweep_html, write_sweep_report
+from labctl.report._sweep_html import distribution_figure, render_sweep_html, write_sweep_report
 
 __all__ = [
-    "REPORT_RESULT", "SWEEP_PROTOCOL", "AccuracyRow", "LayerError", "LayerMaps", "ProgramPass", "Report",
-    "Retraining", "SweepReport", "render_html", "render_sweep_html", "report_from_runs", "sweep_report",
-    "sweep_report_from_run", "write_report", "write_sweep_report",
+    "REPORT_RESULT",
+    "SWEEP_PROTOCOL",
+    "AccuracyRow",
+    "LayerError",
+    "LayerMaps",
+    "ProgramPass",
+    "Report",
+    "Retraining",
+    "SweepReport",
+    "distribution_figure",
+    "render_html",
+    "render_sweep_html",
+    "report_from_runs",
+    "sweep_report",
+    "sweep_report_from_run",
+    "write_report",
+    "write_sweep_report",
 ]

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from labctl.report._model import Report
+from labctl.report._model import ProgramPass, Report
 from labctl.report._placement import placement_html
-from labctl.report._plots import accuracy_figure, data_uri, maps_figure, pulses_figure
+from labctl.report._plots import accuracy_figure, data_uri, levels_figure, maps_figure, pulses_figure
 
 _CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;margin:24px auto;max-width:1200px;
@@ -98,7 +98,19 @@ def _programming(r: Report) -> str:
                      _num(p.wall_seconds, ".1f"), _num(p.bench_seconds, ".1f")])
     head = ["layer", "crossbar", "stage", "cells", "converged", "failed", "stuck", "converged %", "pulses",
             "pulses/cell mean", "p50", "p99", "max", "wall s", "est. real-bench s"]  # run ids: the Runs table
-    return _table(head, rows, left=3) + _img(pulses_figure(r.programming), "pulses per cell")
+    out = _table(head, rows, left=3) + _img(pulses_figure(r.programming), "pulses per cell")
+    return out + "".join(_levels(p) for p in r.programming if p.levels)
+
+
+def _levels(p: ProgramPass) -> str:
+    """Per-level table and histogram of the final conductances of a multi-level pass."""
+    rows = [[_num(lv.target * 1e6, ".2f"), str(lv.cells), str(lv.converged), str(lv.within),
+             _pct(lv.within / lv.cells if lv.cells else None), _num(lv.mean * 1e6, ".2f"), _num(lv.std * 1e6, ".2f"),
+             _num(lv.min * 1e6, ".2f"), _num(lv.max * 1e6, ".2f"), _num(lv.pulses_mean, ".1f")] for lv in p.levels]
+    head = ["target µS", "cells", "converged", "within tol.", "within %", "mean µS", "std µS", "min µS", "max µS",
+            "pulses/cell"]
+    return (f"<h3>Levels: {_e(p.layer)} / {_e(p.stage)}</h3>" + _table(head, rows, left=0)
+            + _img(levels_figure(p), f"{p.layer} {p.stage} levels"))
 
 
 def _layer_errors(r: Report) -> str:

@@ -103,6 +103,22 @@ class LayerMaps(_Model):
                    status=st, read_voltage=read_voltage, reprogrammed=rp_l, **kw)
 
 
+class LevelRow(_Model):
+    """Final conductances of the cells programmed to one target level (S), and their histogram."""
+
+    target: float = Field(description="Target level, S")
+    cells: int = Field(ge=0)
+    converged: int = Field(ge=0)
+    within: int = Field(ge=0, description="Cells whose final G is within abs_tol + rel_tol * target")
+    mean: float = Field(description="Mean final conductance, S")
+    std: float = Field(description="Standard deviation of the final conductances, S")
+    min: float
+    max: float
+    pulses_mean: float = Field(description="Mean pulses per cell of this level")
+    edges: list[float] = Field(default_factory=list, description="Histogram bin edges, S")
+    counts: list[int] = Field(default_factory=list, description="Cells per bin (ends include the outliers)")
+
+
 class ProgramPass(_Model):
     """Write-verify statistics of one programming pass of one layer (from the journal)."""
 
@@ -119,6 +135,7 @@ class ProgramPass(_Model):
     pulse_histogram: dict[str, int] = Field(default_factory=dict, description="pulses -> number of cells")
     wall_seconds: float = Field(ge=0, description="Host time the pass took, s")
     bench_seconds: float = Field(ge=0, description="Bench time (timing model on a simulated bench), s")
+    levels: list[LevelRow] = Field(default_factory=list, description="Per target level (multi-level maps only)")
 
     @property
     def converged_fraction(self) -> float:

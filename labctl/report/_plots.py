@@ -97,6 +97,28 @@ def pulses_figure(passes: list[ProgramPass]) -> bytes:
     return _png(fig)
 
 
+def levels_figure(p: ProgramPass) -> bytes:
+    """Histograms of the final conductances per target level (µS), each level's tolerance band shaded."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8.0, 3.2))
+    for k, lv in enumerate(p.levels):
+        e = np.asarray(lv.edges) * 1e6
+        if e.size < 2:
+            continue
+        color = f"C{k % 10}"
+        ax.bar(0.5 * (e[:-1] + e[1:]), lv.counts, width=np.diff(e), color=color, alpha=0.8,
+               label=f"{lv.target * 1e6:.1f} µS: {lv.within}/{lv.cells}")
+        ax.axvspan(0.5 * (e[0] + lv.target * 1e6), 0.5 * (e[-1] + lv.target * 1e6), color=color, alpha=0.12)
+    ax.set_xlabel("final conductance (µS)")
+    ax.set_ylabel("cells")
+    ax.set_title(f"{p.layer} / {p.stage}: final conductance per level (shaded: tolerance band)", fontsize=9)
+    ax.grid(True, alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    return _png(fig)
+
+
 def accuracy_figure(rows: list[tuple[str, dict[str, float | None]]]) -> bytes:
     """Grouped bars: software / ideal / measured crossbar accuracy per stage (%)."""
     plt = _pyplot()

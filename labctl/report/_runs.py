@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from labctl.analysis import program_stats
+from labctl.analysis import level_stats, program_stats, pulses_per_cell
 from labctl.core.errors import ConfigError
 from labctl.report._forming import FormingMap
-from labctl.report._model import LayerMaps, ProgramPass, Report
+from labctl.report._model import LayerMaps, LevelRow, ProgramPass, Report
 from labctl.store import MapArrays, RunStore
 
 REPORT_RESULT = "loop_report"
@@ -40,7 +40,11 @@ def program_pass(store: RunStore, run_id: str, layer: str, stage: str, wall_seco
     """Write-verify statistics of a stored ``program`` run (pulses from the journal, all attempts)."""
     info = store.get_run(run_id)
     ev = store.event_arrays(run_id)
-    st = program_stats(ev, store.outcomes(run_id).values())
+    outs = list(store.outcomes(run_id).values())
+    st = program_stats(ev, outs)
+    tol = {k: float(info.params.get(k, d)) for k, d in (("abs_tol", 1e-6), ("rel_tol", 0.03))}
+    levels = [LevelRow(**{k: v for k, v in lv.to_dict().items() if k != "within_fraction"})
+              for lv in level_stats(outs, tol["abs_tol"], tol["rel_tol"], pulses_per_cell(ev))]
     t = ev["t"][np.isfinite(ev["t"])] if ev["t"].size else ev["t"]
     bench = bench_seconds if bench_seconds is not None else (float(t.max() - t.min()) if t.size else 0.0)
     wall = wall_seconds if wall_seconds is not None else max(0.0, info.updated - info.created)
@@ -48,7 +52,7 @@ def program_pass(store: RunStore, run_id: str, layer: str, stage: str, wall_seco
                        converged=st.converged, failed=st.failed, stuck=st.stuck, pulses_total=st.pulses_total,
                        pulses_per_cell=st.pulses_per_cell,
                        pulse_histogram={str(k): v for k, v in st.pulse_histogram.items()},
-                       wall_seconds=wall, bench_seconds=bench)
+                       wall_seconds=wall, bench_seconds=bench, levels=levels)
 
 
 def layer_maps(layer: str, crossbar: str, stage: str, program: MapArrays | None, measured: MapArrays,

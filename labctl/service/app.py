@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -13,6 +14,8 @@ from fastapi.openapi.utils import get_openapi
 from labctl.service import errors, routes_benches, routes_jobs, routes_live, routes_results, routes_ui
 from labctl.service.backend import Backend, BenchHandle
 from labctl.service.config import ServiceConfig
+from labctl.service.fast_reads import FastReads
+from labctl.service.head import HeadAsGet
 from labctl.service.hub import Hub
 from labctl.service.jobdb import JobDB
 from labctl.service.scheduler import Scheduler
@@ -22,10 +25,13 @@ from labctl.service.submit import offloop_job_model, protocol_job_model
 
 
 def create_app(config: ServiceConfig, store: Path, *, token: str | None = None,
-               backend: Backend | None = None) -> FastAPI:
+               backend: Backend | None = None, freeze_gc: bool = False) -> FastAPI:
     """The service as a FastAPI app, behind a token guard (when ``token`` is set) and a body-size bound.
 
-    ``backend`` defaults to the real labctl stack (``labctl.service.stack.LabctlBackend``).
+    ``backend`` defaults to the real labctl stack (``labctl.service.stack.LabctlBackend``). ``freeze_gc``: once
+    started, move every object built so far (modules, the app, the OpenAPI document) out of the garbage
+    collector's reach (``gc.freeze``), so a full collection walks only what requests made and does not stall the
+    event loop; for the process that owns the service (``labctl serve``), not for an app embedded in another one.
     """
     if backend is None:
         from labctl.service.stack import LabctlBackend
@@ -48,6 +54,9 @@ def create_app(config: ServiceConfig, store: Path, *, token: str | None = None,
             stack.push_async_callback(scheduler.stop)
             app.state.service = ServiceState(config, be, benches, db, hub, scheduler)
             app.openapi()  # built once now, not on the first request (the dashboard's submit form reads it)
+            if freeze_gc:
+                gc.collect()
+                gc.freeze()
             yield
 
     app = FastAPI(
@@ -70,9 +79,11 @@ def create_app(config: ServiceConfig, store: Path, *, token: str | None = None,
     if token:
         _declare_bearer(app)
     app.add_middleware(BodyLimit, max_bytes=config.max_request_bytes)
+    app.add_middleware(FastReads, state=app.state)  # the polled reads from the cache, before body and router
     if token:
         # outermost: nothing is read before the token is checked (but the dashboard's static files, which hold no data)
         app.add_middleware(TokenGuard, token=token, public=routes_ui.PUBLIC)
+    app.add_middleware(HeadAsGet)  # outermost: every layer and route sees a HEAD as the GET it answers
     return app
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import json
 import sys
 import time
@@ -95,6 +96,8 @@ async def _serve(config: BenchConfig, store: Path) -> None:
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     jobs: dict[str, asyncio.Task[None]] = {}
     async with open_bench(config) as bench:
+        gc.collect()
+        gc.freeze()  # what start-up built (modules, the bench, the simulator) is out of the collector's walks
         _out({"ev": "ready", "crossbars": {n: [x.rows, x.cols] for n, x in bench.crossbars.items()},
               "limits": config.limits.model_dump(mode="json")})
         while line := await reader.readline():

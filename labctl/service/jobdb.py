@@ -1,6 +1,7 @@
 """The job table: jobs persist in SQLite (WAL) in the store folder, so they survive restarts.
 
-Writes are small and happen on the event loop (WAL, ``synchronous=NORMAL``: no fsync per commit).
+Writes are small and happen on the event loop (WAL, ``synchronous=NORMAL``: no fsync per commit). Every write
+bumps ``JobDB.version``, so what is built from the table (the service's cached answers) knows when it is stale.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ class JobDB:
 
     def __init__(self, root: Path) -> None:
         root.mkdir(parents=True, exist_ok=True)
+        #: write counter: changes whenever a row may have changed (this process is the table's only writer)
+        self.version = 0
         self.path = root / self.FILENAME
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -60,10 +63,14 @@ class JobDB:
     def close(self) -> None:
         self._db.close()
 
+    def _write(self, sql: str, args: tuple[Any, ...]) -> sqlite3.Cursor:
+        self.version += 1
+        return self._db.execute(sql, args)
+
     def add(self, *, kind: JobKind, lane: str, protocol: str | None, crossbar: str | None,
             params: dict[str, Any]) -> JobView:
         job_id = uuid.uuid4().hex[:12]
-        self._db.execute(
+        self._write(
             "INSERT INTO jobs (id, kind, lane, protocol, crossbar, params, state, created) VALUES (?,?,?,?,?,?,?,?)",
             (job_id, kind.value, lane, protocol, crossbar, json.dumps(params), JobState.QUEUED.value, time.time()),
         )
@@ -104,26 +111,26 @@ class JobDB:
         return _view(row) if row else None
 
     def mark_running(self, job_id: str) -> None:
-        self._db.execute(
+        self._write(
             "UPDATE jobs SET state = ?, started = ?, attempts = attempts + 1, error = NULL WHERE id = ?",
             (JobState.RUNNING.value, time.time(), job_id),
         )
 
     def set_run(self, job_id: str, run_id: str) -> None:
-        self._db.execute("UPDATE jobs SET run_id = ? WHERE id = ?", (run_id, job_id))
+        self._write("UPDATE jobs SET run_id = ? WHERE id = ?", (run_id, job_id))
 
     def set_progress(self, job_id: str, progress: ProgressView) -> None:
-        self._db.execute("UPDATE jobs SET progress = ? WHERE id = ?", (progress.model_dump_json(), job_id))
+        self._write("UPDATE jobs SET progress = ? WHERE id = ?", (progress.model_dump_json(), job_id))
 
     def finish(self, job_id: str, state: JobState, *, result: dict[str, Any] | None = None,
                error: str | None = None) -> None:
-        self._db.execute(
+        self._write(
             "UPDATE jobs SET state = ?, finished = ?, result = ?, error = ? WHERE id = ?",
             (state.value, time.time(), json.dumps(result) if result is not None else None, error, job_id),
         )
 
     def cancel_if_queued(self, job_id: str) -> bool:
-        cur = self._db.execute(
+        cur = self._write(
             "UPDATE jobs SET state = ?, finished = ? WHERE id = ? AND state = ?",
             (JobState.CANCELLED.value, time.time(), job_id, JobState.QUEUED.value),
         )
@@ -131,7 +138,7 @@ class JobDB:
 
     def requeue(self, job_id: str, note: str) -> None:
         """A running job interrupted by shutdown goes back to the queue (it resumes from its run)."""
-        self._db.execute(
+        self._write(
             "UPDATE jobs SET state = ?, error = ? WHERE id = ?", (JobState.QUEUED.value, note, job_id)
         )
 

@@ -8,7 +8,9 @@ from importlib.metadata import version
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import Response
 
+from labctl.service.answers import STATUS, JSONBytes, status_key
 from labctl.service.config import NAME_PATTERN
 from labctl.service.errors import ERRORS, NotFound
 from labctl.service.models import BenchView, JobState, ServiceInfo
@@ -26,11 +28,16 @@ def _version() -> str:
 
 
 @router.get("/status", response_model=ServiceInfo)
-async def service_status(svc: Annotated[ServiceState, Depends(service)]) -> ServiceInfo:
+async def service_status(svc: Annotated[ServiceState, Depends(service)]) -> Response:
     """The service: version, benches, protocols and queue lengths. Touches no instrument."""
-    lanes = {lane: svc.db.count(state=JobState.QUEUED, lane=lane) for lane in svc.scheduler.lanes}
-    return ServiceInfo(version=_version(), benches=list(svc.benches),
-                       protocols=sorted(svc.backend.protocols()), lanes=lanes)
+    key = status_key(svc.db)
+    body = svc.answers.get(STATUS, key)  # encoded once per change of the job table
+    if body is None:
+        lanes = {lane: svc.db.count(state=JobState.QUEUED, lane=lane) for lane in svc.scheduler.lanes}
+        info = ServiceInfo(version=_version(), benches=list(svc.benches),
+                           protocols=sorted(svc.backend.protocols()), lanes=lanes)
+        body = svc.answers.put(STATUS, key, info.model_dump_json().encode())
+    return JSONBytes(body)
 
 
 @router.get("/benches", response_model=list[BenchView])

@@ -10,10 +10,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from pydantic import TypeAdapter, ValidationError
 
 from labctl.core.errors import ConfigError, JobError, LimitError
+from labctl.service.answers import JSONBytes, job_key, job_name
 from labctl.service.config import NAME_PATTERN
 from labctl.service.errors import ERRORS, NotFound
 from labctl.service.models import JobKind, JobPage, JobState, JobView
@@ -78,9 +79,9 @@ def build(protocol_body: Any, offloop_body: Any) -> APIRouter:
         return JobPage(jobs=[_live(svc, j) for j in jobs], total=total)
 
     @router.get("/jobs/{job_id}", response_model=JobView, responses={404: ERRORS[404]})
-    async def get_job(job_id: JobId, svc: Annotated[ServiceState, Depends(service)]) -> JobView:
+    async def get_job(job_id: JobId, svc: Annotated[ServiceState, Depends(service)]) -> Response:
         """A job's state, run and latest progress."""
-        return _live(svc, _job(svc, job_id))
+        return JSONBytes(_job_answer(svc, job_id))
 
     @router.post("/jobs/{job_id}/cancel", response_model=JobView, responses={k: ERRORS[k] for k in (404, 409)})
     async def cancel_job(job_id: JobId, svc: Annotated[ServiceState, Depends(service)]) -> JobView:
@@ -174,6 +175,19 @@ def _job(svc: ServiceState, job_id: str) -> JobView:
             raise NotFound("job_id", job_id)
         job = matches[0]
     return job
+
+
+def _job_answer(svc: ServiceState, job_id: str) -> bytes:
+    """``GET /jobs/{id}``'s body, encoded once per change of the job's row or of its live progress."""
+    key = job_key(svc.db, svc.hub, job_id)
+    name = job_name(job_id)
+    body = svc.answers.get(name, key)
+    if body is None:
+        job = _live(svc, _job(svc, job_id))
+        body = job.model_dump_json().encode()
+        if job.id == job_id:  # a full id (a prefix is resolved anew each time)
+            svc.answers.put(name, key, body)
+    return body
 
 
 def _live(svc: ServiceState, job: JobView) -> JobView:

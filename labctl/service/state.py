@@ -1,11 +1,12 @@
-"""What the routes share: the open benches, the scheduler, the job table and the backend."""
+"""What the routes share: the open benches, the scheduler, the job table, the backend and the cached answers."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import Request
 
+from labctl.service.answers import AnswerCache
 from labctl.service.backend import Backend, BenchHandle
 from labctl.service.config import ServiceConfig
 from labctl.service.hub import Hub
@@ -21,6 +22,7 @@ class ServiceState:
     db: JobDB
     hub: Hub
     scheduler: Scheduler
+    answers: AnswerCache = field(default_factory=AnswerCache)
 
 
 async def service(request: Request) -> ServiceState:

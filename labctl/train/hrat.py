@@ -4,16 +4,18 @@ One layer in training (seed 003 Fig. 2b, eqs. 10-13; without BN Fig. 2a, eq. 6):
 
     x  <- clamp(x, -V_TH, V_TH)                                  input clamp (non-destructive threshold)
     Wf =  gamma/sqrt(var_MA + eps) * W                            fused weight (BN layers)
-    Wq =  LSQ(Wf; step, bits) + N(0, (noise * 2 max|Wq|)^2)       learned-step quantization (STE) + weight noise
-                                                                  (noise_mode="output": the same noise referred
-                                                                  to the output, one draw per sample)
+    Wq =  LSQ(Wf; step, bits) + N(0, (noise * 2 max|Wq|)^2)       learned-step quantization (STE) + weight noise,
+                                                                  one draw per forward pass shared by the batch
     y  =  Wq x * sqrt(var_MA + eps)/gamma + b                     back to the unfused scale; plain BN -> y_BN
     bf =  beta + gamma/sqrt(var_MA + eps) (b - mu_MA)             fused bias
     out = relu(clamp(clamp(y_BN - bf, +-c) + clamp(Q_dac(bf), +-c), +-c)) / s,   c = s VDD/2
 
-``noise_mode="output"`` (default) adds ``N(0, sigma^2 ||x||^2)`` per sample and output instead of drawing the
-``out x in`` matrix (:func:`labctl.train.layers.output_noise`: the same distribution per sample, independent
-across samples; ``"weight"`` is the draw-the-matrix original, shared by the batch). ``s`` is the learned
+``noise_mode="weight"`` (default) is the seed's model: one ``out x in`` draw per step, shared by the batch; on a
+CPU with ``2 B <= min(in, out)`` it is sampled exactly at batch rank (:mod:`labctl.train.weight_noise`) instead
+of drawing the matrix. ``"output"`` is a cheaper variant that is not the seed's: ``N(0, sigma^2 ||x||^2)`` per
+sample and output (:func:`labctl.train.layers.output_noise`), right per sample but independent across the batch
+where the shared draw correlates samples, and without the noise in the input gradient. A BN layer's training
+step runs as one autograd node (:mod:`labctl.train.hrat_kernel`, same values). ``s`` is the learned
 per-layer scale; the DAC is modelled with uniform noise of one step while training and
 rounding at deployment. Deployment (eqs. 14-15) gives ``W_deploy = s_c Q(Wf)/s`` (a differential conductance map
 with ``s_c = (g_on - g_off)/max|Q(Wf)/s|``) and ``b_deploy = Q_dac(bf)/s``; hardware inference is eq. 9,
@@ -34,6 +36,7 @@ from torch.nn import functional as F
 from labctl.core.errors import ConfigError
 from labctl.train.base import CrossbarModel, accuracy
 from labctl.train.crossbar import network_forward
+from labctl.train.hrat_kernel import StepConfig, hrat_train_step
 from labctl.train.layers import (
     hw_weight,
     lsq_quantize,
@@ -44,6 +47,7 @@ from labctl.train.layers import (
 )
 from labctl.train.mapping import HRAT_WINDOW, ConductanceWindow, differential_to_conductance
 from labctl.train.targets import TargetMap
+from labctl.train.weight_noise import shared_weight_noise, use_low_rank
 
 NOISE_MODES = ("weight", "output")
 
@@ -52,7 +56,7 @@ class HRATLinear(nn.Module):
     """One HRAT layer (see module docstring). ``hw=False`` gives the plain float layer (Linear+BN+ReLU)."""
 
     def __init__(self, n_in: int, n_out: int, *, bits: int, noise: float, v_th: float, vdd: float,
-                 dac_bits: int | None, bn: bool, last: bool, hw: bool, noise_mode: str = "output") -> None:
+                 dac_bits: int | None, bn: bool, last: bool, hw: bool, noise_mode: str = "weight") -> None:
         super().__init__()
         if noise_mode not in NOISE_MODES:
             raise ConfigError.invalid("noise_mode", noise_mode, ", ".join(NOISE_MODES))
@@ -63,6 +67,7 @@ class HRATLinear(nn.Module):
         self.s = nn.Parameter(torch.tensor(vdd / (2 * v_th)))  # starts with the swing VDD/2 mapped onto V_TH
         self.bits, self.noise, self.v_th, self.vdd, self.dac_bits = bits, noise, v_th, vdd, dac_bits
         self.last, self.hw, self.noise_mode = last, hw, noise_mode
+        self.one_node = True  # BN layers train through labctl.train.hrat_kernel; False: the autograd composition
 
     def fused(self) -> tuple[Tensor, Tensor, Tensor]:
         """(fused weight, fused bias, BN factor gamma/sqrt(var+eps)) from the moving-average statistics."""
@@ -94,13 +99,20 @@ class HRATLinear(nn.Module):
             y = F.linear(x, self.weight, self.bias)
             y = self.bn(y) if self.bn is not None else y
             return y if self.last else F.relu(y)
-        x = torch.clamp(x, -self.v_th, self.v_th)
         bn = self.bn
+        if self.one_node and self.training and bn is not None:
+            return self._fused_step(x, bn)
+        x = torch.clamp(x, -self.v_th, self.v_th)
         inv = self._bn_factor() if bn is not None else None  # moving averages before this batch
         noise = self.noise if self.training else 0.0
-        wq, sigma = hw_weight(self.weight, inv, self.step, self.bits, noise, draw=self.noise_mode == "weight")
+        shared = self.noise_mode == "weight"
+        low_rank = noise > 0 and shared and use_low_rank(x, self.weight.shape[0])
+        wq, sigma = hw_weight(self.weight, inv, self.step, self.bits, noise, draw=shared and not low_rank)
         y = F.linear(x, wq, self.bias if bn is not None else None)  # BN layers: yf / inv + b, yf = x Wq^T
-        if noise > 0 and self.noise_mode == "output":
+        if low_rank:  # the same per-step draw, sampled at batch rank (labctl.train.weight_noise)
+            yn = shared_weight_noise(x, sigma, self.weight.shape[0])
+            y = y + (yn if inv is None else yn / inv)
+        elif noise > 0 and self.noise_mode == "output":
             y = output_noise(y, x, sigma, inv)
         if bn is not None:
             y_bn = bn(y)
@@ -113,6 +125,18 @@ class HRATLinear(nn.Module):
             step = s * self.vdd / 2**self.dac_bits
             bf = uniform_quant_noise(bf, step) if self.training else quantize_to_step(bf, step)
         return out_stage(ybar, bf, s, self.vdd, not self.last)
+
+    def _fused_step(self, x: Tensor, bn: nn.BatchNorm1d) -> Tensor:
+        """The training forward of a BN layer as one autograd node (:mod:`labctl.train.hrat_kernel`)."""
+        assert bn.running_mean is not None
+        assert bn.running_var is not None
+        assert bn.num_batches_tracked is not None
+        bn.num_batches_tracked.add_(1)
+        momentum = bn.momentum if bn.momentum is not None else 1.0 / float(bn.num_batches_tracked)
+        cfg = StepConfig(self.v_th, self.bits, self.noise, self.vdd, self.dac_bits, not self.last, bn.eps,
+                         momentum, self.noise_mode)
+        return hrat_train_step(x, self.weight, self.bias, self.step, self.s, bn.weight, bn.bias, bn.running_mean,
+                               bn.running_var, cfg)
 
     def deploy(self) -> dict[str, Any]:
         """Fused, quantized, scaled weights ``w = Q(Wf)/s`` (out, in), bias ``Q_dac(bf)/s`` and ``s``."""
@@ -134,7 +158,7 @@ class HRATMLP(CrossbarModel):
     def __init__(self, sizes: tuple[int, ...] | list[int] = (64, 512, 128, 32, 10), bits: int = 8,
                  noise: float = 0.01, v_th: float = 0.2, vdd: float = 3.0, dac_bits: int | None = 10,
                  bn: bool = True, hw: bool = True, g_off: float = HRAT_WINDOW.g_off,
-                 g_on: float = HRAT_WINDOW.g_on, noise_mode: str = "output") -> None:
+                 g_on: float = HRAT_WINDOW.g_on, noise_mode: str = "weight") -> None:
         super().__init__()
         self._set_layout(sizes, g_off, g_on, v_th)
         self.cfg = {"sizes": self.sizes, "bits": bits, "noise": noise, "v_th": v_th, "vdd": vdd,

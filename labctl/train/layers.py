@@ -102,7 +102,7 @@ class _HWWeight(torch.autograd.Function):
         t = w.detach() * (inv.detach() / d)[:, None] if inv is not None else w.detach() / d
         c = torch.round(t)
         m = torch.abs(c)
-        torch.sub(c.new_tensor(qmax + 1.0), m, out=m).clamp_(0.0, 1.0)  # round(t) integer: 1 if |.| <= qmax
+        m.neg_().add_(qmax + 1.0).clamp_(0.0, 1.0)  # round(t) integer: 1 if |.| <= qmax
         c.clamp_(-qmax, qmax)
         e = torch.addcmul(c, m, t, value=-1.0, out=t)  # c - m t
         if noise > 0:
@@ -178,7 +178,7 @@ def output_noise(y: Tensor, x: Tensor, sigma: Tensor, inv: Tensor | None = None)
 def _inside(u: Tensor, k: float) -> Tensor:
     """1.0 where ``|u| < k`` else 0.0 for ``|u| <= k`` (float ops only)."""
     a = torch.abs(u)
-    return torch.sub(a.new_tensor(k), a, out=a).sign_()
+    return a.neg_().add_(k).sign_()
 
 
 class _OutStage(torch.autograd.Function):

@@ -4,7 +4,8 @@ Channels are ``<slot><row letter><2-digit column>`` (e.g. ``1A05``): the row let
 input (A = 1 ... H = 8), the column the DUT-side output on that slot. Lists are comma-separated with ``:`` ranges.
 Functions: ``channel.close/open/exclusiveclose(list)``, ``channel.open("allslots"|"slotN")``,
 ``channel.getclose("allslots"|"slotN"|list)`` (``nil`` when none), ``channel.setdelay``, attributes
-``channel.connectrule`` and ``channel.connectsequential``, plus everything the engine provides (``print``,
+``channel.connectrule`` and ``channel.connectsequential`` (they set how many relay settling times a call costs:
+``docs/instruments/keithley_707b.md``), plus everything the engine provides (``print``,
 ``errorqueue``, ``reset()``, scripts, ``*IDN?``). A bad channel list raises error 1115 and nothing switches.
 Numbers print as integers where they are whole (``print(errorqueue.count)`` -> ``1``).
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sim_instruments.bench import SimBench
+from sim_instruments.bench import MatrixState, SimBench
 from sim_instruments.tsp import TspEngine, TspError
 
 _CHAN = re.compile(r"^(\d)([A-Ha-h])(\d\d)$")
@@ -41,35 +42,74 @@ class Sim707B:
 
     def declare(self, e: TspEngine, prefix: str = "channel") -> None:
         """The ``channel`` table (also what a TSP-Link master sees as ``node[N].channel``)."""
-        e.function(f"{prefix}.close", lambda spec: self._switch(self._points(spec), close=True))
+        e.function(f"{prefix}.close", lambda spec: self._close(self._points(spec)))
         e.function(f"{prefix}.open", self._open)
         e.function(f"{prefix}.exclusiveclose", self._exclusive)
         e.function(f"{prefix}.getclose", self._getclose)
         e.function(f"{prefix}.setdelay", lambda *a: None)
         for name, v in (("BREAK_BEFORE_MAKE", 1), ("MAKE_BEFORE_BREAK", 2), ("OFF", 0), ("ON", 1)):
             e.value(f"{prefix}.{name}", v)
-        for name, default in (("connectrule", 1), ("connectsequential", 0)):
-            e.setting(f"{prefix}.{name}", default)
+        e.attribute(f"{prefix}.connectrule", lambda: self.matrix.connect_rule, self._set_rule)
+        e.attribute(f"{prefix}.connectsequential", lambda: int(self.matrix.sequential), self._set_sequential)
 
     def reset(self) -> None:
         self.bench.switch(self.name, sorted(self.state), close=False)
+        self.matrix.connect_rule, self.matrix.sequential = 1, False
 
     def _points(self, spec: Any) -> list[tuple[int, int]]:
         if not isinstance(spec, str):
             raise TspError(1115, f"Parameter error invalid channel list {spec!r}")
         return self._parse(spec)
 
+    @property
+    def matrix(self) -> MatrixState:
+        return self.bench.matrices[self.name]
+
+    def _set_rule(self, v: Any) -> None:
+        if v not in (0, 1, 2):
+            raise TspError(-222, f"Parameter data out of range: channel.connectrule = {v!r}; allowed channel.OFF (0), "
+                                 "channel.BREAK_BEFORE_MAKE (1), channel.MAKE_BEFORE_BREAK (2)")
+        self.matrix.connect_rule = int(v)
+
+    def _set_sequential(self, v: Any) -> None:
+        if v not in (0, 1):
+            raise TspError(-222, f"Parameter data out of range: channel.connectsequential = {v!r}; allowed "
+                                 "channel.OFF (0), channel.ON (1)")
+        self.matrix.sequential = bool(v)
+
     def _switch(self, points: list[tuple[int, int]], *, close: bool) -> None:
         self.bench.switch(self.name, points, close=close)
+
+    def _close(self, points: list[tuple[int, int]]) -> None:
+        """Close: the closures settle together, or one after another with ``connectsequential`` on."""
+        new = [p for p in dict.fromkeys(points) if p not in self.state and p not in self.matrix.stuck]
+        if self.matrix.sequential and len(new) > 1:
+            self.bench.switch(self.name, points, close=True, settle=False)
+            self.bench.settle(self.name, len(new))
+        else:
+            self._switch(points, close=True)
 
     def _open(self, spec: Any) -> None:
         pts = self._slot_points(spec) if isinstance(spec, str) else None
         self._switch(pts if pts is not None else self._points(spec), close=False)
 
     def _exclusive(self, spec: Any) -> None:
+        """The listed channels become the only closed ones. Break before make (the default rule): the opens settle,
+        then the closes; ``connectrule = channel.OFF``: both move at once and settle together (one settling time);
+        make before break: the closes first, then the opens."""
         keep = set(self._points(spec))
-        self._switch(sorted(self.state - keep), close=False)
-        self._switch(sorted(keep), close=True)
+        opens = sorted(self.state - keep)
+        if self.matrix.connect_rule == 0 and not self.matrix.sequential:
+            moved = self.bench.switch(self.name, opens, close=False, settle=False)
+            moved = self.bench.switch(self.name, sorted(keep), close=True, settle=False) or moved
+            if moved:
+                self.bench.settle(self.name)
+        elif self.matrix.connect_rule == 2:
+            self._close(sorted(keep))
+            self._switch(opens, close=False)
+        else:
+            self._switch(opens, close=False)
+            self._close(sorted(keep))
 
     def _getclose(self, spec: Any) -> str | None:
         pts = self._slot_points(spec) if isinstance(spec, str) else None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 from torch.nn import functional as F
@@ -173,3 +175,43 @@ def test_noise_mode_is_validated_and_kept_in_config() -> None:
     with pytest.raises(ConfigError, match="noise_mode"):
         HRATMLP((4, 3, 2), noise_mode="bogus")
     assert HRATMLP((4, 3, 2), noise_mode="output").config()["noise_mode"] == "output"
+
+
+@pytest.mark.parametrize(("mode", "batch", "x_grad"), [("weight", 8, True), ("weight", 8, False),
+                                                      ("weight", 32, True), ("output", 32, True)])
+def test_one_node_step_matches_the_composition(mode: str, batch: int, x_grad: bool) -> None:
+    """labctl.train.hrat_kernel against the module's autograd composition: same draws, values, gradients, BN.
+
+    batch 8 with 24 inputs and 16 outputs takes the batch-rank noise sampler, batch 32 the drawn matrix."""
+    layer = _layer(0.05, mode)
+    twin = copy.deepcopy(layer)
+    twin.one_node = False
+    x = torch.rand(batch, 24, dtype=torch.float64) * 0.5 - 0.1
+    g = torch.randn(batch, 16, dtype=torch.float64)
+    results = []
+    for lay in (layer, twin):
+        xi = x.clone().requires_grad_(x_grad)
+        torch.manual_seed(21)
+        out = lay(xi)
+        out.backward(g)
+        results.append((out.detach(), xi.grad, {n: p.grad for n, p in lay.named_parameters()},
+                        {n: b.clone() for n, b in lay.named_buffers()}))
+    (o1, gx1, p1, b1), (o2, gx2, p2, b2) = results
+    assert torch.allclose(o1, o2, atol=1e-12)
+    assert (o1 == 0).any()
+    assert (o1 == 1.5).any()
+    if x_grad:
+        assert gx1 is not None
+        assert gx2 is not None
+        assert torch.allclose(gx1, gx2, atol=1e-10)
+        assert float(gx1.abs().max()) > 0
+    else:
+        assert gx1 is None
+    assert set(p1) == {"weight", "bias", "step", "s", "bn.weight", "bn.bias"}
+    for name in p1:
+        a, b = p1[name], p2[name]
+        assert a is not None
+        assert b is not None
+        assert torch.allclose(a, b, rtol=1e-9, atol=1e-10), name
+    for name in b1:
+        assert torch.equal(b1[name], b2[name]) or torch.allclose(b1[name], b2[name], atol=1e-14), name
