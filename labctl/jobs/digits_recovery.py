@@ -64,9 +64,10 @@ class DigitsRecoveryOptions(JobOptions):
     placement: dict[str, tuple[str, int, int]] = Field(
         default_factory=lambda: {"fc1": ("xbar0", 0, 0), "fc2": ("xbar1", 0, 0)},
         description="layer -> (crossbar, row origin, column origin); used with place = fixed")
-    place: str = Field(default="auto", description=(
-        "auto: scan every crossbar and place the layers around the faults (labctl.analysis.placement); "
-        "fixed: each layer as one block at its 'placement' origin"))
+    place: str = Field(default="fixed", description=(
+        "fixed: each layer as one block at its 'placement' origin; auto: scan every crossbar and place the layers "
+        "around the faults (labctl.analysis.placement; on the 64 x 64 bench it can split fc1 over both crossbars "
+        "and leave fc2 no rows, see docs/decisions/0034)"))
     scan: dict[str, Any] = Field(
         default_factory=lambda: {"read_found": False, "restore": False},
         description="protocols.scan parameters (place = auto; the cells are programmed next, nothing to restore)")
@@ -218,7 +219,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--retrain-epochs", type=int, default=60)
     ap.add_argument("--g-on", type=float, default=1.5e-3, help="window top, S")
     ap.add_argument("--n-test", type=int, default=540, help="test images run on the bench per stage (0: none)")
-    ap.add_argument("--place", default="auto", help="auto (scan + fault-aware placement) or fixed")
+    ap.add_argument("--place", default="fixed", help="fixed (blocks at the origins) or auto (scan + placement)")
     ap.add_argument("--transport", default="visa", help="visa (loopback TCP, the real stack) or inproc")
     a = ap.parse_args(argv)
     opts = DigitsRecoveryOptions.parse(out=a.out, bench=a.bench, seed=a.seed, retrain_epochs=a.retrain_epochs,

@@ -35,7 +35,7 @@ def chip_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[DigitsRecoveryOp
     tmp = tmp_path_factory.mktemp("chip")
     opts = DigitsRecoveryOptions(bench=str(_small_config(tmp)), out=str(tmp / "out"), sizes=(64, 4, 10), epochs=40,
                            retrain_epochs=20, read_repeats=1, transport="inproc", stuck_on=0.1, stuck_off=0.1,
-                           n_test=30)
+                           n_test=30, place="auto")
     return opts, asyncio.run(run_digits_recovery(opts, log=lambda _s: None))
 
 
