@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Protocol, Self
+from typing import Any, Self
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -27,16 +26,6 @@ class JobOptions(BaseModel):
             raise ConfigError(f"{field} = {err.get('input')!r} is invalid: {err['msg']}", field=field) from None
 
 
-class LayerJob(Protocol):
-    """The options that place network layers on crossbars and program / read them."""
-
-    out: str
-    read_voltage: float
-    read_repeats: int
-    program: dict[str, Any]
-    placement: dict[str, tuple[str, int, int]]
-
-
 def check_placement(placement: dict[str, tuple[str, int, int]], shapes: dict[str, tuple[int, ...]],
                     crossbars: Any) -> None:
     """Every layer has a place on a crossbar of the bench where its map fits."""
@@ -50,32 +39,6 @@ def check_placement(placement: dict[str, tuple[str, int, int]], shapes: dict[str
         if r0 + shape[0] > rows or c0 + shape[1] > cols:
             raise ConfigError.invalid(f"placement.{n}", (xb, r0, c0),
                                       f"an origin where the {shape[0]}x{shape[1]} map fits the {rows}x{cols} array")
-
-
-def program_params(opts: LayerJob, layer: str, targets: np.ndarray, mask: np.ndarray | None,
-                   stage: str) -> tuple[str, dict[str, Any]]:
-    """The layer's crossbar and ``protocols.program`` parameters; its targets (+ mask) saved as the NPZ they name."""
-    xb, r0, c0 = opts.placement[layer]
-    path = Path(opts.out) / "program" / f"{layer}-{stage.replace(' ', '_')}.npz"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if mask is None:
-        np.savez(path, targets=targets)
-    else:
-        np.savez(path, targets=targets, mask=mask)
-    return xb, opts.program | {"targets": str(path), "origin": [r0, c0], "read_voltage": opts.read_voltage}
-
-
-def read_map_params(opts: LayerJob, layer: str, shape: tuple[int, ...]) -> tuple[str, dict[str, Any]]:
-    """The layer's crossbar and ``protocols.read_map`` parameters reading its region."""
-    xb, r0, c0 = opts.placement[layer]
-    return xb, {"read_voltage": opts.read_voltage, "repeats": opts.read_repeats,
-                "region": [r0, r0 + shape[0], c0, c0 + shape[1]]}
-
-
-def layer_block(opts: LayerJob, layer: str, array: Any, shape: tuple[int, ...], dtype: Any = None) -> np.ndarray:
-    """The layer's block (``shape`` at its origin) of a full-array map."""
-    _xb, r0, c0 = opts.placement[layer]
-    return np.asarray(array, dtype=dtype)[r0:r0 + shape[0], c0:c0 + shape[1]]
 
 
 def outcome_codes(status: np.ndarray) -> np.ndarray:

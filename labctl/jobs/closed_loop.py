@@ -66,7 +66,9 @@ class LoopOptions(JobOptions):
     out: str = Field(default="results/loop", description="Output folder (runs, model, targets, report)")
     store: str | None = Field(default=None, description="Run store directory; None = <out>/runs")
     sizes: tuple[int, ...] = Field(default=(16, 32, 4), description="Letters network layer sizes")
-    recipe: str = Field(default="improved", description="labctl.train.letters recipe: improved or seed")
+    recipe: str = Field(default="robust", description=(
+        "labctl.train.letters recipe: robust (trained for noisier letters, labctl.train.letters_robust), "
+        "improved or seed"))
     seed: int = Field(default=0, ge=0, description="Training seed")
     g_off: float = Field(default=8e-6, gt=0, le=1e-3, description="Binary OFF target, S")
     g_on: float = Field(default=77e-6, gt=0, le=1e-3, description="Binary ON target, S (seed 001: 77 uS)")
@@ -180,6 +182,7 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
     from labctl.train.datasets import letters_test160, load_letters
     from labctl.train.letters import IMPROVED_RECIPE, SEED_RECIPE, train_letters
     from labctl.train.letters_retrain import binary_targets, retrain_letters
+    from labctl.train.letters_robust import ROBUST_RECIPE
     from labctl.train.mapping import ConductanceWindow
     from labctl.train.measured import MeasuredMap
     from labctl.train.wired import WiredNet
@@ -190,8 +193,8 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
     cfg = load_config(opts.bench or LOOP_BENCH)
     cfg = sim_variant(cfg, stuck_on=opts.stuck_on, stuck_off=opts.stuck_off, sim=opts.sim)
     check_sim(cfg, f"{opts.bench or LOOP_BENCH} with the loop's overrides")
-    if opts.recipe not in ("improved", "seed"):
-        raise ConfigError.invalid("recipe", opts.recipe, "improved, seed")
+    if opts.recipe not in ("robust", "improved", "seed"):
+        raise ConfigError.invalid("recipe", opts.recipe, "robust, improved, seed")
     for xb in opts.wires or {}:
         if xb not in cfg.crossbars:
             raise ConfigError.invalid("wires", xb, ", ".join(cfg.crossbars))
@@ -207,9 +210,9 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
     p.stage("train letters network", 1)
     # float32-exact window ends: the trainer binarizes in float32 and TargetMap checks the window to 1e-9
     window = ConductanceWindow(float(np.float32(opts.g_off)), float(np.float32(opts.g_on)), opts.read_voltage)
-    base = {"improved": IMPROVED_RECIPE, "seed": SEED_RECIPE}.get(opts.recipe)
+    base = {"robust": ROBUST_RECIPE, "improved": IMPROVED_RECIPE, "seed": SEED_RECIPE}.get(opts.recipe)
     if base is None:
-        raise ConfigError.invalid("recipe", opts.recipe, "improved, seed")
+        raise ConfigError.invalid("recipe", opts.recipe, "robust, improved, seed")
     trained = train_letters(base | {"sizes": opts.sizes}, window=window, seed=opts.seed)
     model = trained.model
     save_model(model, out / "model", {"dataset": "letters", "recipe": opts.recipe, **trained.summary()})
@@ -269,7 +272,7 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
                    f"worst line coupling {lines.worst_coupling():.2f})")
         net = WiredNet.wrap(model, lines) if lines is not None else model
         loop = retrain_letters(net, maps_before, ds, epochs=opts.retrain_epochs, seed=opts.seed,
-                               restarts=opts.retrain_restarts, flip_p=float(base.get("flip_p", 0.0)),
+                               restarts=opts.retrain_restarts, flip_p=float(base.get("flip_p", 0.0)), recipe=base,
                                progress=lambda e, n, _m: p.update(e, n))
         for tm in loop.targets.values():
             tm.save(out / "targets_retrained")

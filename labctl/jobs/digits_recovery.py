@@ -4,13 +4,19 @@
 
     train a digits differential-pair MLP (labctl.train)       -> per-layer target maps (S) in the window
     open the bench (default: configs/sim_bench.yaml with 5 % stuck-ON + 5 % stuck-OFF cells)
-    program every layer (protocols.program, journalled)       -> per-cell outcomes (converged/failed/stuck)
-    read the maps back under the read clamp (protocols.read_map) -> measured maps; evaluate ("before")
+    scan every crossbar and place the layers around the faults (place = auto; the main loop's placement)
+    program every layer at its lines (protocols.program, journalled) -> per-cell outcomes (converged/failed/stuck)
+    read the maps back under the read clamp (protocols.read_map) -> measured maps
+    evaluate ("before"): offline from the maps read back, and by inference on the bench (protocols.inference)
     chip_in_the_loop: stuck/failed cells frozen at what they read, the rest retrained; new targets masked
-    program only the masked cells, read again                -> evaluate on the new readings ("after")
+    program only the masked cells, read again, evaluate again ("after")
 
-Accuracies are of the digits test set with each layer's weights replaced by what the bench read
-(``labctl.train.retrain.evaluate``). Run: ``python -m labctl.jobs.digits_recovery [--out DIR] [--bench YAML]``.
+Two accuracies per stage: ``measured`` = the digits test set (540 images) through the trainer's forward with each
+layer's weights replaced by what the bench read (``labctl.train.retrain.evaluate``); ``bench`` = the first
+``n_test`` images of a seeded permutation of the test set (:func:`bench_subset`; all 540 by default) run on the
+bench layer by layer, column currents measured and passed through the periphery (the main loop's bench
+inference), with ``offline_subset`` = the offline number on the same images.
+Run: ``python -m labctl.jobs.digits_recovery [--out DIR] [--bench YAML] [--n-test N]``.
 """
 
 from __future__ import annotations
@@ -24,19 +30,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from labctl.jobs._layers import (
-    JobOptions,
-    check_placement,
-    layer_block,
-    outcome_codes,
-    program_params,
-    read_map_params,
-    sim_variant,
-)
-from labctl.jobs.protocol_run import run_protocol
+from labctl.jobs._layers import JobOptions, check_placement, outcome_codes, sim_variant
+from labctl.jobs._placed import fixed_placement, placement_summary, scan_and_place
+from labctl.jobs._placed_steps import PlacedSteps
 from labctl.store import RunStore
+
+#: seed of the permutation of the test set whose first ``n_test`` images run on the bench
+BENCH_SUBSET_SEED = 0
 
 
 class DigitsRecoveryOptions(JobOptions):
@@ -61,8 +63,24 @@ class DigitsRecoveryOptions(JobOptions):
                                     description="protocols.program parameters")
     placement: dict[str, tuple[str, int, int]] = Field(
         default_factory=lambda: {"fc1": ("xbar0", 0, 0), "fc2": ("xbar1", 0, 0)},
-        description="layer -> (crossbar, row origin, column origin)")
+        description="layer -> (crossbar, row origin, column origin); used with place = fixed")
+    place: str = Field(default="fixed", description=(
+        "fixed: each layer as one block at its 'placement' origin; auto: scan every crossbar and place the layers "
+        "around the faults (labctl.analysis.placement; on the 64 x 64 bench it can split fc1 over both crossbars "
+        "and leave fc2 no rows, see docs/decisions/0034)"))
+    scan: dict[str, Any] = Field(
+        default_factory=lambda: {"read_found": False, "restore": False},
+        description="protocols.scan parameters (place = auto; the cells are programmed next, nothing to restore)")
+    n_test: int = Field(default=540, ge=0, le=540, description=(
+        "Test images run on the bench per stage (a seeded subset, see bench_subset; 0 = offline accuracy only)"))
     transport: str = Field(default="visa", description="visa (loopback TCP, the real stack) or inproc (tests)")
+
+    @field_validator("place")
+    @classmethod
+    def _place(cls, v: str) -> str:
+        if v not in ("auto", "fixed"):
+            raise ValueError(f"place {v!r} is invalid; allowed: auto, fixed")
+        return v
 
 
 @dataclass
@@ -77,36 +95,21 @@ class DigitsRecoveryRun:
     cells_to_program: dict[str, int]
     runs: list[dict[str, Any]] = field(default_factory=list)
     timing: dict[str, float] = field(default_factory=dict)
+    placement: dict[str, Any] = field(default_factory=dict)
+    n_bench: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
 
-class _Steps:
-    """Program / read one layer at its place on its crossbar, journalled in the store."""
-
-    def __init__(self, bench: Any, store: RunStore, opts: DigitsRecoveryOptions, runs: list[dict[str, Any]]) -> None:
-        self.bench, self.store, self.opts, self.runs = bench, store, opts, runs
-
-    async def program(self, layer: str, targets: np.ndarray, mask: np.ndarray | None, stage: str) -> np.ndarray:
-        """Write-verify the layer (only ``mask`` cells when given); per-cell outcome strings of the layer."""
-        xb, params = program_params(self.opts, layer, targets, mask, stage)
-        res = await run_protocol(None, "program", params, store_root=self.store.root, crossbar=xb, bench=self.bench)
-        self.runs.append({"id": res.run_id, "protocol": "program", "layer": layer, "stage": stage})
-        m = self.store.load_map(str(res.run_id), name="program")
-        return outcome_codes(layer_block(self.opts, layer, m.status, targets.shape).astype(str))
-
-    async def read(self, layer: str, shape: tuple[int, ...], stage: str) -> np.ndarray:
-        """The layer's conductance map read under the clamp, S."""
-        xb, params = read_map_params(self.opts, layer, shape)
-        res = await run_protocol(None, "read_map", params, store_root=self.store.root, crossbar=xb, bench=self.bench)
-        self.runs.append({"id": res.run_id, "protocol": "read_map", "layer": layer, "stage": stage})
-        m = self.store.load_map(str(res.run_id), name="read_map")
-        return layer_block(self.opts, layer, m.conductance, shape, np.float64)
+def bench_subset(y: np.ndarray, n: int, seed: int = BENCH_SUBSET_SEED) -> np.ndarray:
+    """Indices of the ``n`` test images run on the bench: the first ``n`` of a seeded permutation (sorted)."""
+    return np.sort(np.random.default_rng(seed).permutation(len(y))[:n])
 
 
 async def run_digits_recovery(opts: DigitsRecoveryOptions, log: Any = print) -> DigitsRecoveryRun:
-    """Train, program, read, evaluate, retrain around the chip, reprogram the masked cells, read, evaluate."""
+    """Train, place, program, read, evaluate (offline and on the bench), retrain around the chip, reprogram the
+    masked cells, read, evaluate again."""
     import torch
 
     from labctl.bench import DEFAULT_CONFIG, open_bench
@@ -127,18 +130,38 @@ async def run_digits_recovery(opts: DigitsRecoveryOptions, log: Any = print) -> 
     targets = model.target_maps()
     cfg = sim_variant(load_bench_config(opts.bench or DEFAULT_CONFIG), stuck_on=opts.stuck_on,
                       stuck_off=opts.stuck_off)
-    check_placement(opts.placement, {n: tm.targets.shape for n, tm in targets.items()}, cfg.crossbars)
+    shapes = {n: (int(tm.targets.shape[0]), int(tm.targets.shape[1])) for n, tm in targets.items()}
+    arrays = {name: (int(xb.rows), int(xb.cols)) for name, xb in cfg.crossbars.items()}
+    if opts.place == "fixed":
+        check_placement(opts.placement, dict(shapes), cfg.crossbars)
+    sub = bench_subset(d.y_test, opts.n_test)
+    x_bench, y_bench = d.x_test[sub], d.y_test[sub]
     timing = {"train_s": time.monotonic() - t0}
-    runs: list[dict[str, Any]] = []
     async with open_bench(cfg, transport=opts.transport) as bench:
-        steps = _Steps(bench, store, opts, runs)
+        steps = PlacedSteps(bench, store, arrays, out, read_voltage=opts.read_voltage, read_repeats=opts.read_repeats,
+                            program=opts.program, read_clamp=float(cfg.limits.read_clamp))
         t1 = time.monotonic()
-        status = {n: await steps.program(n, tm.targets, None, "initial") for n, tm in targets.items()}
-        meas = {n: MeasuredMap(n, await steps.read(n, tm.targets.shape, "initial"), status[n], opts.read_voltage,
-                               str(runs[0]["id"])) for n, tm in targets.items()}
+        faults = None
+        if opts.place == "auto":
+            mid = 0.5 * (opts.g_on + opts.g_off)
+            steps.placement, faults, _scans = await scan_and_place(
+                steps.step, store, arrays, shapes, {n: tm.targets > mid for n, tm in targets.items()}, opts.scan,
+                out, seed=opts.seed)
+        else:
+            steps.placement = fixed_placement(opts.placement, shapes, arrays)
+        timing["scan_place_s"] = time.monotonic() - t1
+        t1 = time.monotonic()
+        status = {n: outcome_codes(await steps.program(n, tm.targets, None, "initial")) for n, tm in targets.items()}
+        first = next(str(r["id"]) for r in steps.runs if r["protocol"] == "program")
+        meas = {n: MeasuredMap(n, await steps.read(n, "initial"), status[n], opts.read_voltage, first)
+                for n in targets}
         timing["program_read_s"] = time.monotonic() - t1
         before = evaluate(model, d.x_test, d.y_test, meas)
-        log(f"before: software {before['software']:.4f} measured {before['measured']:.4f}")
+        t1 = time.monotonic()
+        before |= await _bench_accuracy(steps, model, targets, meas, x_bench, y_bench, "before")
+        timing["infer_before_s"] = time.monotonic() - t1
+        log(f"before: software {before['software']:.4f} measured {before['measured']:.4f} "
+            f"bench {before.get('bench', float('nan')):.4f} ({len(sub)} images)")
         t2 = time.monotonic()
         loop = chip_in_the_loop(model, meas, d.x_train, d.y_train, x_test=d.x_test, y_test=d.y_test,
                                 epochs=opts.retrain_epochs, seed=opts.seed)
@@ -148,18 +171,38 @@ async def run_digits_recovery(opts: DigitsRecoveryOptions, log: Any = print) -> 
         after_status = dict(status)
         for n, tm in loop.targets.items():
             if tm.mask is not None and tm.mask.any():
-                st = await steps.program(n, tm.targets, tm.mask, "after")
+                st = outcome_codes(await steps.program(n, tm.targets, tm.mask, "after"))
                 after_status[n] = np.where(tm.mask, st, status[n])
-        meas_after = {n: MeasuredMap(n, await steps.read(n, tm.targets.shape, "after"), after_status[n],
-                                     opts.read_voltage) for n, tm in targets.items()}
+        meas_after = {n: MeasuredMap(n, await steps.read(n, "after"), after_status[n], opts.read_voltage)
+                      for n in targets}
         timing["reprogram_read_s"] = time.monotonic() - t3
-    after = evaluate(loop.model, d.x_test, d.y_test, meas_after)
-    log(f"after: measured {after['measured']:.4f}")
+        after = evaluate(loop.model, d.x_test, d.y_test, meas_after)
+        t3 = time.monotonic()
+        after |= await _bench_accuracy(steps, loop.model, loop.targets, meas_after, x_bench, y_bench, "after")
+        timing["infer_after_s"] = time.monotonic() - t3
+    log(f"after: measured {after['measured']:.4f} bench {after.get('bench', float('nan')):.4f}")
     timing["total_s"] = time.monotonic() - t0
+    if len(sub):
+        timing["infer_per_image_s"] = (timing["infer_before_s"] + timing["infer_after_s"]) / (2 * len(sub))
     res = DigitsRecoveryRun(before, after, loop.after["measured"], {n: int(t.targets.size) for n, t in targets.items()},
-                      {n: int((~m.usable).sum()) for n, m in meas.items()}, loop.cells_to_program, runs, timing)
+                            {n: int((~m.usable).sum()) for n, m in meas.items()}, loop.cells_to_program, steps.runs,
+                            timing, placement_summary(steps.placement, faults, None), len(sub))
     await asyncio.to_thread(_save, out / "results.json", res)
     return res
+
+
+async def _bench_accuracy(steps: PlacedSteps, model: Any, targets: dict[str, Any], meas: dict[str, Any],
+                          x: np.ndarray, y: np.ndarray, stage: str) -> dict[str, float]:
+    """``bench``: accuracy of ``x`` run on the bench through ``targets``' peripheries (the digital bias and
+    activation of the model's current weights); ``offline_subset``: the offline accuracy on the maps read back,
+    same images. Empty when ``x`` is."""
+    from labctl.train.retrain import evaluate
+
+    if not len(x):
+        return {}
+    logits = (await steps.infer({n: tm.periphery for n, tm in targets.items()}, x, stage))[-1]
+    return {"bench": float((np.argmax(logits, axis=1) == y).mean()),
+            "offline_subset": evaluate(model, x, y, meas)["measured"]}
 
 
 def _save(path: Path, res: DigitsRecoveryRun) -> None:
@@ -175,9 +218,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--retrain-epochs", type=int, default=60)
     ap.add_argument("--g-on", type=float, default=1.5e-3, help="window top, S")
+    ap.add_argument("--n-test", type=int, default=540, help="test images run on the bench per stage (0: none)")
+    ap.add_argument("--place", default="fixed", help="fixed (blocks at the origins) or auto (scan + placement)")
+    ap.add_argument("--transport", default="visa", help="visa (loopback TCP, the real stack) or inproc")
     a = ap.parse_args(argv)
     opts = DigitsRecoveryOptions.parse(out=a.out, bench=a.bench, seed=a.seed, retrain_epochs=a.retrain_epochs,
-                                       g_on=a.g_on, stuck_on=a.stuck, stuck_off=a.stuck)
+                                       g_on=a.g_on, stuck_on=a.stuck, stuck_off=a.stuck, n_test=a.n_test,
+                                       place=a.place, transport=a.transport)
     res = asyncio.run(run_digits_recovery(opts))
     b, f = res.before, res.after
     print(f"| chip in the loop on the simulated bench, digits {'-'.join(map(str, opts.sizes))}, "
@@ -185,6 +232,11 @@ def main(argv: list[str] | None = None) -> None:
           f"goal >= 95 % | {100 * b['measured']:.1f} % / "
           f"{100 * f['measured']:.1f} % (software {100 * b['software']:.1f} %; reprogrammed "
           f"{sum(res.cells_to_program.values())} of {sum(res.cells_total.values())} cells) |")
+    if res.n_bench:
+        print(f"| same run, inference on the bench ({res.n_bench} test images, "
+              f"{res.timing['infer_per_image_s']:.2f} s per image): before / after | goal >= 96 % | "
+              f"{100 * b['bench']:.1f} % / {100 * f['bench']:.1f} % (offline on the same images "
+              f"{100 * b['offline_subset']:.1f} % / {100 * f['offline_subset']:.1f} %) |")
 
 
 if __name__ == "__main__":

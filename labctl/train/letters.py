@@ -5,6 +5,8 @@ Forward pass (physical units): inputs ``{0,1} -> {-V_READ, +V_READ}`` (seed 001:
 ``G_ON/G_OFF`` (crossbar); activation ``-V_RAIL tanh(I R_fb / V_RAIL)`` (inverting amplifier). With
 ``differential=True`` every output uses a column pair of binary cells (``I+ - I-``), i.e. ternary weights.
 ``v_clamp`` clamps hidden voltages entering the next crossbar to the read clamp (non-destructive limit).
+``bias=True`` adds a trained bias current per output, injected into the amplifier's summing node
+(``-V_RAIL tanh((I + I_b) R_fb / V_RAIL)``; periphery ``output.bias``, amperes; latent unit :data:`BIAS_UNIT`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ from labctl.train.layers import hard_binarize_ste, inv_amp, soft_binarize
 from labctl.train.mapping import SEED_WINDOW, ConductanceWindow
 from labctl.train.targets import TargetMap
 
+#: amperes per unit of a latent bias parameter (a few units ~ the current of a few ON cells at V_READ)
+BIAS_UNIT = 1e-5
+
 
 class SoftBinaryNet(CrossbarModel):
     """Seeds 000/001 network: soft-binarized conductances, inverting-amplifier activations."""
@@ -46,6 +51,7 @@ class SoftBinaryNet(CrossbarModel):
         v_clamp: float | None = None,
         differential: bool = False,
         init_factor: float = 0.25,
+        bias: bool = False,
     ) -> None:
         super().__init__()
         self._set_layout(sizes, g_off, g_on, v_read)
@@ -59,6 +65,8 @@ class SoftBinaryNet(CrossbarModel):
             for m in w.view(-1, n_out, n_in):
                 nn.init.xavier_uniform_(m)
             self.weights.append(nn.Parameter(init_factor * w))
+        self.bias = bool(bias)
+        self.biases = nn.ParameterList([nn.Parameter(torch.zeros(n)) for n in self.sizes[1:]] if bias else [])
         self.hard = False  # True: binarized conductances forward, soft gradient backward (STE fine-tuning)
         self.g_noise = 0.0  # relative conductance noise injected while training
         self.dropout = 0.0  # dropout of the hidden voltages while training (seed 001: "Dropout and noise injection")
@@ -66,7 +74,7 @@ class SoftBinaryNet(CrossbarModel):
     def config(self) -> dict[str, Any]:
         return {"sizes": self.sizes, "g_off": self._window.g_off, "g_on": self._window.g_on, "zeta": self.zeta,
                 "v_rail": self.v_rail, "r_fb": self.r_fb, "v_read": self.v_read, "v_clamp": self.v_clamp,
-                "differential": self.differential, "init_factor": self.init_factor}
+                "differential": self.differential, "init_factor": self.init_factor, "bias": self.bias}
 
     # --- conductances -----------------------------------------------------------------------------------
     def _g(self, w: Tensor, hard: bool) -> Tensor:
@@ -109,12 +117,14 @@ class SoftBinaryNet(CrossbarModel):
                 v = torch.clamp(v, -self.v_clamp, self.v_clamp)
             if self.training and self.g_noise > 0:
                 g = g * (1.0 + self.g_noise * torch.randn_like(g))
-            v = inv_amp(F.linear(v, self._effective(g)), self.v_rail, self.r_fb)
+            i = F.linear(v, self._effective(g))
+            if self.bias:
+                i = i + BIAS_UNIT * self.biases[k]
+            v = inv_amp(i, self.v_rail, self.r_fb)
             if self.training and self.dropout > 0 and k < len(gs) - 1:
                 v = F.dropout(v, self.dropout)
             if keep:
                 outs.append(v)
-            del k
         return v, outs
 
     def forward(self, x: Tensor) -> Tensor:
@@ -139,7 +149,8 @@ class SoftBinaryNet(CrossbarModel):
             "columns": "interleaved_pairs" if self.differential else "single",
             "input": {"v_per_unit": 2 * self.v_read if first else 1.0, "offset": -self.v_read if first else 0.0,
                       "clamp": self.v_clamp},
-            "output": {"kind": "inv_amp", "v_rail": self.v_rail, "r_fb": self.r_fb, "inverting": True},
+            "output": {"kind": "inv_amp", "v_rail": self.v_rail, "r_fb": self.r_fb, "inverting": True,
+                       "bias": [BIAS_UNIT * float(b) for b in self.biases[layer].detach()] if self.bias else None},
         }
 
     def target_maps(self, window: ConductanceWindow | None = None) -> dict[str, TargetMap]:
@@ -273,16 +284,23 @@ def train_letters(
     data: Dataset | None = None,
     progress: Progress | None = None,
 ) -> LettersResult:
-    """Train the letters network with ``recipe`` (``"seed"``, ``"improved"`` or a dict like :data:`SEED_RECIPE`).
+    """Train the letters network with ``recipe`` (``"seed"``, ``"improved"``, ``"robust"`` or a dict like
+    :data:`SEED_RECIPE`; ``"robust"`` and dicts with ``robust: True`` are trained by
+    :func:`labctl.train.letters_robust.train_robust`).
 
     Software accuracy = soft-binarized forward; crossbar accuracy = binarized ``G_ON/G_OFF`` forward; both on the
     seeded 160-image subset of the flipped-pixel test set (seed 001's table), plus all 640 images.
     """
+    if recipe == "robust" or (isinstance(recipe, dict) and recipe.get("robust")):
+        from labctl.train.letters_robust import train_robust  # its own module: the robustness recipe
+
+        return train_robust(None if isinstance(recipe, str) else recipe, window=window, seed=seed, data=data,
+                            progress=progress)
     r = dict(SEED_RECIPE if recipe == "seed" else IMPROVED_RECIPE if recipe == "improved" else {})
     if isinstance(recipe, dict):
         r = SEED_RECIPE | recipe
     elif recipe not in ("seed", "improved"):
-        raise ConfigError.invalid("recipe", recipe, "seed, improved or a dict")
+        raise ConfigError.invalid("recipe", recipe, "seed, improved, robust or a dict")
     n_epochs = int(epochs if epochs is not None else r["epochs"])
     torch.manual_seed(seed)
     ds = data or load_letters()

@@ -6,7 +6,9 @@ for :class:`~labctl.train.letters.SoftBinaryNet`, whose devices are binary (``G_
 * stuck and failed cells are frozen at the conductance they read (a stuck-ON cell of the simulated chip reads
   about 1.8 mS, far outside the window, and the network must learn around it);
 * every other cell keeps its latent weight and is retrained with binarized forward and soft-binarization gradient
-  (STE), on the training letters with input noise, as the improved recipe's fine-tuning;
+  (STE), on the training letters with input noise, as the improved recipe's fine-tuning; the periphery (the
+  amplifiers' bias currents of a ``bias=True`` network) stays as deployed, so the bench inference before and after
+  uses the same periphery;
 * new targets carry a ``mask`` of only the usable cells whose binary state changed (|new target - measured|
   > ``tolerance`` x window span); every other cell keeps what it reads.
 """
@@ -91,14 +93,24 @@ def retrain_letters(
     seed: int = 0,
     restarts: int = 0,
     flip_p: float = 0.0,
+    recipe: dict[str, Any] | None = None,
     progress: Progress | None = None,
 ) -> BinaryLoopResult:
     """Retrain ``model`` (in place) around the measured chip; return new targets masked to the changed cells.
 
     ``restarts`` extra runs start from fresh small weights instead of the trained ones; the run with the lowest
     :func:`selection_loss` (noisy training letters, never the test images) is kept. ``flip_p``: each training pixel
-    inverted with this probability per batch (the recipe's multi-pixel-flip augmentation).
+    inverted with this probability per batch (the recipe's multi-pixel-flip augmentation). ``recipe``: the
+    training recipe; when it is a robust one (``max_flips`` / ``max_sigma``, ``zeta_train``, see
+    :mod:`labctl.train.letters_robust`) the retraining uses its mixed augmentation instead of ``flip_p`` +
+    ``noise_std``, and its training sharpness for the STE gradient (at zeta 500 the gradient of a trained,
+    saturated cell vanishes and retraining could move only the biases).
     """
+    from labctl.train.letters_robust import augment_letters
+
+    rc = recipe or {}
+    mixed = int(rc.get("max_flips", 0)) > 0 or float(rc.get("max_sigma", 0.0)) > 0
+    zeta = float(rc.get("zeta_train", model.zeta))
     check_layers(model, measured)
     names = model.layer_names()
     if not 0 < tolerance < 1:
@@ -123,7 +135,7 @@ def retrain_letters(
     def conductances() -> list[Tensor]:
         gs = []
         for w, f, m in zip(model.weights, fixed, meas_t, strict=True):
-            g = hard_binarize_ste(w, model.zeta, wd.g_off, wd.g_on)
+            g = hard_binarize_ste(w, zeta, wd.g_off, wd.g_on)
             gs.append(g if f is None or m is None else torch.where(f, m, g))
         return gs
 
@@ -136,14 +148,17 @@ def retrain_letters(
         with torch.no_grad():
             for w, w0 in zip(model.weights, start, strict=True):
                 w.copy_(w0 if run == 0 else torch.randn(w.shape, generator=gen) * float(w0.abs().mean()))
-        opt = torch.optim.Adam(model.parameters(), lr=lr)
+        opt = torch.optim.Adam(model.weights.parameters(), lr=lr)  # cells only: the periphery (bias) stays
         for epoch in range(epochs):
             model.train()
             perm = torch.randperm(len(x), generator=gen)
             total = 0.0
             for b in range(0, len(x), 10):
                 idx = perm[b:b + 10]
-                xb = flip_pixels(x[idx], flip_p, gen) + torch.randn(x[idx].shape, generator=gen) * noise_std
+                if mixed:
+                    xb = augment_letters(x[idx], gen, int(rc["max_flips"]), float(rc["max_sigma"]))
+                else:
+                    xb = flip_pixels(x[idx], flip_p, gen) + torch.randn(x[idx].shape, generator=gen) * noise_std
                 loss = F.cross_entropy(model._run(xb, conductances())[0] * logit_scale, y[idx])
                 opt.zero_grad()
                 loss.backward()  # type: ignore[no-untyped-call]

@@ -61,9 +61,11 @@ def test_bench_inference_matches_offline_on_measured_maps(loop_result):
     _, res = loop_result
     errs = [e for e in res.report.layer_errors if e.reference == "offline on the measured maps"]
     assert {e.layer for e in errs} == {"fc1", "fc2"}
+    v_rail = float(res.report.model["v_rail"])
     for e in errs:
-        # outputs swing up to V_RAIL = 1.2 V; the bench follows the offline model on what it read
-        assert e.mean_error < 0.05
+        # outputs swing up to V_RAIL (1.2 V improved, 0.15 V robust); the bench follows the offline model on what
+        # it read to within 1/24 of that swing
+        assert e.mean_error < 0.05 * v_rail / 1.2
         assert e.n_vectors == 24
 
 
