@@ -10,7 +10,12 @@ are interleaved (a, b, a, b, ...) so load from other processes hits both alike; 
 median(HRAT) / median(Linear), for wall-clock time and for process CPU time (``time.process_time``: not inflated
 when other processes preempt this one, but with 2 threads it includes the workers' spin-waiting; on a loaded
 machine 2 threads mostly measure that). Case "input gradient": the same two layers on an input that needs its
-gradient (a hidden layer; for the HRAT layer this adds the weight noise's ``g N`` term).
+gradient (a hidden layer; for the HRAT layer this adds the weight noise's ``g N`` term), timed in a process of its
+own (its QR keeps the OpenMP pool spinning into the steps around it). Each thread count runs in fresh processes
+that set it once before any work, as a training run does: switching one process from 1 thread to 2 leaves torch's
+OpenMP pool in a state where the workers' spinning slows everything else (measured: CPU time above twice the wall
+time, every case slower, the elementwise-heavy layer most). On this 2-vCPU machine the 2-thread figures swing
+between runs by up to 1.5x (the pool's spinning against the layer's single-threaded sections); one run is one sample.
 
 Usage: ``.venv/bin/python benchmarks/bench_train.py [--threads 1,2] [--device cpu|cuda] [--write-readme]``
 (``--write-readme`` saves ``benchmarks/results/train_bench.json`` and rewrites the README block ``train_bench``).
@@ -19,8 +24,10 @@ Usage: ``.venv/bin/python benchmarks/bench_train.py [--threads 1,2] [--device cp
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -65,6 +72,9 @@ def hrat_layer(n: int, noise_mode: str, device: str) -> HRATLinear:
 
 
 CASES = ("linear", "hrat", "hrat_output", "linear_dx", "hrat_dx")
+# interleaved within a group, one process per group: the input-gradient case's QR (MKL, OpenMP) leaves the pool's
+# threads spinning into the next steps, which would tax the first-layer cases timed between them
+GROUPS = (("linear", "hrat", "hrat_output"), ("linear_dx", "hrat_dx"))
 
 
 def markdown(rows: list[dict[str, Any]], a: argparse.Namespace) -> str:
@@ -94,23 +104,37 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=300)
     ap.add_argument("--warmup", type=int, default=30)
     ap.add_argument("--write-readme", action="store_true", help="save results and rewrite the README block")
+    ap.add_argument("--child", action="store_true", help="internal: measure one thread count, print JSON")
+    ap.add_argument("--cases", default=",".join(CASES), help="internal: the cases a child measures")
     a = ap.parse_args()
     assert NOISE_MODES == ("weight", "output")
-    torch.manual_seed(0)
-    x = torch.rand(a.batch, a.n, device=a.device) * 0.2
-    xg = x.clone().requires_grad_()
-    layers = {"linear": torch.nn.Linear(a.n, a.n).to(a.device).train(), "hrat": hrat_layer(a.n, "weight", a.device),
-              "hrat_output": hrat_layer(a.n, "output", a.device)}
-    cases = [(layers["linear"], x), (layers["hrat"], x), (layers["hrat_output"], x), (layers["linear"], xg),
-             (layers["hrat"], xg)]
+    if a.child:
+        torch.set_num_threads(int(a.threads))  # first, before any work starts torch's thread pool
+        torch.manual_seed(0)
+        x = torch.rand(a.batch, a.n, device=a.device) * 0.2
+        xg = x.clone().requires_grad_()
+        layers = {"linear": torch.nn.Linear(a.n, a.n).to(a.device).train(),
+                  "hrat": hrat_layer(a.n, "weight", a.device), "hrat_output": hrat_layer(a.n, "output", a.device)}
+        inputs = {"linear": (layers["linear"], x), "hrat": (layers["hrat"], x),
+                  "hrat_output": (layers["hrat_output"], x), "linear_dx": (layers["linear"], xg),
+                  "hrat_dx": (layers["hrat"], xg)}
+        names = a.cases.split(",")
+        t = dict(zip(names, bench([inputs[k] for k in names], a.reps, a.warmup, a.device), strict=True))
+        print(json.dumps({"threads": int(a.threads), **t}))
+        return
     load0 = os.getloadavg()[0]
     print(f"torch {torch.__version__}, device {a.device}, {a.n}x{a.n}, batch {a.batch}, fwd+bwd, "
-          f"median of {a.reps} after {a.warmup} warmup, load average {load0:.2f}")
+          f"median of {a.reps} after {a.warmup} warmup, one process per thread count, load average {load0:.2f}")
     rows = []
     for threads in (int(v) for v in a.threads.split(",")):
-        torch.set_num_threads(threads)
-        t = dict(zip(CASES, bench(cases, a.reps, a.warmup, a.device), strict=True))
-        rows.append({"threads": threads, **t})
+        t = {}
+        for group in GROUPS:
+            cmd = [sys.executable, __file__, "--child", "--threads", str(threads), "--cases", ",".join(group),
+                   "--device", a.device, "--n", str(a.n), "--batch", str(a.batch), "--reps", str(a.reps),
+                   "--warmup", str(a.warmup)]
+            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()
+            t.update(json.loads(out[-1]))
+        rows.append(t)
         for k in CASES[1:]:
             base = "linear_dx" if k.endswith("_dx") else "linear"
             print(f"threads {threads}: {k:12s} wall {t[k][0]:7.3f} ms ({t[k][0] / t[base][0]:5.2f}x)  "

@@ -5,7 +5,8 @@ weight kernel of :func:`labctl.train.layers.hw_weight`, weight noise, BN with ba
 averages, fused bias, DAC noise, :func:`labctl.train.layers.out_stage`), and the same random draws in the same
 order. Written once because a composition of ~40 small autograd nodes costs about as much CPU time in dispatch
 and in the autograd engine as the layer's three matmuls; here there is one node, the BN statistics come from the
-native ``batch_norm`` kernels, and the intermediate buffers are reused in place.
+native ``batch_norm`` kernels, the weight kernel's elementwise passes over ``out x in`` are two fused loops
+(:mod:`labctl.train.hrat_loops`, with the output stage), and the intermediate buffers are reused in place.
 
 Backward, with ``G`` the output gradient (see the module docstrings cited above for each piece): output stage ->
 ``(g_ybar, g_bq, g_s)``; DAC ``bq = bf + u s VDD/2^bits``; ``ybar = y_bn - bf``; ``bf = beta + inv' (b - mu')``
@@ -21,6 +22,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from labctl.train import hrat_loops
 from labctl.train.weight_noise import input_noise, sample, use_low_rank
 
 
@@ -39,11 +41,6 @@ class StepConfig:
     mode: str  # "weight" (shared draw) or "output" (per-sample output-referred)
 
 
-def _inside(u: Tensor, k: float) -> Tensor:
-    a = torch.abs(u)
-    return a.neg_().add_(k).sign_()
-
-
 class _HRATStep(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, x: Tensor, w: Tensor, b: Tensor, step: Tensor, s: Tensor, gamma: Tensor, beta: Tensor,
@@ -55,24 +52,17 @@ class _HRATStep(torch.autograd.Function):
         # weight: fold, learned-step quantization, noise, unfold (labctl.train.layers._HWWeight)
         qmax = float(2 ** (cfg.bits - 1) - 1)
         d = step.detach().abs() + 1e-12
-        t = w.detach() * (inv / d)[:, None]
-        c = torch.round(t)
-        m = torch.abs(c)
-        m.neg_().add_(qmax + 1.0).clamp_(0.0, 1.0)
-        c.clamp_(-qmax, qmax)
-        e = torch.addcmul(c, m, t, value=-1.0, out=t)
+        wd = w.detach()
+        wq, top = hrat_loops.weight_forward(wd, inv, d, qmax)
         noisy = cfg.noise > 0
         n_out = w.shape[0]
         if noisy:
-            lo, hi = torch.aminmax(c)
-            sigma = torch.maximum(hi, -lo) * d * (2.0 * cfg.noise)
+            sigma = top * d * (2.0 * cfg.noise)
         low_rank = noisy and cfg.mode == "weight" and use_low_rank(xc, n_out)
         n = None
         if noisy and cfg.mode == "weight" and not low_rank:
-            n = torch.randn_like(c).mul_(sigma)
-            wq = c.mul_(d).add_(n).mul_(inv.reciprocal()[:, None])
-        else:
-            wq = c.mul_((d / inv)[:, None])
+            n = torch.randn_like(wq).mul_(sigma)
+            wq.addcmul_(n, inv.reciprocal()[:, None])
         y = torch.addmm(bd, xc, wq.T)
         extra, state = None, None  # output-side noise (already divided by inv); QR state of the shared draw
         if low_rank:
@@ -89,7 +79,6 @@ class _HRATStep(torch.autograd.Function):
         inv_new = gd / sd_new
         b_rm = bd - rm
         bf = betad + inv_new * b_rm
-        ybar = ybn.sub_(bf)
         s_ = s.detach().abs() + 1e-3
         u = None
         bq = bf
@@ -97,37 +86,27 @@ class _HRATStep(torch.autograd.Function):
             u = torch.rand_like(bf).sub_(0.5)
             bq = bf + u * (s_ * (cfg.vdd / 2**cfg.dac_bits))
         # output stage (labctl.train.layers._OutStage)
-        kk = cfg.vdd / 2
         rs = s_.reciprocal()
-        uo = torch.mul(ybar, rs).clamp_(-kk, kk)
-        ub = torch.mul(bq, rs).clamp_(-kk, kk)
-        m_b = _inside(ub, kk)
-        m_y = _inside(uo, kk)
-        o = uo.add_(ub).clamp_(-kk, kk)
-        if cfg.relu:
-            o = o.relu_()
-            p = torch.rsub(o, kk).mul_(o).sign_()
-        else:
-            p = _inside(o, kk)
+        o, ybar, p, m_y, m_b = hrat_loops.out_forward(ybn, bf, bq, rs, cfg.vdd / 2, cfg.relu)
         ctx.cfg, ctx.state, ctx.low_rank = cfg, state, low_rank
-        ctx.save_for_backward(xd, xc, wq, e, m, n, inv, sd, d, step, y, save_mean, save_invstd, gamma,
+        ctx.qmax = qmax
+        ctx.save_for_backward(xd, xc, wq, wd, n, inv, sd, d, step, y, save_mean, save_invstd, gamma,
                               sd_new, inv_new, b_rm, u, s, rs, p, m_y, m_b, ybar, bq, extra,
                               sigma if noisy else None)
         return o
 
     @staticmethod
     def backward(ctx: Any, *grads: Tensor) -> tuple[Tensor | None, ...]:
-        (xd, xc, wq, e, m, n, inv, sd, d, step, y, save_mean, save_invstd, gamma, sd_new, inv_new, b_rm,
+        (xd, xc, wq, wd, n, inv, sd, d, step, y, save_mean, save_invstd, gamma, sd_new, inv_new, b_rm,
          u, s, rs, p, m_y, m_b, ybar, bq, extra, sigma) = ctx.saved_tensors
         cfg: StepConfig = ctx.cfg
         # output stage
-        gp = torch.mul(grads[0], p).mul_(rs)
-        gbq = gp.sum(0).mul_(m_b)
-        gyb = gp.mul_(m_y)
-        gs_ = (torch.dot(gyb.reshape(-1), ybar.reshape(-1)) + torch.dot(gbq, bq)).mul_(-rs)
+        gyb, col_gp, col_gyb, dot_y = hrat_loops.out_backward(grads[0].contiguous(), p, m_y, ybar, rs)
+        gbq = col_gp.mul_(m_b)
+        gs_ = (dot_y + torch.dot(gbq, bq)).mul_(-rs)
         if u is not None and cfg.dac_bits is not None:
             gs_ = gs_ + torch.dot(gbq, u) * (cfg.vdd / 2**cfg.dac_bits)
-        gbf = gbq - gyb.sum(0)
+        gbf = gbq - col_gyb
         # bf = beta + inv' (b - mu')
         g_beta = gbf.clone()
         g_gamma = gbf * b_rm / sd_new
@@ -147,14 +126,12 @@ class _HRATStep(torch.autograd.Function):
                 gx += input_noise(gy / inv, ctx.state, sigma)
             gx.mul_((xd.abs() <= cfg.v_th).to(gx.dtype))
         # weight kernel
-        buf = torch.mul(g_wq, e)
-        ge = buf.sum(1)
+        gw, ge = hrat_loops.weight_backward(g_wq, wd, inv, d, ctx.qmax)
         g_step = (ge / inv).sum() * torch.sgn(step.detach())
-        num = ge * d if n is None else ge * d + torch.mul(g_wq, n, out=buf).sum(1)
+        num = ge * d if n is None else ge * d + torch.mul(g_wq, n).sum(1)
         gi = -num / inv**2
         if extra is not None:
             gi -= (gy * extra).sum(0) / inv
-        gw = torch.mul(g_wq, m, out=buf)
         g_gamma += gi / sd
         g_s = gs_ * torch.sgn(s.detach())
         return gx, gw, g_b, g_step, g_s, g_gamma, g_beta, None, None, None
