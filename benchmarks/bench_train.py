@@ -14,10 +14,10 @@ gradient (a hidden layer; for the HRAT layer this adds the weight noise's ``g N`
 own (its QR keeps the OpenMP pool spinning into the steps around it). Each thread count runs in fresh processes
 that set it once before any work, as a training run does: switching one process from 1 thread to 2 leaves torch's
 OpenMP pool in a state where the workers' spinning slows everything else (measured: CPU time above twice the wall
-time, every case slower, the elementwise-heavy layer most). On this 2-vCPU machine the 2-thread figures swing
-between runs by up to 1.5x (the pool's spinning against the layer's single-threaded sections); one run is one sample.
+time, every case slower, the elementwise-heavy layer most). On the 2-vCPU development machine the 2-thread figures
+swing between runs by up to 1.5x, so the table gives the median over ``--runs`` runs and the range.
 
-Usage: ``.venv/bin/python benchmarks/bench_train.py [--threads 1,2] [--device cpu|cuda] [--write-readme]``
+Usage: ``.venv/bin/python benchmarks/bench_train.py [--threads 1,2] [--runs 5] [--device cpu|cuda] [--write-readme]``
 (``--write-readme`` saves ``benchmarks/results/train_bench.json`` and rewrites the README block ``train_bench``).
 """
 
@@ -77,18 +77,39 @@ CASES = ("linear", "hrat", "hrat_output", "linear_dx", "hrat_dx")
 GROUPS = (("linear", "hrat", "hrat_output"), ("linear_dx", "hrat_dx"))
 
 
+def ratios(runs: list[dict[str, Any]], k: str, base: str, i: int) -> list[float]:
+    """Per run, case ``k`` over its baseline (``i``: 0 wall, 1 CPU)."""
+    return [r[k][i] / r[base][i] for r in runs]
+
+
+def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One thread count over its runs: medians of the times and of the ratios, and the ratios' range."""
+    out: dict[str, Any] = {"threads": runs[0]["threads"], "runs": runs}
+    for k in CASES:
+        out[k] = [statistics.median(r[k][i] for r in runs) for i in (0, 1)]
+    for k in CASES[1:]:
+        base = "linear_dx" if k.endswith("_dx") else "linear"
+        wall, cpu = ratios(runs, k, base, 0), ratios(runs, k, base, 1)
+        out[f"{k}_ratio"] = {"wall": statistics.median(wall), "cpu": statistics.median(cpu),
+                             "wall_min": min(wall), "wall_max": max(wall)}
+    return out
+
+
 def markdown(rows: list[dict[str, Any]], a: argparse.Namespace) -> str:
-    def r(row: dict[str, Any], k: str, base: str) -> str:
-        return f"{row[k][0] / row[base][0]:.2f}x / {row[k][1] / row[base][1]:.2f}x"
+    def r(row: dict[str, Any], k: str) -> str:
+        q = row[f"{k}_ratio"]
+        spread = f" ({q['wall_min']:.2f}-{q['wall_max']:.2f})" if a.runs > 1 else ""
+        return f"{q['wall']:.2f}x{spread} / {q['cpu']:.2f}x"
 
     lines = ["| threads | `nn.Linear` fwd+bwd (wall / CPU) | **HRAT layer, all features** (default noise) | "
              "HRAT, output-referred noise (not the seed's) | hidden layer (input gradient): HRAT vs `nn.Linear` |",
              "|---|---|---|---|---|"]
     for row in rows:
         lin = row["linear"]
-        lines.append(f"| {row['threads']} | {lin[0]:.3f} / {lin[1]:.3f} ms | **{r(row, 'hrat', 'linear')}** | "
-                     f"{r(row, 'hrat_output', 'linear')} | {r(row, 'hrat_dx', 'linear_dx')} |")
-    lines += ["", f"Ratios are wall / CPU time, medians of {a.reps} interleaved steps after {a.warmup} warmup, "
+        lines.append(f"| {row['threads']} | {lin[0]:.3f} / {lin[1]:.3f} ms | **{r(row, 'hrat')}** | "
+                     f"{r(row, 'hrat_output')} | {r(row, 'hrat_dx')} |")
+    lines += ["", f"Ratios are wall (range over the runs) / CPU time: in each of {a.runs} runs (fresh processes) the "
+              f"median of {a.reps} interleaved steps after {a.warmup} warmup, then the median over the runs; "
               f"{a.n}x{a.n}, batch {a.batch}, device {a.device}, torch {torch.__version__}; goal <= 3x. Features: "
               "input clamp, BN fusing, 8-bit learned-step quantization, Gaussian weight noise (2 %, one draw per "
               "step shared by the batch), 10-bit DAC bias, output clamps, learned scale, ReLU."]
@@ -103,6 +124,7 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--reps", type=int, default=300)
     ap.add_argument("--warmup", type=int, default=30)
+    ap.add_argument("--runs", type=int, default=5, help="independent runs per thread count (fresh processes)")
     ap.add_argument("--write-readme", action="store_true", help="save results and rewrite the README block")
     ap.add_argument("--child", action="store_true", help="internal: measure one thread count, print JSON")
     ap.add_argument("--cases", default=",".join(CASES), help="internal: the cases a child measures")
@@ -125,20 +147,22 @@ def main() -> None:
     load0 = os.getloadavg()[0]
     print(f"torch {torch.__version__}, device {a.device}, {a.n}x{a.n}, batch {a.batch}, fwd+bwd, "
           f"median of {a.reps} after {a.warmup} warmup, one process per thread count, load average {load0:.2f}")
-    rows = []
-    for threads in (int(v) for v in a.threads.split(",")):
-        t = {}
-        for group in GROUPS:
-            cmd = [sys.executable, __file__, "--child", "--threads", str(threads), "--cases", ",".join(group),
-                   "--device", a.device, "--n", str(a.n), "--batch", str(a.batch), "--reps", str(a.reps),
-                   "--warmup", str(a.warmup)]
-            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()
-            t.update(json.loads(out[-1]))
-        rows.append(t)
-        for k in CASES[1:]:
-            base = "linear_dx" if k.endswith("_dx") else "linear"
-            print(f"threads {threads}: {k:12s} wall {t[k][0]:7.3f} ms ({t[k][0] / t[base][0]:5.2f}x)  "
-                  f"cpu {t[k][1]:7.3f} ms ({t[k][1] / t[base][1]:5.2f}x)   vs {base} {t[base][0]:.3f} ms")
+    counts = [int(v) for v in a.threads.split(",")]
+    runs: dict[int, list[dict[str, Any]]] = {n: [] for n in counts}
+    for run in range(a.runs):  # runs outermost: each thread count samples the same stretches of machine time
+        for threads in counts:
+            t: dict[str, Any] = {"threads": threads}
+            for group in GROUPS:
+                cmd = [sys.executable, __file__, "--child", "--threads", str(threads), "--cases", ",".join(group),
+                       "--device", a.device, "--n", str(a.n), "--batch", str(a.batch), "--reps", str(a.reps),
+                       "--warmup", str(a.warmup)]
+                out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()
+                t.update(json.loads(out[-1]))
+            runs[threads].append(t)
+            print(f"run {run + 1}/{a.runs}, threads {threads}: " + ", ".join(
+                f"{k} {t[k][0] / t['linear_dx' if k.endswith('_dx') else 'linear'][0]:.2f}x" for k in CASES[1:]
+                if not k.startswith("linear")), flush=True)
+    rows = [summary(runs[n]) for n in counts]
     load1 = os.getloadavg()[0]
     print(f"load average after: {load1:.2f}")
     md = markdown(rows, a)
