@@ -228,15 +228,54 @@ def place(
             for x, m in masks.items()}
     layers: dict[str, LayerPlacement] = {}
     order = sorted(shapes, key=lambda n: -shapes[n][0] * shapes[n][1])
-    for name in order:
+    for k, name in enumerate(order):
         n_in, n_out = shapes[name]
         w = _weights(None if on_targets is None else on_targets.get(name), (n_in, n_out))
-        layers[name] = _place_layer(name, n_in, n_out, w, masks, free, rng, restarts)
-        for s in layers[name].segments:
-            free[s.crossbar] = [r for r in free[s.crossbar] if r not in set(s.rows)]
+        rest = [shapes[n][0] for n in order[k + 1:]]
+        lp = _place_layer(name, n_in, n_out, w, masks, free, rng, restarts)
+        if not _room(rest, _after(free, lp)):  # a split took the rows a later layer needs: one crossbar instead
+            single = []
+            for x in masks:
+                if len(free[x]) < n_in:
+                    continue
+                cand = _place_layer(name, n_in, n_out, w, {x: masks[x]}, free, rng, restarts)
+                if _room(rest, _after(free, cand)):
+                    single.append((_cost(cand, masks, w), x, cand))
+            if single:
+                lp = min(single, key=lambda t: t[:2])[2]
+        layers[name] = lp
+        free = _after(free, lp)
     placement = Placement({n: layers[n] for n in shapes})
     placement.damage = damage(placement, faults, on_targets)
     return placement
+
+
+def _after(free: dict[str, list[int]], lp: LayerPlacement) -> dict[str, list[int]]:
+    """The free rows once ``lp`` holds its rows."""
+    used = {s.crossbar: set(s.rows) for s in lp.segments}
+    return {x: [r for r in rows if r not in used.get(x, set())] for x, rows in free.items()}
+
+
+def _room(n_ins: list[int], free: dict[str, list[int]]) -> bool:
+    """Whether layers needing ``n_ins`` rows each (largest first, each on the crossbar with the most free rows)
+    still find their rows."""
+    left = {x: len(r) for x, r in free.items()}
+    for n in sorted(n_ins, reverse=True):
+        x = max(left, key=lambda k: left[k])
+        if left[x] < n:
+            return False
+        left[x] -= n
+    return True
+
+
+def _cost(lp: LayerPlacement, masks: dict[str, tuple[np.ndarray, np.ndarray]], w: np.ndarray) -> float:
+    """Stuck-ON cells under a placement (weighted ``ON_PENALTY``) plus the expected stuck-OFF damage."""
+    total = 0.0
+    for s in lp.segments:
+        on, off = masks[s.crossbar]
+        r, c, o = list(s.rows), list(s.cols), list(s.outputs)
+        total += ON_PENALTY * float(on[np.ix_(r, c)].sum()) + float((w[:, o] * off[np.ix_(r, c)]).sum())
+    return total
 
 
 def _place_layer(name: str, n_in: int, n_out: int, w: np.ndarray, masks: dict[str, tuple[np.ndarray, np.ndarray]],

@@ -102,3 +102,25 @@ def test_refuses_a_layer_that_fits_nowhere() -> None:
         place({"big": (70, 4)}, {"x": _chip(0.0, 0.0, 0)})
     with pytest.raises(ConfigError, match="working, stuck_on"):
         place({"l": (2, 2)}, {"x": np.array([["ok", "ok"], ["ok", "ok"]])})
+
+
+def test_a_layer_does_not_split_over_rows_a_later_layer_needs() -> None:
+    """The digits job's case: fc1 (64 x 64) would split over both 64 x 64 crossbars, taking every row of each,
+    and fc2 (32 inputs) found none; now fc1 takes one crossbar when a split leaves no room."""
+    rng = np.random.default_rng(0)
+
+    def chip() -> np.ndarray:
+        f = np.full((64, 64), "working", dtype=object)
+        u = rng.random((64, 64))
+        f[u < 0.05] = "stuck_on"
+        f[(u >= 0.05) & (u < 0.10)] = "stuck_off"
+        return f
+
+    faults = {"xbar0": chip(), "xbar1": chip()}
+    pl = place({"fc1": (64, 64), "fc2": (32, 20)}, faults)
+    fc1, fc2 = pl.layers["fc1"].segments, pl.layers["fc2"].segments
+    assert len(fc1) == 1
+    assert len(fc2) == 1
+    assert fc1[0].crossbar != fc2[0].crossbar or not set(fc1[0].rows) & set(fc2[0].rows)
+    pl.check({"xbar0": (64, 64), "xbar1": (64, 64)})  # in bounds, no cell used twice
+    assert pl.damage["fc2"]["stuck_on"] == 0  # the small layer still goes around the faults
