@@ -97,6 +97,10 @@ class ProgramParams(Params):
     parallel: int = Field(1, ge=1, le=4096, description=(
         "Cells of one row programmed together (1: a verify read moves no relay after its pulse; more cells "
         "share pulses but re-route per read)"))
+    set_compliance: float | None = Field(None, gt=0, le=1, description=(
+        "Current limit of the drive source during SET pulses, A (at most its configured compliance; unset: that "
+        "compliance). A compliance-limited SET stops near I = limit instead of running away to full LRS: on a chip "
+        "with wire resistance a cell far from the drivers in full LRS cannot be RESET again"))
 
     @model_validator(mode="after")
     def _consistent(self) -> ProgramParams:
@@ -130,7 +134,7 @@ class ProgramParams(Params):
         """Parameters set here that only the host loop follows (not labctl's in-instrument script)."""
         w = self.widths()
         out = ["set_width/reset_width"] if w[1] != w[-1] or w[1] != self.width else []
-        return out + [n for n in ("coarse_above", "reset_hold") if getattr(self, n) is not None]
+        return out + [n for n in ("coarse_above", "reset_hold", "set_compliance") if getattr(self, n) is not None]
 
     def settings(self) -> IsppSettings:
         return IsppSettings(
@@ -267,10 +271,12 @@ async def run(
                     still.append(cp)
             active = still
             for (volts, width), gcols in groups.items():
+                icc = params.set_compliance if volts > 0 else None
                 if combined is not None:  # the pulse and the first verify read of its cells in one operation
-                    pulses, reads = await combined.pulse_and_read(row, gcols, volts, width, params.scheme, vr)
+                    pulses, reads = await combined.pulse_and_read(row, gcols, volts, width, params.scheme, vr,
+                                                                  compliance=icc)
                 else:
-                    pulses, reads = await access.pulse(row, gcols, volts, width, params.scheme), []
+                    pulses, reads = await access.pulse(row, gcols, volts, width, params.scheme, compliance=icc), []
                 for prec in pulses:
                     sink.emit(prec)
                 for rec in reads:

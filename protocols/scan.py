@@ -60,6 +60,9 @@ class ScanParams(Params):
     read_found: bool = Field(True, description=(
         "Read each cell as found first (off: two operations per cell; g0 unknown, no restore)"))
     scheme: Scheme = BiasScheme.HALF
+    set_compliance: float | None = Field(None, gt=0, le=1, description=(
+        "Current limit of the drive source during the SET pulse, A (unset: its configured compliance): a test SET "
+        "that stops near I = limit leaves a cell a RESET can still reach on a chip with wire resistance"))
     order: str = Field("reset_set", description=(
         "reset_set: RESET then SET (working cells leave ON, or as found with restore); set_reset: SET then RESET, "
         "no restore (every working cell leaves OFF: cells nobody programs parked in HRS)"))
@@ -157,10 +160,12 @@ async def _read(access: CrossbarAccess, sink: RecordSink, row: int, cols: list[i
 async def _step(access: CrossbarAccess, combined: PulseAndRead | None, sink: RecordSink, row: int,
                 cols: list[int], volts: float, p: ScanParams) -> list[float]:
     """One pulse on ``cols`` of ``row`` and a read of them (one operation on a bench that can do both at once)."""
+    icc = p.set_compliance if volts > 0 else None
     if combined is not None:
-        pulses, reads = await combined.pulse_and_read(row, cols, volts, p.width, p.scheme, p.read_voltage)
+        pulses, reads = await combined.pulse_and_read(row, cols, volts, p.width, p.scheme, p.read_voltage,
+                                                      compliance=icc)
     else:
-        pulses, reads = await access.pulse(row, cols, volts, p.width, p.scheme), []
+        pulses, reads = await access.pulse(row, cols, volts, p.width, p.scheme, compliance=icc), []
     for rec in pulses:
         sink.emit(dataclasses.replace(rec, kind="scan"))
     if not reads:

@@ -153,17 +153,35 @@ class BenchCrossbar:
 
         return await self._guarded("pulse", run)
 
+    def _check_compliance(self, drive: Source, compliance: float | None, width: float) -> None:
+        """A pulse's own compliance: at most the drive source's configured one; none on a generator pulse."""
+        if compliance is None:
+            return
+        if self._by_generator(width):
+            raise ConfigError.invalid("compliance", compliance, "None for a generator pulse (a 50 ohm output has "
+                                      "no current limit to set)")
+        self._smu(drive).limits.check_compliance(compliance)
+
+    async def _limit_drive(self, drive: Source, compliance: float | None) -> None:
+        """Set the drive channel's current limit to ``compliance`` (None: the configured one) when it differs."""
+        smu = self._smu(drive)
+        want = smu.limits.compliance if compliance is None else compliance
+        if getattr(smu, "compliance", {}).get(drive[1], want) != want:
+            await smu.set_compliance(want, drive[1])
+
     async def pulse(self, row: int, cols: Sequence[int], volts: float, width: float,
-                    scheme: BiasScheme = BiasScheme.HALF) -> list[PulseRecord]:
+                    scheme: BiasScheme = BiasScheme.HALF, *, compliance: float | None = None) -> list[PulseRecord]:
         cols = list(cols)
         scheme = BiasScheme(scheme)
         target, levels, drive = self._pulse_levels(row, cols, volts, width, scheme)
+        self._check_compliance(drive, compliance, width)
         if self._by_generator(width):
             return await self._generator_pulse(row, cols, volts, width, scheme, target, levels)
         master = drive[0]
 
         async def run() -> list[PulseRecord]:
             await self._route(target)
+            await self._limit_drive(drive, compliance)
             slaves: dict[str, dict[int, float]] = {}
             local: dict[int, float] = {}
             for (inst, ch), v in levels.items():
@@ -185,6 +203,7 @@ class BenchCrossbar:
                                           "keysight_b2902 for pulses with biased lines on the same instrument")
             for inst, peaks in slaves.items():
                 await self._bench.smu(inst).outputs_off(sorted(peaks))
+            await self._limit_drive(drive, None)
             self.counts["pulse"] += 1
             t = self.now()
             cur = current if len(cols) == 1 else math.nan
@@ -193,27 +212,32 @@ class BenchCrossbar:
         return await self._guarded("pulse", run)
 
     async def pulse_and_read(self, row: int, cols: Sequence[int], volts: float, width: float,
-                             scheme: BiasScheme, read_volts: float) -> tuple[list[PulseRecord], list[ReadRecord]]:
+                             scheme: BiasScheme, read_volts: float, *, compliance: float | None = None
+                             ) -> tuple[list[PulseRecord], list[ReadRecord]]:
         """A pulse and its verify read: one message on the drive SMU when the read needs no relay to move (one
         cell, V/2, bias on the drive instrument, a driver with ``pulse_and_read``); otherwise pulse then read."""
         cols = list(cols)
         scheme = BiasScheme(scheme)
         target, levels, drive = self._pulse_levels(row, cols, volts, width, scheme)
         self.limits.check_read(read_volts)
+        self._check_compliance(drive, compliance, width)
         smu = self._bench.smu(drive[0])
         plan = self.wiring.equipotential_plan(row, cols[0]) if len(cols) == 1 else None
         if (plan is None or plan != target or not hasattr(smu, "pulse_and_read")
                 or any(inst != drive[0] for inst, _ in levels)):
-            return await self.pulse(row, cols, volts, width, scheme), await self.read(row, cols, read_volts)
+            return (await self.pulse(row, cols, volts, width, scheme, compliance=compliance),
+                    await self.read(row, cols, read_volts))
         peaks = {ch: v for (_, ch), v in levels.items()}
         biases = self._read_biases()
         smu.limits.check_read(read_volts)
 
         async def run() -> tuple[list[PulseRecord], list[ReadRecord]]:
             await self._route(target)
+            await self._limit_drive(drive, compliance)
             t0 = self.now()
             i_pulse, i_read = await smu.pulse_and_read(peaks, width, measure=drive[1], read_volts=read_volts,
                                                        biases=biases)
+            await self._limit_drive(drive, None)
             self.counts["pulse"] += 1
             self.counts["read"] += 1
             return ([PulseRecord(row, cols[0], volts, width, t0, i_pulse, str(scheme))],

@@ -43,9 +43,12 @@ class CrossbarAccess(Protocol):
         ...
 
     async def pulse(
-        self, row: int, cols: Sequence[int], volts: float, width: float, scheme: BiasScheme = BiasScheme.HALF
+        self, row: int, cols: Sequence[int], volts: float, width: float, scheme: BiasScheme = BiasScheme.HALF,
+        *, compliance: float | None = None,
     ) -> list[PulseRecord]:
-        """One pulse on the listed cells of ``row`` at once (a single column is the usual case)."""
+        """One pulse on the listed cells of ``row`` at once (a single column is the usual case). ``compliance``:
+        the drive source's current limit for this pulse, A (at most its configured compliance; None: that
+        compliance), e.g. a compliance-limited SET; the configured one is back after the pulse."""
         ...
 
     async def read(self, row: int, cols: Sequence[int], volts: float) -> list[ReadRecord]:
@@ -77,7 +80,8 @@ class PulseAndRead(Protocol):
     """Optional capability: pulse cells, then read them back, as one operation."""
 
     async def pulse_and_read(
-        self, row: int, cols: Sequence[int], volts: float, width: float, scheme: BiasScheme, read_volts: float
+        self, row: int, cols: Sequence[int], volts: float, width: float, scheme: BiasScheme, read_volts: float,
+        *, compliance: float | None = None,
     ) -> tuple[list[PulseRecord], list[ReadRecord]]:
         """:meth:`CrossbarAccess.pulse` then :meth:`CrossbarAccess.read` of the same ``cols`` at ``read_volts``
         (same limits, same records); a bench that cannot combine them for these cells does the two in turn."""

@@ -191,7 +191,7 @@ class SimConfig(_Strict):
     params: dict[str, float | bool] = Field(
         default_factory=dict, description="Overrides of the preset's StanfordParams fields (SI units)"
     )
-    nonideal: dict[str, float | bool | None] = Field(
+    nonideal: dict[str, float | bool | Literal["lrs", "hrs"] | None] = Field(
         default_factory=dict, description="Fields of sim_instruments.NonIdealities"
     )
     timing: SimTiming = Field(default_factory=lambda: SimTiming.model_validate({}))

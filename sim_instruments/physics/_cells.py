@@ -99,6 +99,14 @@ def current(cp: CellParams, xp: Any, g: Array, v: Array) -> Array:
     return cp.I0 * xp.exp(-g / cp.g0) * xp.sinh(v / cp.V0)
 
 
+def limited_voltage(cp: CellParams, xp: Any, g: Array, v: Array, icc: Array) -> Array:
+    """The cell voltage with its current held at ``icc`` (A, > 0) where ``v`` would drive more: a source in
+    compliance folds back until I(g, V) = icc, i.e. |V| <= V0·asinh(icc / (I0·exp(−g/g0)))."""
+    x = xp.minimum(icc / (cp.I0 * xp.exp(-g / cp.g0)), 1e150)  # beyond: no voltage of interest reaches it
+    vmax = cp.V0 * xp.log(x + xp.sqrt(x * x + 1.0))
+    return xp.where(xp.abs(v) > vmax, xp.sign(v) * vmax, v)
+
+
 def didv(cp: CellParams, xp: Any, g: Array, v: Array) -> Array:
     """dI/dV = I0·exp(−g/g0)·cosh(V/V0)/V0, S."""
     return cp.I0 / cp.V0 * xp.exp(-g / cp.g0) * xp.cosh(v / cp.V0)

@@ -18,7 +18,7 @@ import math
 from typing import Any
 
 from sim_instruments.physics._backend import Array
-from sim_instruments.physics._cells import CellParams, gamma0_beta, gap_power, reset_limit
+from sim_instruments.physics._cells import CellParams, gamma0_beta, gap_power, limited_voltage, reset_limit
 
 _MAX_BLOCK_ELEMS = 1 << 19
 
@@ -35,22 +35,29 @@ def _speed(cp: CellParams, xp: Any, g: Array, v: Array, gam0: Array, bet: Array,
     return xp.abs(pre * xp.sinh(gam * (cp.c_sw * v) * inv_t))
 
 
-def advance(cp: CellParams, xp: Any, x: Array, v: Array, tau: Array, dg_max: float) -> Array:
+def advance(cp: CellParams, xp: Any, x: Array, v: Array, tau: Array, dg_max: float,
+            icc: Array | None = None) -> Array:
     """New state of cells with state ``x`` under constant voltages ``v`` (all nonzero) for ``tau`` seconds.
 
-    All arguments are 1-D backend arrays over the same cells (``cp`` already restricted to them).
+    All arguments are 1-D backend arrays over the same cells (``cp`` already restricted to them). ``icc``: each
+    cell's current limit (A, its source's compliance); a cell whose current reaches it sees the folded-back
+    voltage of :func:`limited_voltage` at every substep, so a SET under compliance stops where the gate closes
+    at that voltage instead of running away to gap_min (not in ``strict_v1`` windup mode).
     """
     n = x.shape[0]
     if n == 0:
         return x
+    if cp.windup:
+        icc = None
     gam0, bet = gamma0_beta(cp, xp, v)
-    absv = xp.abs(v)
     g = xp.clip(x, cp.gmin, cp.gmax)
+    v_now = v if icc is None else limited_voltage(cp, xp, g, v, icc)
+    absv = xp.abs(v_now)
     is_open = (gam0 - bet * gap_power(cp, xp, g)) * absv >= cp.Fmin_tox
     if not cp.windup and not xp.any(is_open):
         return x + 0.0  # every gate closed: nothing moves (the common case once a cell has reached g*)
     heat = None
-    if cp.heating:
+    if cp.heating and icc is None:
         heat = absv * cp.I0 * xp.abs(xp.sinh(v / cp.V0)) * cp.Rth
     setting = v > 0
     gstar = reset_limit(cp, xp, v, gam0, bet)
@@ -84,6 +91,7 @@ def advance(cp: CellParams, xp: Any, x: Array, v: Array, tau: Array, dg_max: flo
     g_s, dirn, st, ns = g[idx], direction[idx], step[idx], nsub[idx]
     vv, t_end, gm0, bt = v[idx], tau[idx], gam0[idx], bet[idx]
     ht = _take(heat, idx)
+    lim = None if icc is None else icc[idx]
     clock = 0.0 * g_s
     k_done = 0.0 * g_s
     alive = idx  # positions into the cell arrays
@@ -99,7 +107,15 @@ def advance(cp: CellParams, xp: Any, x: Array, v: Array, tau: Array, dg_max: flo
         valid = kk < nsp
         stp = st[pos][:, None]
         gm = g_s[pos][:, None] + dirn[pos][:, None] * stp * (xp.minimum(kk, nsp - 1.0) + 0.5)
-        spd = _speed(cpm.take(pos, column=True), xp, gm, vv[pos][:, None], _col(gm0, pos), _col(bt, pos), _col(ht, pos))
+        cpc = cpm.take(pos, column=True)
+        g0c, b0c, vm, hm = _col(gm0, pos), _col(bt, pos), vv[pos][:, None], _col(ht, pos)
+        if lim is not None:  # the folded-back voltage at each substep's gap; the gate may close on the way
+            vm = limited_voltage(cpc, xp, gm, vm, lim[pos][:, None])
+            if cp.heating:
+                hm = xp.abs(vm) * cpc.I0 * xp.abs(xp.sinh(vm / cpc.V0)) * cp.Rth
+        spd = _speed(cpc, xp, gm, vm, g0c, b0c, hm)
+        if lim is not None:
+            spd = xp.where((g0c - b0c * gap_power(cp, xp, gm)) * xp.abs(vm) >= cp.Fmin_tox, spd, 0.0)
         dt = xp.where(valid, stp / xp.maximum(spd, 1e-300), float("inf"))
         cum = clock[pos][:, None] + xp.cumsum(dt, 1)
         hit = cum >= t_end[pos][:, None]

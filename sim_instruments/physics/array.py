@@ -10,7 +10,7 @@ import numpy as np
 
 from labctl.core.errors import ConfigError
 from sim_instruments.physics._backend import Array, make_backend
-from sim_instruments.physics._cells import CellParams, gate_open, noise_sigmoid, temperature
+from sim_instruments.physics._cells import CellParams, current, gate_open, limited_voltage, noise_sigmoid, temperature
 from sim_instruments.physics._integrate import advance
 from sim_instruments.physics.nonideal import NonIdealities
 from sim_instruments.physics.params import StanfordParams
@@ -25,6 +25,7 @@ class _Subset:
     idx: Array
     cp: CellParams
     v: Array
+    icc: Array | None = None  # current limit per cell where the compliance can bind (else None), A
 
 
 class RRAMArray:
@@ -80,7 +81,7 @@ class RRAMArray:
                                                                ).reshape(shp)
         self._son = self.xp.index(np.flatnonzero(self.stuck_on))
         self._soff = self.xp.index(np.flatnonzero(self.stuck_off))
-        self._x = self.xp.full(self.size, params.gap_min)
+        self._x = self.xp.full(self.size, params.gap_max if ni.initial_state == "hrs" else params.gap_min)
         # virgin cells (never formed) and their forming voltages; drawn only when enabled (keeps other streams)
         self.virgin: np.ndarray[Any, np.dtype[np.bool_]] = np.zeros(shp, bool)
         self.v_form: np.ndarray[Any, Any] = np.full(shp, np.inf)
@@ -88,6 +89,9 @@ class RRAMArray:
         self._held: np.ndarray[Any, np.dtype[np.bool_]] = np.zeros(shp, bool)  # formed during the present bias
         #: per-cell current compliance of the source driving each cell (A; None: no limit), set by the crossbar
         self.compliance: np.ndarray[Any, Any] | None = None
+        #: per-cell current limit in the dynamics (A; None: none): the compliance less what the cell's lines feed
+        #: to other cells at the start of the present bias (set by the crossbar)
+        self.headroom: np.ndarray[Any, Any] | None = None
         if ni.virgin > 0:
             fresh = (self.rng.random(self.size) < ni.virgin) & ~(self.stuck_on | self.stuck_off).ravel()
             self.virgin = fresh.reshape(shp)
@@ -220,7 +224,7 @@ class RRAMArray:
         # exact global gate bound: gamma <= gamma0_max, so |V| < F_min*tox/gamma0_max can never open the gate.
         # v is constant over the call: the candidate cells and their constants are taken once, not per chunk.
         cand = xp.flatnonzero(xp.abs(v) >= cp.Fmin_tox / cp.gamma0_max)
-        sub = _Subset(cand, cp.take(cand), v[cand]) if cand.shape[0] else None
+        sub = _Subset(cand, cp.take(cand), v[cand], self._limits(cand, v[cand])) if cand.shape[0] else None
         if self.nonideal.c2c:
             if sub is None and self.nonideal.c2c_switching_only:
                 self.time += duration  # no cell can switch: neither term acts
@@ -233,6 +237,26 @@ class RRAMArray:
         else:
             self._deterministic(sub, duration)
         self.time += duration
+
+    def _limits(self, idx: Array, v: Array) -> Array | None:
+        """The current limit (headroom) of cells ``idx`` under voltages ``v`` (A), or None where no cell of them
+        could reach it (even fully ON, I0·exp(−gap_min/g0)·sinh(|V|/V0) stays below): the dynamics run unlimited."""
+        if self.headroom is None:
+            return None
+        xp, cp = self.xp, self.cells.take(idx)
+        icc = xp.asarray(np.asarray(self.headroom, dtype=np.float64).ravel()[xp.to_numpy(idx)])
+        i_max = current(cp, xp, self.params.gap_min + 0.0 * v, xp.abs(v))
+        if not xp.any(icc < i_max):
+            return None
+        return xp.minimum(icc, 1e300)
+
+    def limited(self, v: Any) -> Array:
+        """Cell voltages ``v`` (flat) as the cells see them at the present state with their sources'
+        compliance: where a cell would draw more than its limit, the fold-back voltage of that limit."""
+        if self.headroom is None:
+            return v
+        icc = self.xp.asarray(np.asarray(self.headroom, dtype=np.float64).ravel())
+        return limited_voltage(self.cells, self.xp, self.gap.reshape(self.size), v, self.xp.minimum(icc, 1e300))
 
     def _store(self, idx: Array, x: Array) -> None:
         """Write new states of cells ``idx``; cells whose gap changed restart their relaxation clock."""
@@ -247,7 +271,7 @@ class RRAMArray:
         if sub is None:
             return
         xp = self.xp
-        x = advance(sub.cp, xp, self._x[sub.idx], sub.v, xp.full(sub.idx.shape[0], tau), self.dg_max)
+        x = advance(sub.cp, xp, self._x[sub.idx], sub.v, xp.full(sub.idx.shape[0], tau), self.dg_max, sub.icc)
         self._store(sub.idx, x)
 
     def _noise(self, v: Array, sub: _Subset | None, tau: float) -> bool:
@@ -257,10 +281,12 @@ class RRAMArray:
         if self.nonideal.c2c_switching_only:
             if sub is None:
                 return False
-            is_open = gate_open(sub.cp, xp, xp.clip(self._x[sub.idx], cp.gmin, cp.gmax), sub.v)
+            g_sub = xp.clip(self._x[sub.idx], cp.gmin, cp.gmax)
+            v_sub = sub.v if sub.icc is None else limited_voltage(sub.cp, xp, g_sub, sub.v, sub.icc)
+            is_open = gate_open(sub.cp, xp, g_sub, v_sub)
             if cp.dg0 == 0:
                 return xp.any(is_open)
-            sel, cps, vs = sub.idx[is_open], sub.cp.take(is_open), sub.v[is_open]
+            sel, cps, vs = sub.idx[is_open], sub.cp.take(is_open), v_sub[is_open]
         else:
             if cp.dg0 == 0:
                 return True

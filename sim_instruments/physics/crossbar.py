@@ -58,6 +58,7 @@ class Crossbar:
         self._nets: dict[tuple[bytes, bytes], NodalNetwork] = {}
         self._solutions: dict[tuple[bytes, ...], tuple[Any, NodalSolution]] = {}
         self._law: tuple[Any, CellLaw] | None = None
+        self._line_limits: tuple[NDArray, NDArray] | None = None
         self.shape: tuple[int, int] = (array.shape[0], array.shape[1])
         self.peak_read_voltage: NDArray = np.zeros(self.shape)
         self.peak_pulse_voltage: NDArray = np.zeros(self.shape)
@@ -125,6 +126,21 @@ class Crossbar:
         if r.size != self.shape[0] or c.size != self.shape[1]:
             raise ConfigError.invalid("line limits", f"{r.size} x {c.size}", f"{self.shape[0]} x {self.shape[1]}")
         self.array.compliance = np.minimum.outer(r, c)
+        self.array.headroom = self.array.compliance
+        self._line_limits = (r, c) if np.isfinite(r).any() or np.isfinite(c).any() else None
+
+    def _limit_cells(self, v_cells: NDArray) -> None:
+        """Each cell's current limit for a hold that starts at cell voltages ``v_cells``: the compliance of its
+        lines less what the other cells on each line draw (the source feeds them too), as a source in compliance
+        leaves the cell that switches only its headroom. Cells switch one at a time on a line, the others stay
+        near their starting currents."""
+        if self._line_limits is None or not isinstance(self.array, RRAMArray):
+            return
+        r, c = self._line_limits
+        cur = np.asarray(self.array.xp.to_numpy(self.array.current(v_cells)), dtype=np.float64).reshape(self.shape)
+        head_r = r[:, None] - np.abs(cur.sum(1, keepdims=True) - cur)
+        head_c = c[None, :] - np.abs(cur.sum(0, keepdims=True) - cur)
+        self.array.headroom = np.maximum(np.minimum(head_r, head_c), 1e-12)
 
     def cell_voltages(self, rows: Lines, cols: Lines) -> NDArray:
         """Cell voltages V_top − V_bottom for these line conditions at the present state (floating lines and,
@@ -185,6 +201,7 @@ class Crossbar:
         if not (fr.any() or fc.any()):
             v_np = np.subtract.outer(vr, vc)
             np.maximum(peak, np.abs(v_np), out=peak)
+            self._limit_cells(v_np)
             arr._apply_flat(xp.asarray(v_np.reshape(arr.size)), duration)
             self.last_line_voltages = (vr, vc)
             return vr, vc
@@ -196,11 +213,13 @@ class Crossbar:
             r, c = self._solve(vr, vc, fr, fc)
             v_np = np.subtract.outer(r, c)
             np.maximum(peak, np.abs(v_np), out=peak)
+            if chunks == 0:
+                self._limit_cells(v_np)
             left = duration - t
             if left <= 0:
                 break
             v = xp.asarray(v_np.reshape(arr.size))
-            speed = float(xp.to_numpy(xp.abs(velocity(arr.cells, xp, arr.gap.reshape(arr.size), v))).max())
+            speed = float(xp.to_numpy(xp.abs(velocity(arr.cells, xp, arr.gap.reshape(arr.size), arr.limited(v)))).max())
             h = left if speed == 0 else min(left, max(_DG_COUPLE / speed, duration / _MAX_KCL_CHUNKS))
             chunks += 1
             if chunks >= _MAX_KCL_CHUNKS:
@@ -265,6 +284,8 @@ class Crossbar:
             sol = self._solve_nodal(*lines)
             v_np = sol.cell_voltages
             np.maximum(peak, np.abs(v_np), out=peak)
+            if v_prev is None and isinstance(arr, RRAMArray):
+                self._limit_cells(v_np)
             if v_prev is not None:
                 dv = float(np.abs(v_np - v_prev).max())
                 boost = min(boost * 4.0, _BOOST_MAX) if dv < _DV_QUIET else max(boost * 0.5, 1.0) if dv > _DV_LOUD \
@@ -296,7 +317,7 @@ def _moving_speed(arr: RRAMArray, v: Any) -> float:
     forming, not stuck, and not pressed against the gap bound they sit on."""
     xp, p = arr.xp, arr.params
     g = arr.gap.reshape(arr.size)
-    vel = np.asarray(xp.to_numpy(velocity(arr.cells, xp, g, v)), dtype=np.float64)
+    vel = np.asarray(xp.to_numpy(velocity(arr.cells, xp, g, arr.limited(v))), dtype=np.float64)
     gn = np.asarray(xp.to_numpy(g))
     fixed = (arr.virgin | arr._held | arr.stuck_on | arr.stuck_off).ravel()
     if not p.strict_v1:  # windup (strict v1) moves the hidden state beyond the bounds: every cell counts

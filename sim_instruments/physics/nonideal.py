@@ -30,6 +30,9 @@ class NonIdealities:
       gap change by a pulse, τ = ``relaxation_tau``; positive drifts toward HRS (retention loss of LRS).
     * ``stuck_on`` / ``stuck_off``: fraction of cells pinned at gap_min / gap_max (random, from the seed).
     * ``ambient_T``: ambient temperature, K, replacing ``StanfordParams.T0`` (None keeps T0).
+    * ``initial_state``: where formed cells start: ``"lrs"`` (gap_min, the compact model's initial state, a cell
+      just formed without a RESET) or ``"hrs"`` (gap_max: a chip delivered formed and RESET, as labs receive and
+      store arrays; stuck cells stay pinned either way).
     * ``virgin``: fraction of cells that start virgin (never formed; 1.0 = a fresh chip). A virgin cell conducts
       like an insulator, ``I = virgin_g·virgin_v0·sinh(V/virgin_v0)`` (0.3 nA at a 0.1 V read, tens of nA
       at forming voltages with the defaults), does not switch, and
@@ -51,6 +54,7 @@ class NonIdealities:
     stuck_on: float = 0.0
     stuck_off: float = 0.0
     ambient_T: float | None = None
+    initial_state: str = "lrs"
     virgin: float = 0.0
     virgin_g: float = 3e-9
     virgin_v0: float = 1.0
@@ -83,6 +87,8 @@ class NonIdealities:
             raise ConfigError.invalid(
                 "c2c_switching_only", True, "false when c2c_at_zero_bias is true (noise at 0 V cannot be gated)"
             )
+        if self.initial_state not in ("lrs", "hrs"):
+            raise ConfigError.invalid("initial_state", self.initial_state, "lrs, hrs")
         if self.stuck_on + self.stuck_off > 1.0:
             raise ConfigError.out_of_range("stuck_on + stuck_off", self.stuck_on + self.stuck_off, 0.0, 1.0)
         if self.ambient_T is not None and not 0.0 < self.ambient_T <= 5000.0:

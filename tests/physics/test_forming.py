@@ -68,6 +68,7 @@ def test_overformed_cell_is_stuck_on_and_does_not_reset():
     b = fresh(seed=4)
     xb2 = Crossbar(b)
     ramp_cell(xb2, 1e-4)
+    xb2.set_line_limits([None] * 3, [None] * 3)  # the same unlimited RESET (a 100 uA limit would hold it back)
     xb2.pulse([-1.8, -0.6, -0.6], [0.0, -1.2, -1.2], 1e-3)
     assert float(np.asarray(b.gap)[0, 0]) > 1.2e-9
 

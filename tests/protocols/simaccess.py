@@ -50,11 +50,17 @@ class SimAccess:
         return rl, cl
 
     async def pulse(self, row: int, cols: Sequence[int], volts: float, width: float,
-                    scheme: BiasScheme = BiasScheme.HALF) -> list[PulseRecord]:
+                    scheme: BiasScheme = BiasScheme.HALF, *, compliance: float | None = None
+                    ) -> list[PulseRecord]:
         self.limits.check_program(volts, width)
         await asyncio.sleep(0)  # a real bench yields to the loop on I/O
         rl, cl = self._lines(row, cols, volts, scheme)
+        if compliance is not None:  # the drive (selected row) limited for this pulse
+            self.xbar.set_line_limits([compliance if i == row else None for i in range(self.rows)],
+                                      [None] * self.cols)
         self.xbar.pulse(rl, cl, width)
+        if compliance is not None:
+            self.xbar.set_line_limits([None] * self.rows, [None] * self.cols)
         self.calls["pulse"] += 1
         t = self.now()
         out = []
