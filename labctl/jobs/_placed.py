@@ -17,14 +17,28 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
+from pydantic import AfterValidator
 
 from labctl.analysis.placement import LayerPlacement, Placement, Segment, damage, place
 from labctl.core.errors import ConfigError
 from labctl.core.records import ResultRecord
 from labctl.store import RunStore
+
+#: how a job places its layers
+PLACE_MODES = ("auto", "fixed")
+
+
+def _check_place(v: str) -> str:
+    if v not in PLACE_MODES:
+        raise ValueError(f"place {v!r} is invalid; allowed: {', '.join(PLACE_MODES)}")
+    return v
+
+
+#: a job option naming a placement mode (auto: scan and place around the faults; fixed: blocks at given origins)
+PlaceMode = Annotated[str, AfterValidator(_check_place)]
 
 PLACEMENT_RESULT = "placement"
 

@@ -30,6 +30,7 @@ from labctl.core.errors import ConfigError
 from labctl.core.records import Progress, ResultRecord
 from labctl.jobs._layers import JobOptions, check_placement, outcome_codes, sim_variant
 from labctl.jobs._placed import (
+    PlaceMode,
     fixed_placement,
     infer_params,
     placement_summary,
@@ -88,7 +89,7 @@ class LoopOptions(JobOptions):
     placement: dict[str, tuple[str, int, int]] = Field(
         default_factory=lambda: {"fc1": ("xbar0", 0, 0), "fc2": ("xbar1", 0, 0)},
         description="layer -> (crossbar, row origin, column origin); used with place = fixed")
-    place: str = Field(default="auto", description=(
+    place: PlaceMode = Field(default="auto", description=(
         "auto: scan every crossbar and place the layers around the faults (labctl.analysis.placement); "
         "fixed: each layer as one block at its 'placement' origin"))
     scan: dict[str, Any] = Field(
@@ -106,13 +107,6 @@ class LoopOptions(JobOptions):
         "a scan says what every other cell reads"))
     transport: str = Field(default="visa", description="visa (loopback TCP, the real stack) or inproc (tests)")
     force: bool = Field(default=False, description="Replace the results of an earlier loop in the output folder")
-
-    @field_validator("place")
-    @classmethod
-    def _place(cls, v: str) -> str:
-        if v not in ("auto", "fixed"):
-            raise ValueError(f"place {v!r} is invalid; allowed: auto, fixed")
-        return v
 
     @field_validator("sim")
     @classmethod

@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from labctl.jobs._layers import JobOptions, check_placement, outcome_codes, sim_variant
-from labctl.jobs._placed import fixed_placement, placement_summary, scan_and_place
+from labctl.jobs._placed import PlaceMode, fixed_placement, placement_summary, scan_and_place
 from labctl.jobs._placed_steps import PlacedSteps
 from labctl.store import RunStore
 
@@ -64,7 +64,7 @@ class DigitsRecoveryOptions(JobOptions):
     placement: dict[str, tuple[str, int, int]] = Field(
         default_factory=lambda: {"fc1": ("xbar0", 0, 0), "fc2": ("xbar1", 0, 0)},
         description="layer -> (crossbar, row origin, column origin); used with place = fixed")
-    place: str = Field(default="fixed", description=(
+    place: PlaceMode = Field(default="fixed", description=(
         "fixed: each layer as one block at its 'placement' origin; auto: scan every crossbar and place the layers "
         "around the faults (labctl.analysis.placement; on the 64 x 64 bench it can split fc1 over both crossbars "
         "and leave fc2 no rows, see docs/decisions/0034)"))
@@ -74,13 +74,6 @@ class DigitsRecoveryOptions(JobOptions):
     n_test: int = Field(default=540, ge=0, le=540, description=(
         "Test images run on the bench per stage (a seeded subset, see bench_subset; 0 = offline accuracy only)"))
     transport: str = Field(default="visa", description="visa (loopback TCP, the real stack) or inproc (tests)")
-
-    @field_validator("place")
-    @classmethod
-    def _place(cls, v: str) -> str:
-        if v not in ("auto", "fixed"):
-            raise ValueError(f"place {v!r} is invalid; allowed: auto, fixed")
-        return v
 
 
 @dataclass
