@@ -94,7 +94,8 @@ def weight_forward(w: Tensor, inv: Tensor, d: Tensor, qmax: float) -> tuple[Tens
     k = inv / d
     back = d / inv
     if not _usable(w, k, back):
-        c, top, _, _ = _weight_torch(w, k, qmax)
+        c = torch.round(w * k[:, None]).clamp_(-qmax, qmax)  # the forward needs neither e nor m
+        top = c.abs().amax()
         return c.mul_(back[:, None]), top
     wq = torch.empty_like(w)
     f = w.numpy().dtype.type

@@ -31,6 +31,20 @@ def test_weight_loops_match_torch(dtype: torch.dtype) -> None:
     assert torch.allclose(ge, (g * e).sum(1), rtol=tol, atol=tol)
 
 
+def test_torch_fallback_gives_what_the_loops_give(monkeypatch: pytest.MonkeyPatch) -> None:
+    torch.manual_seed(5)
+    w = torch.randn(12, 9, dtype=torch.float64)
+    inv = torch.rand(12, dtype=torch.float64) + 0.5
+    d = torch.tensor(0.01, dtype=torch.float64)
+    g = torch.randn(12, 9, dtype=torch.float64)
+    fast = (*hrat_loops.weight_forward(w, inv, d, 31.0), *hrat_loops.weight_backward(g, w, inv, d, 31.0))
+    monkeypatch.setattr(hrat_loops, "_usable", lambda *ts: False)  # what runs without numba or on a GPU
+    slow = (*hrat_loops.weight_forward(w, inv, d, 31.0), *hrat_loops.weight_backward(g, w, inv, d, 31.0))
+    for a, b in zip(fast, slow, strict=True):
+        assert torch.allclose(a, b, rtol=1e-12, atol=1e-12)
+    assert float(slow[1]) == 31.0  # some weights saturate at qmax
+
+
 @pytest.mark.parametrize("relu", [True, False])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_output_stage_loops_match_torch(dtype: torch.dtype, relu: bool) -> None:
