@@ -495,6 +495,7 @@ class SimBench:
                 rows, cols, by_source = self.lines(name)
                 mine = {k: v for k, v in live.items() if k in by_source}
                 self._catch_up(name)
+                self._limit_lines(name)  # the present routing's limits (a generator line has none)
                 if mine:
                     drivers = {k: (*by_source[k], v) for k, v in mine.items()}
                     r = max(self.r_out.get(k, 0.0) for k in mine)
