@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from labctl.analysis.placement import LayerPlacement, Placement
 from labctl.core.errors import ConfigError
@@ -71,6 +71,9 @@ class LoopOptions(JobOptions):
         "labctl.train.letters recipe: robust (trained for noisier letters, labctl.train.letters_robust), "
         "improved or seed"))
     seed: int = Field(default=0, ge=0, description="Training seed")
+    train: dict[str, float | int | bool] = Field(default_factory=dict, description=(
+        "Overrides of the recipe's fields for the first training (e.g. restarts, epochs, hard_epochs); the "
+        "recipe's own values otherwise"))
     g_off: float = Field(default=8e-6, gt=0, le=1e-3, description="Binary OFF target, S")
     g_on: float = Field(default=77e-6, gt=0, le=1e-3, description="Binary ON target, S (seed 001: 77 uS)")
     read_voltage: float = Field(default=0.1, gt=0, le=1, description="Verify/map read voltage, V")
@@ -107,6 +110,18 @@ class LoopOptions(JobOptions):
         "a scan says what every other cell reads"))
     transport: str = Field(default="visa", description="visa (loopback TCP, the real stack) or inproc (tests)")
     force: bool = Field(default=False, description="Replace the results of an earlier loop in the output folder")
+
+    @model_validator(mode="after")
+    def _train_fields(self) -> LoopOptions:
+        from labctl.train.letters import IMPROVED_RECIPE, SEED_RECIPE
+        from labctl.train.letters_robust import ROBUST_RECIPE
+
+        base = {"robust": ROBUST_RECIPE, "improved": IMPROVED_RECIPE, "seed": SEED_RECIPE}.get(self.recipe, {})
+        unknown = sorted(set(self.train) - set(base))
+        if base and unknown:
+            raise ValueError(f"train {', '.join(unknown)} is invalid; allowed: fields of the {self.recipe} recipe "
+                             f"({', '.join(sorted(base))})")
+        return self
 
     @field_validator("sim")
     @classmethod
@@ -207,7 +222,7 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
     base = {"robust": ROBUST_RECIPE, "improved": IMPROVED_RECIPE, "seed": SEED_RECIPE}.get(opts.recipe)
     if base is None:
         raise ConfigError.invalid("recipe", opts.recipe, "robust, improved, seed")
-    trained = train_letters(base | {"sizes": opts.sizes}, window=window, seed=opts.seed)
+    trained = train_letters(base | dict(opts.train) | {"sizes": opts.sizes}, window=window, seed=opts.seed)
     model = trained.model
     save_model(model, out / "model", {"dataset": "letters", "recipe": opts.recipe, **trained.summary()})
     targets = binary_targets(model)

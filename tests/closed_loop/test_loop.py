@@ -31,7 +31,7 @@ def loop_result(tmp_path_factory: pytest.TempPathFactory) -> tuple[LoopOptions, 
     # a chip with 3 % + 3 % stuck cells; the scan covers 24 x 16 cells of each crossbar (the rest counts as unknown)
     # and parks them OFF; the retraining runs on the placed lines with wires given as a calibration would
     opts = LoopOptions(out=str(out), bench=str(DEFAULT_CONFIG), sizes=(16, 6, 4), n_test=24, retrain_epochs=40,
-                       read_repeats=2,
+                       read_repeats=2, train={"restarts": 1, "epochs": 60, "hard_epochs": 30},
                        stuck_on=0.03, stuck_off=0.03, transport="inproc",
                        scan={"read_found": False, "restore": False, "order": "set_reset", "region": (0, 24, 0, 16)},
                        wires={"xbar0": (2.5, 2.5, 5.0), "xbar1": (2.5, 2.5, 5.0)})
@@ -140,11 +140,14 @@ def test_bad_options_are_refused(tmp_path):
         asyncio.run(run_loop(LoopOptions(out=str(tmp_path), bench="configs/example_lab_bench.yaml",
                                          sizes=(16, 2, 4), stuck_on=0.1, retrain_epochs=0)))
     with pytest.raises(ConfigError, match="placement"):
-        asyncio.run(run_loop(LoopOptions(out=str(tmp_path), sizes=(16, 40, 4), retrain_epochs=0, place="fixed")))
+        asyncio.run(run_loop(LoopOptions(out=str(tmp_path), sizes=(16, 40, 4), retrain_epochs=0, place="fixed",
+                                         train={"restarts": 1, "epochs": 4, "hard_epochs": 2})))
     with pytest.raises(ValueError, match="place"):
         LoopOptions(place="anywhere")
     with pytest.raises(ValueError, match="stuck_on"):
         LoopOptions(stuck_on=0.9)
+    with pytest.raises(ValueError, match=r"train epochz is invalid; allowed: fields of the robust recipe"):
+        LoopOptions(train={"epochz": 10})
 
 
 def test_cli_errors_name_the_field():

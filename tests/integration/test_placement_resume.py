@@ -37,6 +37,7 @@ def test_placement_survives_kill9_and_resume(tmp_path: Path) -> None:
     store = RunStore(out / "runs")
     opts = {"out": str(out), "bench": str(DEFAULT_CONFIG), "sizes": (16, 4, 4), "n_test": 8, "retrain_epochs": 0,
             "read_repeats": 1, "stuck_on": 0.05, "stuck_off": 0.05, "scan": SCAN, "retrain_restarts": 0,
+            "train": {"restarts": 1, "epochs": 60, "hard_epochs": 30},
             "transport": "inproc"}
     script = ("import asyncio, json, sys; from labctl.jobs.closed_loop import LoopOptions, run_loop; "
               "asyncio.run(run_loop(LoopOptions(**json.loads(sys.argv[1]))))")

@@ -89,7 +89,7 @@ def test_bias_currents_reach_the_periphery_the_bench_uses() -> None:
 
 
 def test_robust_network_beats_a_threshold_on_a_seeded_noisy_set() -> None:
-    """A short robust training (one restart, a third of the epochs) on the binarized crossbar: the 2-flip set
+    """A short robust training (one restart, 30 of the recipe's 360 epochs) on the binarized crossbar: the 2-flip set
     above what the improved recipe reaches there (82 %), the 160 one-flip images still >= 95 %."""
     torch.set_num_threads(1)
     res = train_robust(ROBUST_RECIPE | {"epochs": 20, "hard_epochs": 10, "restarts": 1}, seed=0)
