@@ -29,6 +29,7 @@ from labctl.core.records import CellOutcome, CellStatus, MapRecord, Progress
 from labctl.core.writeverify import CellProgrammer, IsppSettings, RowProgrammer, WarmState
 from protocols._base import Params, RecordSink, Resume, check_read_volts
 from protocols._ispp import CellProgram, CoarseReset
+from protocols._set_limit import RowLoad
 from protocols._targets import load_target_file, place, random_level_targets
 
 
@@ -101,6 +102,12 @@ class ProgramParams(Params):
         "Current limit of the drive source during SET pulses, A (at most its configured compliance; unset: that "
         "compliance). A compliance-limited SET stops near I = limit instead of running away to full LRS: on a chip "
         "with wire resistance a cell far from the drivers in full LRS cannot be RESET again"))
+    set_headroom: float | None = Field(None, gt=0, le=1, description=(
+        "With set_compliance: each SET pulse's limit is the row's load (the drive current of the last SET pulse on "
+        "this row that did not switch its cell, scaled to the new amplitude) plus this, A, at most set_compliance; "
+        "a row's first SET pulse gets this alone and the limit grows from there. The half-selected cells of a row draw current from the "
+        "drive too, different on every row (a stuck-ON cell there draws mA): a fixed limit either folds the pulse "
+        "below the SET threshold or lets the cell run to full LRS"))
 
     @model_validator(mode="after")
     def _consistent(self) -> ProgramParams:
@@ -111,6 +118,8 @@ class ProgramParams(Params):
         for name in ("set", "reset"):
             if getattr(self, f"{name}_start") > getattr(self, f"{name}_cap"):
                 raise ValueError(f"{name}_start must not exceed {name}_cap")
+        if self.set_headroom is not None and self.set_compliance is None:
+            raise ValueError("set_headroom needs set_compliance (the limit of a row's first SET pulse)")
         if self.coarse_above is not None and self.coarse_start > self.reset_cap:
             raise ValueError(f"coarse_start = {self.coarse_start:g} V must not exceed reset_cap = {self.reset_cap:g} V")
         for name in ("width", "set_width", "reset_width", "coarse_width"):
@@ -134,7 +143,8 @@ class ProgramParams(Params):
         """Parameters set here that only the host loop follows (not labctl's in-instrument script)."""
         w = self.widths()
         out = ["set_width/reset_width"] if w[1] != w[-1] or w[1] != self.width else []
-        return out + [n for n in ("coarse_above", "reset_hold", "set_compliance") if getattr(self, n) is not None]
+        return out + [n for n in ("coarse_above", "reset_hold", "set_compliance", "set_headroom")
+                      if getattr(self, n) is not None]
 
     def settings(self) -> IsppSettings:
         return IsppSettings(
@@ -243,6 +253,7 @@ async def run(
             continue
         active: list[CellProgram] = []
         fresh: dict[int, list[float]] = {}  # col -> conductances read with its last pulse (PulseAndRead)
+        load = RowLoad(params.set_compliance, params.set_headroom)  # SET limits on this row
         while queue or active:
             while queue and len(active) < params.parallel:
                 c = queue.popleft()
@@ -259,6 +270,7 @@ async def run(
             groups: dict[tuple[float, float], list[int]] = {}
             still: list[CellProgram] = []
             for cp, gk in zip(active, g, strict=True):
+                load.seen(cp.col, gk)
                 nxt = cp.observe(gk)
                 if nxt is None:
                     hints.learn(cp)
@@ -271,12 +283,13 @@ async def run(
                     still.append(cp)
             active = still
             for (volts, width), gcols in groups.items():
-                icc = params.set_compliance if volts > 0 else None
+                icc = load.limit(volts)
                 if combined is not None:  # the pulse and the first verify read of its cells in one operation
                     pulses, reads = await combined.pulse_and_read(row, gcols, volts, width, params.scheme, vr,
                                                                   compliance=icc)
                 else:
                     pulses, reads = await access.pulse(row, gcols, volts, width, params.scheme, compliance=icc), []
+                load.pulsed(gcols, volts, pulses)
                 for prec in pulses:
                     sink.emit(prec)
                 for rec in reads:
@@ -326,3 +339,4 @@ class _WarmStart:
             self.reset.setdefault(target, deque(maxlen=self.keep)).append(amp)
         if over_set is not None:
             self.set.append(over_set)
+

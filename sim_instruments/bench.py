@@ -346,25 +346,29 @@ class SimBench:
                     continue
                 settled = False
                 src.tripped = True
-                out[key] = out[key] * self._fold_factor(xname, out, key, src.limit, abs(cur.get(key, 0.0)))
+                out[key] = out[key] * self._fold_factor(xname, out, key, src.limit, cur.get(key, 0.0))
                 cur = None
             if settled:
                 break
         return out, cur if cur is not None else self._static_currents(xname, out)
 
-    def _fold_factor(self, xname: str, levels: dict[Key, float], key: Key, limit: float, i_hi: float) -> float:
-        """The largest factor m in [0, 1] on source ``key``'s level with |current| <= ``limit``: regula falsi
-        (Illinois) on a bracket [lo, hi], ending on the compliant side within 1e-9 of the level (as a 30-step
-        bisection did, in ~10 current evaluations: each is a network solve on a chip with wire resistance)."""
+    def _fold_factor(self, xname: str, levels: dict[Key, float], key: Key, limit: float, i_full: float) -> float:
+        """The largest factor m in [0, 1] on source ``key``'s level at which its current, in the direction it has at
+        the full level (``i_full``, signed), stays within ``limit``: where the lines' load is fed by other sources too
+        (V/2 bias: at 0 V the row would draw the half-selected cells' current backwards), the source settles at the
+        level where it sources exactly its limit, as an SMU in compliance does. Regula falsi (Illinois) on a bracket
+        [lo, hi], ending on the compliant side within 1e-9 of the level (~10 current evaluations: each is a network
+        solve on a chip with wire resistance)."""
         v = levels[key]
         trial = dict(levels)
+        sign = 1.0 if i_full >= 0 else -1.0
 
         def excess(m: float) -> float:
             trial[key] = v * m
-            return abs(self._static_currents(xname, trial).get(key, 0.0)) - limit
+            return sign * self._static_currents(xname, trial).get(key, 0.0) - limit
 
-        lo, hi, f_lo, f_hi = 0.0, 1.0, excess(0.0), i_hi - limit
-        if f_lo > 0:  # over the limit even at 0 V (other sources drive it): fold to 0
+        lo, hi, f_lo, f_hi = 0.0, 1.0, excess(0.0), abs(i_full) - limit
+        if f_lo > 0:  # over the limit in its own direction even at 0 V (other sources drive it): fold to 0
             return 0.0
         side = 0
         for _ in range(60):

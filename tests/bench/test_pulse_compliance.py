@@ -59,3 +59,16 @@ async def test_limited_set_stops_in_between_and_the_limit_is_restored(combined: 
         assert g_free > 1e-3
         phys = bench.simulation.crossbars["xbar0"]  # type: ignore[union-attr]
         assert np.isfinite(np.asarray(phys.array.gap)).all()
+
+
+async def test_a_source_whose_lines_are_also_fed_by_the_bias_folds_to_its_limit_not_to_zero() -> None:
+    """The default chip starts in LRS: at a V/2 SET the 63 half-selected cells of the row draw ~0.5 A. Under a
+    0.1 A limit the drive settles where it sources +0.1 A (a little above the bias level), as an SMU in
+    compliance does; folding it to 0 V would pull the half-selected cells' current backwards (-0.5 A, far beyond
+    the limit) and RESET-bias them at -V/2."""
+    async with open_bench(DEFAULT_CONFIG, transport="inproc") as bench:
+        xbar = bench.crossbars["xbar0"]
+        (rec,) = await xbar.pulse(5, [5], 1.8, 1e-4, BiasScheme.HALF, compliance=0.1)
+        assert rec.current == pytest.approx(0.1, rel=1e-6)
+        phys = bench.simulation.crossbars["xbar0"]  # type: ignore[union-attr]
+        assert float(phys.peak_pulse_voltage[5, :].min()) > -0.05  # no half-selected cell saw a RESET bias
