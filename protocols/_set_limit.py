@@ -17,9 +17,10 @@ from labctl.core.records import PulseRecord
 class RowLoad:
     """The SET pulses' current limit on one row: ``set_compliance``, or with ``set_headroom`` the row's load plus
     the headroom (the headroom alone until a load is known: the pulse folds, its current, the limit, counts as
-    load, and the limit grows by the headroom per pulse until it passes the load). The load is the drive current of a SET pulse whose cell did not switch (its next read stayed
-    below twice the read before it), scaled linearly to a new amplitude (the load grows faster than that, the next
-    non-switching pulse measures it again)."""
+    load, and the limit grows by the headroom per pulse until it passes the load). The load is the drive current
+    of a SET pulse whose cell did not switch (its next read stayed below twice the read before it), scaled
+    linearly to a new amplitude (the load grows faster than that; the next non-switching pulse measures it
+    again)."""
 
     SWITCHED = 2.0  # a read this many times the one before the pulse: the cell switched, the current was not load
 

@@ -105,9 +105,9 @@ class ProgramParams(Params):
     set_headroom: float | None = Field(None, gt=0, le=1, description=(
         "With set_compliance: each SET pulse's limit is the row's load (the drive current of the last SET pulse on "
         "this row that did not switch its cell, scaled to the new amplitude) plus this, A, at most set_compliance; "
-        "a row's first SET pulse gets this alone and the limit grows from there. The half-selected cells of a row draw current from the "
-        "drive too, different on every row (a stuck-ON cell there draws mA): a fixed limit either folds the pulse "
-        "below the SET threshold or lets the cell run to full LRS"))
+        "a row's first SET pulse gets this alone and the limit grows from there. The half-selected cells of a row "
+        "draw current from the drive too, different on every row (a stuck-ON cell there draws mA): a fixed limit "
+        "either folds the pulse below the SET threshold or lets the cell run to full LRS"))
 
     @model_validator(mode="after")
     def _consistent(self) -> ProgramParams:
