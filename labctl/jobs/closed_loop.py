@@ -238,6 +238,7 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
     # 2. the bench (simulated by default; stuck cells injected into the simulated chip on request)
     shapes = {n: (int(t.targets.shape[0]), int(t.targets.shape[1])) for n, t in targets.items()}
     arrays = {name: (int(xb.rows), int(xb.cols)) for name, xb in cfg.crossbars.items()}
+    opts = opts.model_copy(update={"program": program_params(opts, cfg, arrays)})  # what it runs, stored with it
     on_targets = {n: t.targets > 0.5 * (opts.g_on + opts.g_off) for n, t in targets.items()}
     faults: dict[str, np.ndarray] | None = None
     if opts.place == "fixed":
@@ -369,12 +370,30 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
 
 def scan_params(opts: LoopOptions, cfg: Any, arrays: dict[str, tuple[int, int]]) -> dict[str, Any]:
     """The scan's parameters: the options', with ``order = set_reset`` (park the cells OFF) on a bench with wire
-    resistance unless the options name an order."""
+    resistance unless the options name an order; on a simulated chip with wires also its test pulses
+    (:data:`~labctl.jobs._wired_settings.WIRED_SCAN`) where the options do not set them."""
+    from labctl.jobs._wired_settings import WIRED_SCAN, with_wired
     from labctl.jobs._wires import line_resistance
 
     if "order" in opts.scan or not line_resistance(cfg, opts.wires, list(arrays)):
         return dict(opts.scan)
+    if line_resistance(cfg, None, list(arrays)):
+        return with_wired(dict(opts.scan), WIRED_SCAN)
     return dict(opts.scan) | {"order": "set_reset"}
+
+
+def program_params(opts: LoopOptions, cfg: Any, arrays: dict[str, tuple[int, int]]) -> dict[str, Any]:
+    """Write-verify parameters: the options'; on a simulated chip with wires (its ``sim.wires``) with
+    :data:`~labctl.jobs._wired_settings.WIRED_PROGRAM` for every key the options leave at the loop's default (a SET
+    limited to each row's load plus a headroom, a wider tolerance)."""
+    from labctl.jobs._wired_settings import WIRED_PROGRAM, with_wired
+    from labctl.jobs._wires import line_resistance
+
+    if not line_resistance(cfg, None, list(arrays)):
+        return dict(opts.program)
+    default = LoopOptions().program
+    given = {k: v for k, v in opts.program.items() if k not in default or default[k] != v}  # not left at default
+    return default | with_wired(given, WIRED_PROGRAM)
 
 
 def _lines_model(opts: LoopOptions, cfg: Any, store: RunStore, scans: list[str], placement: Placement,

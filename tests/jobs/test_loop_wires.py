@@ -55,3 +55,26 @@ def test_a_bench_with_wires_is_scanned_set_then_reset_unless_the_options_say() -
     assert scan_params(LoopOptions(wires={"xbar0": (1.0, 1.0, 1.0)}), ideal, ARRAYS)["order"] == "set_reset"
     explicit = LoopOptions(scan={"read_found": False, "restore": False, "order": "reset_set"})
     assert scan_params(explicit, realistic, ARRAYS)["order"] == "reset_set"
+
+
+def test_a_simulated_chip_with_wires_gets_compliance_limited_scan_and_write_verify() -> None:
+    from labctl.jobs._wired_settings import WIRED_PROGRAM, WIRED_SCAN
+    from labctl.jobs.closed_loop import LoopOptions, program_params, scan_params
+
+    realistic = load_bench_config(CONFIGS / "sim_bench_realistic.yaml")
+    ideal = load_bench_config(DEFAULT_CONFIG)
+    scan = scan_params(LoopOptions(), realistic, ARRAYS)
+    assert {k: scan[k] for k in WIRED_SCAN} == WIRED_SCAN
+    assert scan["read_found"] is False  # the options' own keys stay
+    prog = program_params(LoopOptions(), realistic, ARRAYS)
+    assert {k: prog[k] for k in WIRED_PROGRAM} == WIRED_PROGRAM
+    assert prog["width"] == 1e-4
+    mine = program_params(LoopOptions(program={"set_headroom": 2e-3, "width": 5e-5}), realistic, ARRAYS)
+    assert mine["set_headroom"] == 2e-3
+    assert mine["set_compliance"] == WIRED_PROGRAM["set_compliance"]
+    assert mine["width"] == 5e-5
+    # ideal lines, or wires only from a calibration (a real bench's settings are the user's): unchanged
+    assert program_params(LoopOptions(), ideal, ARRAYS) == LoopOptions().program
+    calibrated = LoopOptions(wires={"xbar0": (1.0, 1.0, 1.0)})
+    assert program_params(calibrated, ideal, ARRAYS) == calibrated.program
+    assert "set_compliance" not in scan_params(calibrated, ideal, ARRAYS)

@@ -1,0 +1,22 @@
+"""Scan and write-verify settings for a simulated chip with wire resistance (decision 0054).
+
+On such a chip a SET must run under a current limit (else the cell runs to full LRS, and a cell in full LRS far from
+the pads cannot be RESET through the lines), the limit must follow each row's half-select load, and the scan needs a
+stronger test SET and RESET than on ideal lines. The loop adds these where its options do not set them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: the scan's test pulses: SET 2.2 V under 8 mA, RESET 2.1 V, cells parked OFF (SET then RESET)
+WIRED_SCAN: dict[str, Any] = {"order": "set_reset", "set_volts": 2.2, "set_compliance": 8e-3, "reset_volts": 2.1}
+
+#: write-verify: SET limited to the row's load + 1 mA (at most 20 mA), caps 2.2 V, 30 % + 2 uS tolerance
+WIRED_PROGRAM: dict[str, Any] = {"set_compliance": 20e-3, "set_headroom": 1e-3, "set_cap": 2.2, "reset_cap": 2.2,
+                                 "rel_tol": 0.3, "abs_tol": 2e-6, "max_pulses": 60}
+
+
+def with_wired(given: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    """``given`` with every default it does not set itself."""
+    return defaults | given
