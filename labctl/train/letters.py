@@ -109,15 +109,19 @@ class SoftBinaryNet(CrossbarModel):
     def encode(self, x: Tensor) -> Tensor:
         return self.v_read * (2.0 * x.reshape(x.shape[0], -1) - 1.0)
 
+    def _product(self, name: str, v: Tensor, g: Tensor) -> Tensor:
+        """Column currents of layer ``name`` (conductances ``g``) for row voltages ``v``: the ideal crossbar."""
+        return F.linear(v, self._effective(g))
+
     def _run(self, x: Tensor, gs: list[Tensor], keep: bool = False) -> tuple[Tensor, list[Tensor]]:
         v = self.encode(x)
         outs: list[Tensor] = []
-        for k, g in enumerate(gs):
+        for k, (name, g) in enumerate(zip(self.layer_names(), gs, strict=True)):
             if self.v_clamp is not None:
                 v = torch.clamp(v, -self.v_clamp, self.v_clamp)
             if self.training and self.g_noise > 0:
                 g = g * (1.0 + self.g_noise * torch.randn_like(g))
-            i = F.linear(v, self._effective(g))
+            i = self._product(name, v, g)
             if self.bias:
                 i = i + BIAS_UNIT * self.biases[k]
             v = inv_amp(i, self.v_rail, self.r_fb)

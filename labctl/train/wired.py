@@ -20,11 +20,9 @@ import numpy as np
 import numpy.typing as npt
 import torch
 from torch import Tensor
-from torch.nn import functional as F
 
 from labctl.core.errors import ConfigError
 from labctl.train.ir_drop import LineResistance, coupling, ir_column_currents
-from labctl.train.layers import inv_amp
 from labctl.train.letters import SoftBinaryNet
 
 
@@ -109,24 +107,9 @@ class WiredNet(SoftBinaryNet):
             return g.T
         return torch.stack([g[0].T, g[1].T], dim=2).reshape(g.shape[2], 2 * g.shape[1])
 
-    def _run(self, x: Tensor, gs: list[Tensor], keep: bool = False) -> tuple[Tensor, list[Tensor]]:
-        if self.lines is None:
-            return super()._run(x, gs, keep)
-        v = self.encode(x)
-        outs: list[Tensor] = []
-        for k, (name, g) in enumerate(zip(self.layer_names(), gs, strict=True)):
-            if self.v_clamp is not None:
-                v = torch.clamp(v, -self.v_clamp, self.v_clamp)
-            if self.training and self.g_noise > 0:
-                g = g * (1.0 + self.g_noise * torch.randn_like(g))
-            if name in self.lines.layers:
-                i = self.lines.currents(name, v, self._map(g))
-                i = i[:, 0::2] - i[:, 1::2] if g.dim() == 3 else i
-            else:
-                i = F.linear(v, self._effective(g))
-            v = inv_amp(i, self.v_rail, self.r_fb)
-            if self.training and self.dropout > 0 and k < len(gs) - 1:
-                v = F.dropout(v, self.dropout)
-            if keep:
-                outs.append(v)
-        return v, outs
+    def _product(self, name: str, v: Tensor, g: Tensor) -> Tensor:
+        """A placed layer's column currents through the chip's lines; any other layer as the base network's."""
+        if self.lines is None or name not in self.lines.layers:
+            return super()._product(name, v, g)
+        i = self.lines.currents(name, v, self._map(g))
+        return i[:, 0::2] - i[:, 1::2] if g.dim() == 3 else i

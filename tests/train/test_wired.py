@@ -48,6 +48,33 @@ def test_with_ideal_wires_the_wired_network_is_the_network() -> None:
         assert torch.allclose(wired.forward_hw(x), net.forward_hw(x), rtol=1e-4, atol=1e-6)
 
 
+def test_with_ideal_wires_the_wired_network_keeps_the_amplifier_bias() -> None:
+    """The robust recipe's networks have a bias current per amplifier: on the lines it is added as in the base."""
+    torch.manual_seed(0)
+    net = SoftBinaryNet((16, 32, 4), 8e-6, 77e-6, 500.0, 0.15, 1e4, 0.1, 0.15, True, 0.002, bias=True)
+    with torch.no_grad():
+        for w in net.weights:
+            w.copy_(torch.randn(w.shape) * 0.01)
+        for b in net.biases:
+            b.copy_(torch.randn(b.shape) * 5.0)
+    wired = WiredNet.wrap(net, _lines(LineResistance()))
+    x = torch.rand(20, 16)
+    net.eval()
+    wired.eval()
+    with torch.no_grad():
+        assert torch.allclose(wired.forward_hw(x), net.forward_hw(x), rtol=1e-4, atol=1e-6)
+        assert not torch.allclose(net.forward_hw(x), SoftBinaryNet.forward_hw(_unbiased(net), x), atol=1e-6)
+
+
+def _unbiased(net: SoftBinaryNet) -> SoftBinaryNet:
+    out = SoftBinaryNet(**net.config())
+    out.load_state_dict(net.state_dict())
+    with torch.no_grad():
+        for b in out.biases:
+            b.zero_()
+    return out.eval()
+
+
 def test_a_layer_on_its_lines_matches_the_nodal_solve_of_the_whole_array() -> None:
     net = _net()
     lines = _lines(REALISTIC)
