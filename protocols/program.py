@@ -339,4 +339,3 @@ class _WarmStart:
             self.reset.setdefault(target, deque(maxlen=self.keep)).append(amp)
         if over_set is not None:
             self.set.append(over_set)
-

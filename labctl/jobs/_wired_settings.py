@@ -16,7 +16,3 @@ WIRED_SCAN: dict[str, Any] = {"order": "set_reset", "set_volts": 2.2, "set_compl
 WIRED_PROGRAM: dict[str, Any] = {"set_compliance": 20e-3, "set_headroom": 1e-3, "set_cap": 2.2, "reset_cap": 2.2,
                                  "rel_tol": 0.3, "abs_tol": 2e-6, "max_pulses": 60}
 
-
-def with_wired(given: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
-    """``given`` with every default it does not set itself."""
-    return defaults | given

@@ -372,13 +372,13 @@ def scan_params(opts: LoopOptions, cfg: Any, arrays: dict[str, tuple[int, int]])
     """The scan's parameters: the options', with ``order = set_reset`` (park the cells OFF) on a bench with wire
     resistance unless the options name an order; on a simulated chip with wires also its test pulses
     (:data:`~labctl.jobs._wired_settings.WIRED_SCAN`) where the options do not set them."""
-    from labctl.jobs._wired_settings import WIRED_SCAN, with_wired
+    from labctl.jobs._wired_settings import WIRED_SCAN
     from labctl.jobs._wires import line_resistance
 
     if "order" in opts.scan or not line_resistance(cfg, opts.wires, list(arrays)):
         return dict(opts.scan)
     if line_resistance(cfg, None, list(arrays)):
-        return with_wired(dict(opts.scan), WIRED_SCAN)
+        return WIRED_SCAN | dict(opts.scan)
     return dict(opts.scan) | {"order": "set_reset"}
 
 
@@ -386,14 +386,14 @@ def program_params(opts: LoopOptions, cfg: Any, arrays: dict[str, tuple[int, int
     """Write-verify parameters: the options'; on a simulated chip with wires (its ``sim.wires``) with
     :data:`~labctl.jobs._wired_settings.WIRED_PROGRAM` for every key the options leave at the loop's default (a SET
     limited to each row's load plus a headroom, a wider tolerance)."""
-    from labctl.jobs._wired_settings import WIRED_PROGRAM, with_wired
+    from labctl.jobs._wired_settings import WIRED_PROGRAM
     from labctl.jobs._wires import line_resistance
 
     if not line_resistance(cfg, None, list(arrays)):
         return dict(opts.program)
     default = LoopOptions().program
     given = {k: v for k, v in opts.program.items() if k not in default or default[k] != v}  # not left at default
-    return default | with_wired(given, WIRED_PROGRAM)
+    return default | WIRED_PROGRAM | given
 
 
 def _lines_model(opts: LoopOptions, cfg: Any, store: RunStore, scans: list[str], placement: Placement,
