@@ -108,6 +108,9 @@ class ProgramParams(Params):
         "a row's first SET pulse gets this alone and the limit grows from there. The half-selected cells of a row "
         "draw current from the drive too, different on every row (a stuck-ON cell there draws mA): a fixed limit "
         "either folds the pulse below the SET threshold or lets the cell run to full LRS"))
+    set_headroom_track: bool = Field(True, description=(
+        "With set_headroom: a row's headroom follows where its compliance-limited SETs land (a SET that switched "
+        "its cell outside the target band scales the headroom by target / landed, within 1/4..4 of set_headroom)"))
 
     @model_validator(mode="after")
     def _consistent(self) -> ProgramParams:
@@ -253,7 +256,7 @@ async def run(
             continue
         active: list[CellProgram] = []
         fresh: dict[int, list[float]] = {}  # col -> conductances read with its last pulse (PulseAndRead)
-        load = RowLoad(params.set_compliance, params.set_headroom)  # SET limits on this row
+        load = RowLoad(params.set_compliance, params.set_headroom, params.set_headroom_track)  # SET limits, this row
         while queue or active:
             while queue and len(active) < params.parallel:
                 c = queue.popleft()
@@ -270,7 +273,8 @@ async def run(
             groups: dict[tuple[float, float], list[int]] = {}
             still: list[CellProgram] = []
             for cp, gk in zip(active, g, strict=True):
-                load.seen(cp.col, gk)
+                tol = params.abs_tol + params.rel_tol * cp.target
+                load.seen(cp.col, gk, (cp.target - tol, cp.target, cp.target + tol))
                 nxt = cp.observe(gk)
                 if nxt is None:
                     hints.learn(cp)

@@ -12,7 +12,9 @@ layer's inference only its rows are driven, so the other layers' cells carry no 
    target, and dominates its column), whenever such a placement exists; cells the scan did not reach ('') count
    as stuck-ON (unknown cells are used only when nothing else is left);
 2. then the fewest stuck-OFF / virgin cells where the binary target is ON (weight 1) or OFF (weight
-   :data:`OFF_WEIGHT`), i.e. damage weighted by the target.
+   :data:`OFF_WEIGHT`), i.e. damage weighted by the target; with a ``risk`` map per crossbar (the probability that
+   a cell the scan found working still fails to program, e.g. :func:`switching_risk`) a working cell counts as
+   that fraction of a stuck-OFF one.
 
 Rows are chosen by local search (swap a used row for a free one while the sum of the ``n_out`` best column costs
 falls), then logical outputs and inputs are matched to physical columns and rows with minimum-cost assignment.
@@ -155,13 +157,42 @@ def origin_placement(origins: dict[str, tuple[str, int, int]], shapes: dict[str,
     return Placement(layers, method="fixed origins")
 
 
-def _masks(classes: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    """(cells never to use when avoidable: stuck-ON and unscanned '', cells that cannot turn ON)."""
+def _masks(classes: npt.ArrayLike, risk: npt.ArrayLike | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(cells never to use when avoidable: stuck-ON and unscanned '', the odds that a cell does not turn ON:
+    1 for stuck-OFF / virgin cells, ``risk`` (default 0) for the others)."""
     c = np.asarray(classes).astype(str)
     bad = set(np.unique(c)) - {*CLASSES, ""}
     if bad:
         raise ConfigError.invalid("fault map", sorted(bad), ", ".join(CLASSES) + " or '' (not scanned)")
-    return (c == "stuck_on") | (c == ""), (c == "stuck_off") | (c == "virgin")
+    off = ((c == "stuck_off") | (c == "virgin")).astype(np.float64)
+    if risk is not None:
+        r = np.asarray(risk, dtype=np.float64)
+        if r.shape != c.shape or not np.all((r >= 0) & (r <= 1)):
+            raise ConfigError.invalid("risk", f"shape {r.shape}, range {r.min():g}..{r.max():g}",
+                                      f"shape {c.shape}, values in 0..1")
+        off = np.maximum(off, r)
+    return (c == "stuck_on") | (c == ""), off
+
+
+def switching_risk(classes: npt.ArrayLike, window: int = 9) -> np.ndarray:
+    """Per cell: the fraction of stuck-OFF / virgin cells of the scan in the ``window`` x ``window`` square around
+    it (clipped at the array's edges). On a chip with wire resistance the cells the scan's test SET cannot switch
+    cluster far from the drivers, and the ones it did switch there are marginal: write-verify fails more often
+    among them (decision 0055)."""
+    if window < 1 or window % 2 == 0:
+        raise ConfigError.invalid("window", window, "an odd number of cells >= 1")
+    c = np.asarray(classes).astype(str)
+    bad = ((c == "stuck_off") | (c == "virgin")).astype(np.float64)
+    h = window // 2
+    s = np.zeros((bad.shape[0] + 1, bad.shape[1] + 1))
+    s[1:, 1:] = bad.cumsum(axis=0).cumsum(axis=1)
+    r0 = np.clip(np.arange(bad.shape[0]) - h, 0, bad.shape[0])
+    r1 = np.clip(np.arange(bad.shape[0]) + h + 1, 0, bad.shape[0])
+    c0 = np.clip(np.arange(bad.shape[1]) - h, 0, bad.shape[1])
+    c1 = np.clip(np.arange(bad.shape[1]) + h + 1, 0, bad.shape[1])
+    total = s[np.ix_(r1, c1)] - s[np.ix_(r0, c1)] - s[np.ix_(r1, c0)] + s[np.ix_(r0, c0)]
+    area = np.outer(r1 - r0, c1 - c0)
+    return np.asarray(total / area)
 
 
 def _weights(on_target: npt.ArrayLike | None, shape: Shape) -> np.ndarray:
@@ -213,17 +244,19 @@ def place(
     *,
     on_targets: Mapping[str, npt.ArrayLike] | None = None,
     free_rows: dict[str, list[int]] | None = None,
+    risk: Mapping[str, npt.ArrayLike] | None = None,
     restarts: int = 6,
     seed: int = 0,
 ) -> Placement:
     """Place each layer (``shapes``: layer -> (n_in, n_out), placed in order of decreasing size) on the crossbars
     of ``faults`` (crossbar -> array of cell classes, see :data:`CLASSES`). ``on_targets``: layer -> bool map of its
     ON cells (weights stuck-OFF damage; unknown = equal odds). ``free_rows``: crossbar -> rows that may be used
-    (default all). Deterministic for a given ``seed``."""
+    (default all). ``risk``: crossbar -> per-cell odds (0..1) that a working cell fails to turn ON (see
+    :func:`switching_risk`; default 0). Deterministic for a given ``seed``."""
     if not faults:
         raise ConfigError.invalid("faults", "{}", "at least one crossbar's fault map")
     rng = np.random.default_rng(seed)
-    masks = {x: _masks(f) for x, f in faults.items()}
+    masks = {x: _masks(f, None if risk is None else risk.get(x)) for x, f in faults.items()}
     free = {x: sorted(free_rows[x]) if free_rows and x in free_rows else list(range(m[0].shape[0]))
             for x, m in masks.items()}
     layers: dict[str, LayerPlacement] = {}

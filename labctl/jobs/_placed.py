@@ -22,7 +22,7 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import AfterValidator
 
-from labctl.analysis.placement import LayerPlacement, Placement, Segment, damage, place
+from labctl.analysis.placement import LayerPlacement, Placement, Segment, damage, place, switching_risk
 from labctl.core.errors import ConfigError
 from labctl.core.records import ResultRecord
 from labctl.store import RunStore
@@ -60,9 +60,11 @@ def stored_placement(store: RunStore) -> tuple[Placement, dict[str, np.ndarray]]
 async def scan_and_place(run: RunStep, store: RunStore, crossbars: dict[str, tuple[int, int]],
                          shapes: dict[str, tuple[int, int]], on_targets: dict[str, np.ndarray],
                          scan_params: dict[str, Any], out: Path, *, reuse: bool = False,
-                         seed: int = 0) -> tuple[Placement, dict[str, np.ndarray], list[str]]:
+                         seed: int = 0, risk_window: int = 0) -> tuple[Placement, dict[str, np.ndarray], list[str]]:
     """Scan every crossbar, place the layers, store the placement; with ``reuse`` a stored placement for the same
-    layer shapes is taken as it is (no scan). Returns the placement, the fault maps and the scan run ids."""
+    layer shapes is taken as it is (no scan). ``risk_window`` > 0: working cells near many stuck-OFF ones count as
+    partly stuck (:func:`~labctl.analysis.placement.switching_risk`). Returns the placement, the fault maps and the
+    scan run ids."""
     import protocols
     from protocols.scan import fault_classes
 
@@ -78,9 +80,11 @@ async def scan_and_place(run: RunStep, store: RunStore, crossbars: dict[str, tup
         m = store.load_map(res.run_id, name="scan")
         faults[xb] = fault_classes(np.asarray(m.extra["fault_class"], dtype=np.int64))
         scans.append(res.run_id)
-    placement = place(shapes, faults, on_targets=on_targets, seed=seed)
+    risk = {x: switching_risk(f, risk_window) for x, f in faults.items()} if risk_window > 0 else None
+    placement = place(shapes, faults, on_targets=on_targets, seed=seed, risk=risk)
     placement.check(crossbars)
-    info = store.create_run(PLACEMENT_RESULT, {"seed": seed, "scans": scans}, {"crossbars": list(crossbars)},
+    info = store.create_run(PLACEMENT_RESULT, {"seed": seed, "scans": scans, "risk_window": risk_window},
+                            {"crossbars": list(crossbars)},
                             crossbar="+".join(crossbars))
     with store.journal(info.id) as j:
         j.emit(ResultRecord(PLACEMENT_RESULT, {"placement": placement.to_dict(),

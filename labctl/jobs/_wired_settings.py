@@ -16,3 +16,7 @@ WIRED_SCAN: dict[str, Any] = {"order": "set_reset", "set_volts": 2.2, "set_compl
 WIRED_PROGRAM: dict[str, Any] = {"set_compliance": 20e-3, "set_headroom": 1e-3, "set_cap": 2.2, "reset_cap": 2.2,
                                  "rel_tol": 0.3, "abs_tol": 2e-6, "max_pulses": 60}
 
+
+#: placement: a working cell counts as stuck-OFF by the fraction of stuck-OFF cells the scan found in this window
+#: around it (the scan's misses cluster far from the drivers, where write-verify fails too; decision 0055)
+WIRED_RISK_WINDOW = 9

@@ -85,6 +85,9 @@ class LoopOptions(JobOptions):
     retrain_epochs: int = Field(default=300, ge=0, le=5000, description="Chip-in-the-loop epochs")
     retrain_restarts: int = Field(default=3, ge=0, le=20,
                                   description="Extra retraining runs from fresh weights (best noisy-train loss kept)")
+    retrain_passes: int | None = Field(default=None, ge=1, le=5, description=(
+        "Retrain-reprogram-read passes (the next one only for a predicted gain); None = 2 on a simulated chip with "
+        "wires, 1 otherwise"))
     read_repeats: int = Field(default=3, ge=1, le=100, description="Reads averaged per cell in a map read")
     program: dict[str, Any] = Field(
         default_factory=lambda: {"width": 1e-4, "width_max": 1e-3, "rel_tol": 0.1, "abs_tol": 1e-6},
@@ -100,6 +103,9 @@ class LoopOptions(JobOptions):
         description=("protocols.scan parameters (place = auto). Without an 'order', a bench with wire resistance "
                      "is scanned SET then RESET (order = set_reset: every cell the layers do not use is left OFF, "
                      "so it draws no current from the lines in use), one with ideal lines RESET then SET"))
+    risk_window: int | None = Field(default=None, ge=0, le=63, description=(
+        "place = auto: a working cell counts as stuck-OFF by the fraction of stuck-OFF cells the scan found in this "
+        "square around it (odd; 0 = the fault classes alone); None = 9 on lines with wire resistance, else 0"))
     reuse_placement: bool = Field(default=False, description=(
         "Take the placement stored in <out>/runs (a resumed run programs the same lines) instead of scanning"))
     wires: dict[str, tuple[float, float, float]] | None = Field(default=None, description=(
@@ -123,6 +129,13 @@ class LoopOptions(JobOptions):
                              f"({', '.join(sorted(base))})")
         return self
 
+    @field_validator("risk_window")
+    @classmethod
+    def _odd_window(cls, v: int | None) -> int | None:
+        if v is not None and v > 0 and v % 2 == 0:
+            raise ValueError(f"risk_window {v} is invalid; allowed: 0 or an odd number of cells up to 63")
+        return v
+
     @field_validator("sim")
     @classmethod
     def _sim_keys(cls, v: dict[str, float | bool]) -> dict[str, float | bool]:
@@ -135,8 +148,8 @@ class LoopOptions(JobOptions):
 
 
 #: what a loop writes into its output folder (``--force`` removes these and nothing else)
-LOOP_OUTPUTS = ("runs", "model", "targets", "targets_retrained", "program", "report.html", "report.json",
-                "report_files", "placement.json")
+LOOP_OUTPUTS = ("runs", "model", "targets", "targets_retrained", *(f"targets_retrained_{k}" for k in range(2, 6)),
+                "program", "report.html", "report.json", "report_files", "placement.json")
 
 
 def _claim_out(out: Path, force: bool) -> None:
@@ -254,8 +267,7 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
         if opts.place == "auto":
             placement, faults, scans = await scan_and_place(
                 steps.step, store, arrays, shapes, on_targets, scan_params(opts, cfg, arrays), out,
-                reuse=opts.reuse_placement,
-                seed=opts.seed)
+                reuse=opts.reuse_placement, seed=opts.seed, risk_window=risk_window(opts, cfg, arrays))
         steps.placement = placement
 
         # 3. program every layer to its targets, then read the maps back under the read clamp
@@ -273,38 +285,59 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
         ideal = {n: tm.targets for n, tm in targets.items()}
         before = await steps.infer_network(targets, ideal, measured, x_test, y_test, "before retraining")
 
-        # 5. sync the measured maps into the trainer; retrain around the chip (chip in the loop)
-        p.stage("retrain around the measured maps (chip in the loop)",
-                opts.retrain_epochs * (opts.retrain_restarts + 1))
+        # 5. sync the measured maps into the trainer; retrain around the chip (chip in the loop); 6. reprogram only
+        # the cells that must change and read again; with several passes, retrain again on what it reads
+        n_passes = retrain_passes(opts, cfg, arrays)
+        odds = reprogram_odds({n: t.targets for n, t in targets.items()}, maps_before, 0.5 * (opts.g_on + opts.g_off))
+        total_epochs = opts.retrain_epochs * (opts.retrain_restarts + n_passes)
+        p.stage("retrain around the measured maps (chip in the loop)", total_epochs)
         lines = _lines_model(opts, cfg, store, scans, placement, measured, arrays) if opts.ir_model else None
         if lines is not None:
             p.note(f"retraining on the chip's lines with wire resistance ({', '.join(sorted(lines.wires))}; "
                    f"worst line coupling {lines.worst_coupling():.2f})")
         net = WiredNet.wrap(model, lines) if lines is not None else model
-        loop = retrain_letters(net, maps_before, ds, epochs=opts.retrain_epochs, seed=opts.seed,
-                               restarts=opts.retrain_restarts, flip_p=float(base.get("flip_p", 0.0)), recipe=base,
-                               progress=lambda e, n, _m: p.update(e, n))
-        for tm in loop.targets.values():
-            tm.save(out / "targets_retrained")
-        applied = loop.after["measured"] >= loop.before["measured"]  # reprogram only for a predicted gain
-        if not applied:
-            p.note(f"retraining predicts {100 * loop.after['measured']:.1f} % < {100 * loop.before['measured']:.1f} %"
-                   " on the measured maps: the chip is left as programmed")
-            loop.targets = {n: tm.__class__(n, targets[n].targets, tm.mapping, tm.window, np.zeros_like(tm.targets,
-                                            dtype=bool), tm.columns, tm.periphery) for n, tm in loop.targets.items()}
-            loop.cells_to_program = {n: 0 for n in loop.targets}
+        maps_now, measured_now, status_now = maps_before, measured, dict(status)
+        chip_now = dict(measured)  # the chip as the last retraining expects it once reprogrammed
+        final = {n: tm.targets for n, tm in targets.items()}  # the network's binary targets after the last pass
+        reprogrammed = {n: np.zeros(tm.targets.shape, dtype=bool) for n, tm in targets.items()}
+        results: list[Any] = []  # every pass's retraining result; applied: the passes that reprogrammed
+        applied_passes = 0
+        for k in range(n_passes):
+            restarts = opts.retrain_restarts if k == 0 else 0
+            if k > 0 and lines is not None:  # the lines with the cells as they now read (else as before)
+                net = WiredNet.wrap(model, _lines_model(opts, cfg, store, scans, placement, measured_now, arrays)
+                                    or lines)
+            done = opts.retrain_epochs * (opts.retrain_restarts + k if k else 0)
 
-        # 6. reprogram only the cells that must change, read and infer again
-        after_status = dict(status)
-        for n, tm in loop.targets.items():
-            if tm.mask is not None and tm.mask.any():
-                layer_passes = await steps.program(n, tm.targets, tm.mask, "after retraining")
-                passes += layer_passes
-                after_status[n] = np.where(tm.mask, steps.status_of(n, layer_passes), status[n])
-        measured_after = {n: await steps.read(n, "after retraining") for n in targets}
-        # the chip as the retraining expects it: reprogrammed cells at their new targets, the others as read
-        new_targets = {n: np.where(tm.mask, tm.targets, measured[n]) if tm.mask is not None else tm.targets
-                       for n, tm in loop.targets.items()}
+            def tick(e: int, _n: int, _m: dict[str, float], d: int = done) -> None:
+                p.update(d + e, total_epochs)
+
+            loop = retrain_letters(net, maps_now, ds, epochs=opts.retrain_epochs, seed=opts.seed + k,
+                                   restarts=restarts, flip_p=float(base.get("flip_p", 0.0)), recipe=base,
+                                   fail_p=odds, progress=tick)
+            results.append(loop)
+            gain = loop.after["measured"] - loop.before["measured"]
+            if gain < 0 or (k > 0 and gain <= 0):  # reprogram only for a predicted gain
+                p.note(f"retraining pass {k + 1} predicts {100 * loop.after['measured']:.1f} % (on the chip as read: "
+                       f"{100 * loop.before['measured']:.1f} %): the chip is left as it is")
+                break
+            applied_passes += 1
+            stage = "after retraining" if n_passes == 1 else f"after retraining (pass {k + 1})"
+            for tm in loop.targets.values():
+                tm.save(out / ("targets_retrained" if k == 0 else f"targets_retrained_{k + 1}"))
+            for n, tm in loop.targets.items():
+                final[n] = tm.targets
+                if tm.mask is not None and tm.mask.any():
+                    layer_passes = await steps.program(n, tm.targets, tm.mask, stage)
+                    passes += layer_passes
+                    status_now[n] = np.where(tm.mask, steps.status_of(n, layer_passes), status_now[n])
+                    reprogrammed[n] |= tm.mask
+                chip_now[n] = np.where(tm.mask, tm.targets, measured_now[n]) if tm.mask is not None else tm.targets
+            measured_now = {n: await steps.read(n, stage) for n in targets}
+            maps_now = {n: MeasuredMap(n, measured_now[n], outcome_codes(status_now[n]), opts.read_voltage,
+                                       passes[-1].run_id or "") for n in targets}
+        after_status, measured_after = status_now, measured_now
+        new_targets = chip_now
         after = await steps.infer_network(targets, new_targets, measured_after, x_test, y_test, "after retraining")
         bench_seconds = float(bench.estimated_bench_seconds())
 
@@ -329,9 +362,8 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
                               "g_on": opts.g_on}
         maps.append(LayerMaps.from_arrays(n, xb, "initial", tm.targets, measured[n], status[n], opts.read_voltage,
                                           **kw))
-        new = loop.targets[n]
-        maps.append(LayerMaps.from_arrays(n, xb, "after retraining", new.targets, measured_after[n], after_status[n],
-                                          opts.read_voltage, reprogrammed=new.mask, **kw))
+        maps.append(LayerMaps.from_arrays(n, xb, "after retraining", final[n], measured_after[n], after_status[n],
+                                          opts.read_voltage, reprogrammed=reprogrammed[n], **kw))
     timing |= {f"{k}_wall_s": v for k, v in steps.wall.items()}
     timing |= {"total_wall_s": time.monotonic() - t_start, "estimated_real_bench_s": bench_seconds}
     report = Report(
@@ -342,13 +374,20 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
         accuracy=acc, maps=maps, programming=passes, layer_errors=before.errors + after.errors,
         retraining=Retraining(method="chip in the loop: stuck/failed cells frozen at what they read, binarized "
                               f"(STE) retraining of the rest; {opts.retrain_restarts} restarts from fresh weights, "
-                              "lowest loss on noisy training letters kept"
+                              "lowest expected loss on noisy training letters kept"
+                              + (f"; up to {n_passes} passes, each on the chip as read after the last"
+                                 if n_passes > 1 else "")
                               + (f"; the layers on their placed lines with wire resistance ({_wires_text(lines)})"
                                  if lines is not None else ""), epochs=opts.retrain_epochs,
-                              cells_to_program=loop.cells_to_program,
-                              cells_total={n: int(t.targets.size) for n, t in loop.targets.items()},
-                              fixed_cells=loop.fixed_cells, predicted_accuracy=loop.after["measured"],
-                              accuracy_on_measured_maps=loop.before["measured"], applied=applied),
+                              cells_to_program={n: int(m.sum()) for n, m in reprogrammed.items()},
+                              cells_total={n: int(t.targets.size) for n, t in targets.items()},
+                              fixed_cells=results[-1].fixed_cells,
+                              predicted_accuracy=results[max(applied_passes - 1, 0)].after["measured"],
+                              accuracy_on_measured_maps=results[0].before["measured"], applied=applied_passes > 0,
+                              passes=[{"pass": k + 1, "on_chip_as_read": r.before["measured"],
+                                       "predicted": r.after["measured"], "cells_to_program": r.cells_to_program,
+                                       "applied": k < applied_passes} for k, r in enumerate(results)],
+                              fail_odds=odds),
         bench_snapshot=snapshot,
         parameters={"loop": opts.model_dump(mode="json"), "bench_config": cfg.model_dump(mode="json"),
                     "command": command_line(opts)},
@@ -380,6 +419,35 @@ def scan_params(opts: LoopOptions, cfg: Any, arrays: dict[str, tuple[int, int]])
     if line_resistance(cfg, None, list(arrays)):
         return WIRED_SCAN | dict(opts.scan)
     return dict(opts.scan) | {"order": "set_reset"}
+
+
+def risk_window(opts: LoopOptions, cfg: Any, arrays: dict[str, tuple[int, int]]) -> int:
+    """The placement's switching-risk window: :data:`~labctl.jobs._wired_settings.WIRED_RISK_WINDOW` on lines with
+    wire resistance (the bench's ``sim.wires`` or ``--wires``), else 0 (the fault classes alone); the options'
+    ``risk_window`` when given."""
+    from labctl.jobs._wired_settings import WIRED_RISK_WINDOW
+    from labctl.jobs._wires import line_resistance
+
+    if opts.risk_window is not None:
+        return opts.risk_window
+    return WIRED_RISK_WINDOW if line_resistance(cfg, opts.wires, list(arrays)) else 0
+
+
+def retrain_passes(opts: LoopOptions, cfg: Any, arrays: dict[str, tuple[int, int]]) -> int:
+    """Retraining passes: the options', else 2 on a simulated chip with wires (its write-verify leaves failed cells
+    behind, so a second pass retrains around what the first reprogramming left), else 1."""
+    from labctl.jobs._wires import line_resistance
+
+    if opts.retrain_passes is not None:
+        return opts.retrain_passes
+    return 2 if line_resistance(cfg, None, list(arrays)) else 1
+
+
+def reprogram_odds(targets: dict[str, np.ndarray], maps: dict[str, Any], mid: float) -> tuple[float, float]:
+    """(odds that programming a cell OFF failed, odds for ON) over the layers' first programming."""
+    on = np.concatenate([(targets[n] > mid).ravel() for n in maps])
+    bad = np.concatenate([(~maps[n].usable).ravel() for n in maps])
+    return (float(bad[~on].mean()) if (~on).any() else 0.0, float(bad[on].mean()) if on.any() else 0.0)
 
 
 def program_params(opts: LoopOptions, cfg: Any, arrays: dict[str, tuple[int, int]]) -> dict[str, Any]:

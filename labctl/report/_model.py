@@ -168,6 +168,11 @@ class Retraining(_Model):
     accuracy_on_measured_maps: float | None = Field(default=None, ge=0, le=1,
                                                     description="Offline on the measured maps, before retraining")
     applied: bool = Field(default=True, description="False: no predicted gain, nothing was reprogrammed")
+    passes: list[dict[str, Any]] = Field(default_factory=list, description=(
+        "Per retraining pass: accuracy predicted on the chip as read and after reprogramming, cells to program, "
+        "whether it was applied"))
+    fail_odds: tuple[float, float] | None = Field(default=None, description=(
+        "Odds that reprogramming a cell OFF / ON fails, from the first programming, that the retraining assumed"))
 
 
 class Report(_Model):

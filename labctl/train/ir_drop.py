@@ -54,10 +54,12 @@ class LineResistance:
         return self.r_row == 0 and self.r_col == 0 and self.r_contact == 0
 
 
-def coupling(g: Tensor, wires: LineResistance) -> float:
+def coupling(g: Tensor, wires: LineResistance, n_rows: int | None = None) -> float:
     """The largest ``r * sum(G)`` of any line with its full length of wire (dimensionless): the fixed point
-    converges geometrically at about this rate; above ~1 it does not."""
+    converges geometrically at about this rate; above ~1 it does not. ``n_rows``: the array's rows when ``g`` holds
+    only some of them (the driven ones), for the columns' wire length."""
     rows, cols = g.shape
+    rows = rows if n_rows is None else n_rows
     row_c = float(g.sum(dim=1).max()) * (wires.r_contact + wires.r_row * (cols - 1))
     col_c = float(g.sum(dim=0).max()) * (wires.r_contact + wires.r_col * (rows - 1))
     return max(row_c, col_c)

@@ -6,9 +6,13 @@ for :class:`~labctl.train.letters.SoftBinaryNet`, whose devices are binary (``G_
 * stuck and failed cells are frozen at the conductance they read (a stuck-ON cell of the simulated chip reads
   about 1.8 mS, far outside the window, and the network must learn around it);
 * every other cell keeps its latent weight and is retrained with binarized forward and soft-binarization gradient
-  (STE), on the training letters with input noise, as the improved recipe's fine-tuning; the periphery (the
-  amplifiers' bias currents of a ``bias=True`` network) stays as deployed, so the bench inference before and after
-  uses the same periphery;
+  (STE), on the training letters with input noise, as the improved recipe's fine-tuning; a cell whose binary state
+  the retraining keeps enters the forward pass at the conductance it reads (not the nominal G_ON / G_OFF), one it
+  changes at its new target; the periphery (the amplifiers' bias currents of a ``bias=True`` network) stays as
+  deployed, so the bench inference before and after uses the same periphery;
+* ``fail_p`` (odds that reprogramming a cell OFF / ON fails, e.g. the yield of the pass that programmed the maps):
+  during training each changed cell keeps what it reads with those odds, and restarts are compared on the expected
+  loss over such draws, so a retraining that needs many unreliable changes loses to one that needs few;
 * new targets carry a ``mask`` of only the usable cells whose binary state changed (|new target - measured|
   > ``tolerance`` x window span); every other cell keeps what it reads.
 """
@@ -67,17 +71,20 @@ def measured_accuracy(model: SoftBinaryNet, maps: dict[str, npt.NDArray[np.float
         return accuracy(model.forward_hw(torch.as_tensor(x), maps), torch.as_tensor(y))
 
 
-def selection_loss(model: SoftBinaryNet, gs: list[Tensor], ds: Dataset, noise_std: float = 0.25, copies: int = 10,
-                   logit_scale: float = 5.0, seed: int = 12345) -> float:
+def selection_loss(model: SoftBinaryNet, gs: list[Tensor] | Callable[[int], list[Tensor]], ds: Dataset,
+                   noise_std: float = 0.25, copies: int = 10, logit_scale: float = 5.0, seed: int = 12345,
+                   draws: int = 1) -> float:
     """Cross-entropy on noisy copies of the training letters (fixed seed): picks between restarts without
-    looking at the test images."""
+    looking at the test images. ``gs`` may be a function of a draw number (the chip after one draw of
+    reprogramming failures); the loss is then the mean over ``draws``."""
     gen = torch.Generator().manual_seed(seed)
     x = torch.as_tensor(ds.x_train).repeat(copies, 1)
     y = torch.as_tensor(ds.y_train).repeat(copies)
     x = x + torch.randn(x.shape, generator=gen) * noise_std
     model.eval()
+    chips = [gs] if isinstance(gs, list) else [gs(k) for k in range(draws)]
     with torch.no_grad():
-        return float(F.cross_entropy(model._run(x, gs)[0] * logit_scale, y))
+        return float(np.mean([float(F.cross_entropy(model._run(x, g)[0] * logit_scale, y)) for g in chips]))
 
 
 def retrain_letters(
@@ -94,6 +101,8 @@ def retrain_letters(
     restarts: int = 0,
     flip_p: float = 0.0,
     recipe: dict[str, Any] | None = None,
+    fail_p: tuple[float, float] = (0.0, 0.0),
+    draws: int = 8,
     progress: Progress | None = None,
 ) -> BinaryLoopResult:
     """Retrain ``model`` (in place) around the measured chip; return new targets masked to the changed cells.
@@ -104,7 +113,8 @@ def retrain_letters(
     training recipe; when it is a robust one (``max_flips`` / ``max_sigma``, ``zeta_train``, see
     :mod:`labctl.train.letters_robust`) the retraining uses its mixed augmentation instead of ``flip_p`` +
     ``noise_std``, and its training sharpness for the STE gradient (at zeta 500 the gradient of a trained,
-    saturated cell vanishes and retraining could move only the biases).
+    saturated cell vanishes and retraining could move only the biases). ``fail_p``: odds that reprogramming a
+    cell to OFF / to ON fails (it keeps what it reads); ``draws``: failure draws per restart's selection loss.
     """
     from labctl.train.letters_robust import augment_letters
 
@@ -115,6 +125,9 @@ def retrain_letters(
     names = model.layer_names()
     if not 0 < tolerance < 1:
         raise ConfigError.out_of_range("tolerance", tolerance, 0.0, 1.0, "of the window span")
+    for label, q in zip(("fail_p[off]", "fail_p[on]"), fail_p, strict=True):
+        if not 0 <= q < 1:
+            raise ConfigError.out_of_range(label, q, 0.0, 1.0, "odds that reprogramming a cell fails")
     ds = data or load_letters()
     x160, y160 = letters_test160(ds)
     wd = model.window
@@ -131,13 +144,26 @@ def retrain_letters(
         else:
             fixed.append(None)
             meas_t.append(None)
+    mid = 0.5 * (wd.g_off + wd.g_on)
 
-    def conductances() -> list[Tensor]:
+    def conductances(gen: torch.Generator | None = None) -> list[Tensor]:
+        """The chip the retraining expects: frozen cells as read, kept states as read, changed cells at their
+        target; with ``gen`` each changed cell instead keeps what it reads with the odds ``fail_p``."""
         gs = []
         for w, f, m in zip(model.weights, fixed, meas_t, strict=True):
             g = hard_binarize_ste(w, zeta, wd.g_off, wd.g_on)
-            gs.append(g if f is None or m is None else torch.where(f, m, g))
+            if f is None or m is None:
+                gs.append(g)
+                continue
+            keep = (w > 0) == (m > mid)
+            if gen is not None and max(fail_p) > 0:
+                odds = torch.where(w > 0, torch.full_like(w, fail_p[1]), torch.full_like(w, fail_p[0]))
+                keep = keep | (torch.rand(w.shape, generator=gen) < odds)
+            gs.append(torch.where(f, m, torch.where(keep, g + (m - g).detach(), g)))
         return gs
+
+    def draw(k: int) -> list[Tensor]:
+        return conductances(torch.Generator().manual_seed(777 + k))
 
     x, y = torch.as_tensor(ds.x_train), torch.as_tensor(ds.y_train)
     start = [w.detach().clone() for w in model.weights]
@@ -167,7 +193,8 @@ def retrain_letters(
             if progress is not None:
                 progress(run * epochs + epoch + 1, (restarts + 1) * epochs, {"loss": total / len(x)})
         with torch.no_grad():
-            sel = selection_loss(model, conductances(), ds, noise_std, logit_scale=logit_scale)
+            sel = selection_loss(model, draw if max(fail_p) > 0 else conductances(), ds, noise_std,
+                                 logit_scale=logit_scale, draws=draws)
         if best is None or sel < best[0]:
             best = (sel, [w.detach().clone() for w in model.weights])
     assert best is not None

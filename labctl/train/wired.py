@@ -60,9 +60,16 @@ class ChipLines:
                                               f"rows < {rows}, cols < {cols}, one output per column")
 
     def worst_coupling(self) -> float:
-        """:func:`~labctl.train.ir_drop.coupling` of the worst crossbar's background (< 1: the model converges)."""
-        return max((coupling(torch.as_tensor(self.background[x]), w) for x, w in self.wires.items()
-                    if x in self.background), default=0.0)
+        """:func:`~labctl.train.ir_drop.coupling` of the worst segment's driven rows over the background, the lines
+        the model solves (< 1: it converges); the rows a segment does not drive are grounded and left out."""
+        out = 0.0
+        for segs in self.layers.values():
+            for s in segs:
+                if s.crossbar in self.wires and s.crossbar in self.background:
+                    bg = self.background[s.crossbar]
+                    g = torch.as_tensor(np.nan_to_num(bg[sorted(s.rows)]))
+                    out = max(out, coupling(g, self.wires[s.crossbar], n_rows=int(bg.shape[0])))
+        return out
 
     def currents(self, name: str, v: Tensor, g_map: Tensor) -> Tensor:
         """Column currents ``(batch, map columns)`` of layer ``name``: logical row voltages ``v`` (batch, n_in)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from labctl.analysis.assignment import assign
-from labctl.analysis.placement import Placement, damage, origin_placement, place
+from labctl.analysis.placement import Placement, damage, origin_placement, place, switching_risk
 from labctl.core.errors import ConfigError
 
 SHAPES = {"fc1": (16, 64), "fc2": (32, 8)}
@@ -124,3 +124,29 @@ def test_a_layer_does_not_split_over_rows_a_later_layer_needs() -> None:
     assert fc1[0].crossbar != fc2[0].crossbar or not set(fc1[0].rows) & set(fc2[0].rows)
     pl.check({"xbar0": (64, 64), "xbar1": (64, 64)})  # in bounds, no cell used twice
     assert pl.damage["fc2"]["stuck_on"] == 0  # the small layer still goes around the faults
+
+
+def test_switching_risk_is_the_local_stuck_off_fraction() -> None:
+    rng = np.random.default_rng(3)
+    f = np.where(rng.random((12, 10)) < 0.3, "stuck_off", "working")
+    f[0, 0] = "virgin"
+    r = switching_risk(f, window=3)
+    bad = (f != "working").astype(float)
+    for i, j in [(0, 0), (5, 5), (11, 9), (0, 7)]:
+        want = bad[max(i - 1, 0):i + 2, max(j - 1, 0):j + 2].mean()
+        assert r[i, j] == pytest.approx(want)
+    with pytest.raises(ConfigError, match="window"):
+        switching_risk(f, window=4)
+
+
+def test_risk_moves_a_layer_to_the_cells_that_program() -> None:
+    faults = {"x0": np.full((32, 32), "working")}
+    risk = np.zeros((32, 32))
+    risk[:16, :] = 0.5  # rows 0-15 are marginal
+    risk[:, 20:] = 0.5  # and so are columns 20-31
+    pl = place({"fc": (8, 12)}, faults, risk={"x0": risk}, on_targets={"fc": np.ones((8, 12), bool)})
+    seg = pl.layers["fc"].segments[0]
+    assert min(seg.rows) >= 16
+    assert max(seg.cols) < 20
+    with pytest.raises(ConfigError, match="risk"):
+        place({"fc": (8, 12)}, faults, risk={"x0": np.full((32, 32), 2.0)})

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
+import torch
 
+from labctl.core.errors import ConfigError
 from labctl.core.records import CellStatus
+from labctl.train.datasets import load_letters
+from labctl.train.layers import hard_binarize_ste
 from labctl.train.letters import IMPROVED_RECIPE, train_letters
-from labctl.train.letters_retrain import binary_targets, retrain_letters
+from labctl.train.letters_retrain import binary_targets, retrain_letters, selection_loss
 from labctl.train.mapping import ConductanceWindow
 from labctl.train.measured import STATUS_CODES, MeasuredMap
 from labctl.train.synthetic import program_with_faults
@@ -31,3 +36,28 @@ def test_retraining_recovers_accuracy_and_masks_only_changed_usable_cells():
         assert res.cells_to_program[name] == int(tm.mask.sum()) > 0
         unchanged = ~tm.mask
         assert np.allclose(tm.targets[unchanged], np.clip(m.conductance, window.g_off, window.g_on)[unchanged])
+
+
+def _faulted(seed: int = 1):
+    window = ConductanceWindow(8e-6, 77e-6, 0.1)
+    trained = train_letters(IMPROVED_RECIPE, window=window, seed=0, epochs=150)
+    targets = binary_targets(trained.model)
+    return trained, program_with_faults(targets, stuck_on=0.0, stuck_off=0.04, sigma=0.03, seed=seed)
+
+
+def test_selection_loss_over_failure_draws_is_their_mean():
+    trained, meas = _faulted()
+    model = trained.model
+    ds = load_letters()
+    chips = [[torch.as_tensor(model._from_map(m.conductance, w.detach())) for m, w in
+              zip(meas.values(), model.weights, strict=True)],
+             [hard_binarize_ste(w.detach(), model.zeta, 8e-6, 77e-6) for w in model.weights]]
+    one = [selection_loss(model, c, ds) for c in chips]
+    assert one[0] != one[1]
+    assert selection_loss(model, lambda k: chips[k], ds, draws=2) == pytest.approx(sum(one) / 2)
+
+
+def test_failure_odds_are_checked():
+    trained, meas = _faulted()
+    with pytest.raises(ConfigError, match=r"fail_p\[on\]"):
+        retrain_letters(trained.model, meas, epochs=1, fail_p=(0.0, 1.0))

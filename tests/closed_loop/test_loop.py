@@ -32,7 +32,7 @@ def loop_result(tmp_path_factory: pytest.TempPathFactory) -> tuple[LoopOptions, 
     # and parks them OFF; the retraining runs on the placed lines with wires given as a calibration would
     opts = LoopOptions(out=str(out), bench=str(DEFAULT_CONFIG), sizes=(16, 6, 4), n_test=24, retrain_epochs=40,
                        read_repeats=2, train={"restarts": 1, "epochs": 60, "hard_epochs": 30},
-                       stuck_on=0.03, stuck_off=0.03, transport="inproc",
+                       stuck_on=0.03, stuck_off=0.03, transport="inproc", retrain_passes=2, risk_window=0,
                        scan={"read_found": False, "restore": False, "order": "set_reset", "region": (0, 24, 0, 16)},
                        wires={"xbar0": (2.5, 2.5, 5.0), "xbar1": (2.5, 2.5, 5.0)})
     return opts, asyncio.run(run_loop(opts))
@@ -82,15 +82,22 @@ def test_runs_are_journalled_and_reprogramming_touches_only_masked_cells(loop_re
             assert max_read_volts(store.event_arrays(rid), store.inferences(rid)) <= limit + 1e-12
     retr = res.report.retraining
     assert retr is not None
+    assert 1 <= len(retr.passes) <= 2
+    union: dict[str, np.ndarray] = {}
     for p in res.report.programming:
-        if p.stage == "after retraining":
-            assert p.cells == retr.cells_to_program[p.layer]
-            mask = np.load(f"{opts.out}/targets_retrained/{p.layer}.npz")["mask"]
+        if p.stage.startswith("after retraining"):
+            k = int(p.stage.split("pass ")[1].rstrip(")"))  # 2 passes: "after retraining (pass k)"
+            assert retr.passes[k - 1]["applied"]
+            assert p.cells == retr.passes[k - 1]["cells_to_program"][p.layer]
+            folder = "targets_retrained" if k == 1 else f"targets_retrained_{k}"
+            mask = np.load(f"{opts.out}/{folder}/{p.layer}.npz")["mask"]
+            union[p.layer] = union.get(p.layer, np.zeros_like(mask)) | mask
             lp = Placement.from_dict(res.report.placement).layers[p.layer]
             (seg,) = [s for s in lp.segments if s.crossbar == p.crossbar]
             logical = {(r, c): (seg.rows.index(r), seg.outputs[seg.cols.index(c)]) for r in seg.rows for c in seg.cols}
             cells = {logical[rc] for rc in store.outcomes(str(p.run_id))}
             assert cells == {(int(r), int(c)) for r, c in np.argwhere(mask) if int(c) in seg.outputs}
+    assert {n: int(m.sum()) for n, m in union.items()} == {n: c for n, c in retr.cells_to_program.items() if c}
 
 
 def test_layers_are_placed_around_the_scanned_faults(loop_result):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from labctl.analysis.placement import origin_placement
 from labctl.bench import CONFIGS, DEFAULT_CONFIG
@@ -78,3 +79,32 @@ def test_a_simulated_chip_with_wires_gets_compliance_limited_scan_and_write_veri
     calibrated = LoopOptions(wires={"xbar0": (1.0, 1.0, 1.0)})
     assert program_params(calibrated, ideal, ARRAYS) == calibrated.program
     assert "set_compliance" not in scan_params(calibrated, ideal, ARRAYS)
+
+
+def test_wired_chips_get_a_risk_aware_placement_and_two_retraining_passes() -> None:
+    from labctl.jobs._wired_settings import WIRED_RISK_WINDOW
+    from labctl.jobs.closed_loop import LoopOptions, retrain_passes, risk_window
+
+    realistic = load_bench_config(CONFIGS / "sim_bench_realistic.yaml")
+    ideal = load_bench_config(DEFAULT_CONFIG)
+    assert risk_window(LoopOptions(), realistic, ARRAYS) == WIRED_RISK_WINDOW
+    assert risk_window(LoopOptions(), ideal, ARRAYS) == 0
+    assert risk_window(LoopOptions(wires={"xbar0": (1.0, 1.0, 1.0)}), ideal, ARRAYS) == WIRED_RISK_WINDOW
+    assert risk_window(LoopOptions(risk_window=5), realistic, ARRAYS) == 5
+    with pytest.raises(ValueError, match="risk_window 4 is invalid"):
+        LoopOptions(risk_window=4)
+    assert retrain_passes(LoopOptions(), realistic, ARRAYS) == 2
+    assert retrain_passes(LoopOptions(), ideal, ARRAYS) == 1
+    assert retrain_passes(LoopOptions(retrain_passes=3), ideal, ARRAYS) == 3
+
+
+def test_reprogramming_odds_are_the_first_programming_failures_per_target_state() -> None:
+    from labctl.jobs.closed_loop import reprogram_odds
+    from labctl.train.measured import MeasuredMap
+
+    targets = {"a": np.array([[77e-6, 8e-6], [77e-6, 8e-6]]), "b": np.array([[77e-6, 77e-6]])}
+    maps = {"a": MeasuredMap("a", np.full((2, 2), 5e-6), np.array([[1, 0], [0, 0]]), 0.1),
+            "b": MeasuredMap("b", np.full((1, 2), 5e-6), np.array([[2, 0]]), 0.1)}
+    off, on = reprogram_odds(targets, maps, 40e-6)
+    assert off == 0.0
+    assert on == 0.5  # 2 of the 4 ON cells failed or stuck

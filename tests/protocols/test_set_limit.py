@@ -42,3 +42,38 @@ def test_headroom_needs_a_compliance() -> None:
 
     with pytest.raises(ValueError, match="set_headroom needs set_compliance"):
         ProgramParams(random_levels=2, set_headroom=1e-3)
+
+
+def test_tracked_headroom_follows_where_limited_sets_land() -> None:
+    band = (54e-6, 77e-6, 100e-6)
+    row = RowLoad(20e-3, 1e-3, track=True)
+    row.seen(3, 5e-6, band)
+    row.load = (2.0, 2e-3)
+    assert row.limit(2.0) == pytest.approx(3e-3)
+    row.pulsed([3], 2.0, rec(3e-3))  # ran in compliance
+    row.seen(3, 154e-6, band)  # switched, landed at twice the target: half the headroom
+    assert row.limit(2.0) == pytest.approx(2e-3 + 0.5e-3)
+    row.seen(3, 5e-6, band)  # a RESET read: nothing learned
+    row.pulsed([3], 2.0, rec(2.5e-3))
+    row.seen(3, 70e-6, band)  # in band: unchanged
+    assert row.limit(2.0) == pytest.approx(2.5e-3)
+    row.seen(4, 5e-6, band)
+    row.pulsed([4], 2.0, rec(2.5e-3))
+    row.seen(4, 40e-6, band)  # switched, landed below the band: more headroom
+    assert row.limit(2.0) == pytest.approx(2e-3 + 0.5e-3 * 77 / 40)
+    for _ in range(10):  # bounded below
+        row.seen(3, 5e-6, band)
+        row.limit(2.0)
+        row.pulsed([3], 2.0, rec(3e-3))
+        row.seen(3, 2e-3, band)
+    assert row.scale == pytest.approx(RowLoad.RANGE[0])
+
+
+def test_untracked_headroom_stays() -> None:
+    band = (54e-6, 77e-6, 100e-6)
+    row = RowLoad(20e-3, 1e-3)
+    row.seen(3, 5e-6, band)
+    row.load = (2.0, 2e-3)
+    row.pulsed([3], 2.0, rec(3e-3))
+    row.seen(3, 154e-6, band)
+    assert row.limit(2.0) == pytest.approx(3e-3)

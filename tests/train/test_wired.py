@@ -120,3 +120,13 @@ def test_a_segment_on_an_unknown_crossbar_is_refused() -> None:
     lines.layers["fc1"] = [PlacedSegment("xbar9", (0,), (0,), (0,))]
     with pytest.raises(ConfigError, match="crossbar"):
         WiredNet.wrap(_net(), lines)
+
+
+def test_coupling_counts_only_the_rows_a_segment_drives() -> None:
+    bg = np.full((64, 64), 5e-6)
+    bg[60, :4] = 1.8e-3  # four stuck-ON cells on a row no layer drives: grounded, not in the model
+    seg = [PlacedSegment("xbar0", tuple(range(8)), tuple(range(16)), tuple(range(16)))]
+    lines = ChipLines({"fc": seg}, {"xbar0": REALISTIC}, {"xbar0": bg})
+    assert lines.worst_coupling() < 0.1
+    bg[3, 40:44] = 1.8e-3  # the same on a driven row (in columns the layer does not use): its wire carries them
+    assert lines.worst_coupling() > 1.0
