@@ -46,15 +46,17 @@ PLACEMENT_RESULT = "placement"
 RunStep = Callable[[str, dict[str, Any], str, str, str], Awaitable[Any]]
 
 
-def stored_placement(store: RunStore) -> tuple[Placement, dict[str, np.ndarray]] | None:
-    """The latest placement stored in ``store`` (with the fault maps it was made from), or None."""
+def stored_placement(store: RunStore) -> tuple[Placement, dict[str, np.ndarray], list[str]] | None:
+    """The latest placement stored in ``store`` (with the fault maps and the scan runs it was made from), or
+    None."""
     runs = [r for r in store.list_runs() if r.protocol == PLACEMENT_RESULT and r.status == "completed"]
     if not runs:
         return None
     latest = max(runs, key=lambda r: r.created)
     data = dict(store.results(latest.id))[PLACEMENT_RESULT]
     faults = {x: np.asarray(v).astype(str) for x, v in data["faults"].items()}
-    return Placement.from_dict(data["placement"]), faults
+    scans = [str(s) for s in latest.params.get("scans", [])]
+    return Placement.from_dict(data["placement"]), faults, scans
 
 
 async def scan_and_place(run: RunStep, store: RunStore, crossbars: dict[str, tuple[int, int]],
@@ -62,16 +64,16 @@ async def scan_and_place(run: RunStep, store: RunStore, crossbars: dict[str, tup
                          scan_params: dict[str, Any], out: Path, *, reuse: bool = False,
                          seed: int = 0, risk_window: int = 0) -> tuple[Placement, dict[str, np.ndarray], list[str]]:
     """Scan every crossbar, place the layers, store the placement; with ``reuse`` a stored placement for the same
-    layer shapes is taken as it is (no scan). ``risk_window`` > 0: working cells near many stuck-OFF ones count as
-    partly stuck (:func:`~labctl.analysis.placement.switching_risk`). Returns the placement, the fault maps and the
-    scan run ids."""
+    layer shapes is taken as it is, with the scans it was made from (no new scan). ``risk_window`` > 0: working
+    cells near many stuck-OFF ones count as partly stuck (:func:`~labctl.analysis.placement.switching_risk`).
+    Returns the placement, the fault maps and the scan run ids."""
     import protocols
     from protocols.scan import fault_classes
 
     if reuse:
         found = stored_placement(store)
         if found is not None and {n: (lp.n_in, lp.n_out) for n, lp in found[0].layers.items()} == shapes:
-            return found[0], found[1], []
+            return found
     faults: dict[str, np.ndarray] = {}
     scans: list[str] = []
     protocols.get("scan").parse(scan_params)

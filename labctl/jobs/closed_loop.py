@@ -475,9 +475,9 @@ def _lines_model(opts: LoopOptions, cfg: Any, store: RunStore, scans: list[str],
         return None
     backgrounds = scan_backgrounds(store, scans, str(scan_params(opts, cfg, arrays).get("order", "reset_set")))
     lines = chip_lines(placement, measured, wires, backgrounds, arrays, opts.g_off)
-    # the model's fixed point converges only while no line carries ~1/r of conductance (cells left ON by a
-    # reset_set scan can): then the retraining keeps the ideal product rather than a diverging one
-    return lines if lines is not None and lines.worst_coupling() < 0.9 else None
+    # the model's fixed point diverges when lines carry ~1/r of conductance (cells left ON by a reset_set scan
+    # can): then the retraining keeps the ideal product rather than a diverging one
+    return lines if lines is not None and lines.converges() else None
 
 
 def _wires_text(lines: Any) -> str:

@@ -53,10 +53,11 @@ def test_placement_survives_kill9_and_resume(tmp_path: Path) -> None:
     proc.wait(timeout=10)
     found = stored_placement(store)
     assert found is not None
-    before, faults = found
+    before, faults, made_from = found
     assert Placement.from_json((out / "placement.json").read_text()) == before
     scans = _runs(store, "scan")
     assert len(scans) == 2
+    assert sorted(made_from) == sorted(scans)  # a resumed loop models the lines with these scans' backgrounds
 
     res = asyncio.run(run_loop(LoopOptions(**opts, reuse_placement=True)))
     assert _runs(store, "scan") == scans  # nothing scanned again

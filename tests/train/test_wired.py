@@ -130,3 +130,14 @@ def test_coupling_counts_only_the_rows_a_segment_drives() -> None:
     assert lines.worst_coupling() < 0.1
     bg[3, 40:44] = 1.8e-3  # the same on a driven row (in columns the layer does not use): its wire carries them
     assert lines.worst_coupling() > 1.0
+
+
+def test_the_model_converges_on_lines_beyond_the_loose_coupling_bound_and_not_past_divergence() -> None:
+    seg = [PlacedSegment("xbar0", tuple(range(48, 64)), tuple(range(64)), tuple(range(64)))]
+    bg = np.full((64, 64), 60e-6)
+    bg[56, :4] = 1.2e-3  # a row like the realistic chip's worst: coupling about 1.3, the fixed point settles
+    lines = ChipLines({"fc": seg}, {"xbar0": REALISTIC}, {"xbar0": bg})
+    assert lines.worst_coupling() > 1.0
+    assert lines.converges()
+    bg[56, :] = 2e-3  # 64 stuck-ON cells on one row: r * G ~ 21, the fixed point diverges
+    assert not lines.converges()
