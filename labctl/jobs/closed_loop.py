@@ -288,7 +288,9 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
         # 5. sync the measured maps into the trainer; retrain around the chip (chip in the loop); 6. reprogram only
         # the cells that must change and read again; with several passes, retrain again on what it reads
         n_passes = retrain_passes(opts, cfg, arrays)
-        odds = reprogram_odds({n: t.targets for n, t in targets.items()}, maps_before, 0.5 * (opts.g_on + opts.g_off))
+        mid = 0.5 * (opts.g_on + opts.g_off)
+        odds = reprogram_odds({n: t.targets for n, t in targets.items()}, maps_before, mid)
+        outcomes = programming_outcomes({n: t.targets for n, t in targets.items()}, measured, mid)
         total_epochs = opts.retrain_epochs * (opts.retrain_restarts + n_passes)
         p.stage("retrain around the measured maps (chip in the loop)", total_epochs)
         lines = _lines_model(opts, cfg, store, scans, placement, measured, arrays) if opts.ir_model else None
@@ -314,7 +316,7 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
 
             loop = retrain_letters(net, maps_now, ds, epochs=opts.retrain_epochs, seed=opts.seed + k,
                                    restarts=restarts, flip_p=float(base.get("flip_p", 0.0)), recipe=base,
-                                   fail_p=odds, progress=tick)
+                                   outcomes=outcomes, progress=tick)
             results.append(loop)
             gain = loop.after["measured"] - loop.before["measured"]
             if gain < 0 or (k > 0 and gain <= 0):  # reprogram only for a predicted gain
@@ -441,6 +443,16 @@ def retrain_passes(opts: LoopOptions, cfg: Any, arrays: dict[str, tuple[int, int
     if opts.retrain_passes is not None:
         return opts.retrain_passes
     return 2 if line_resistance(cfg, None, list(arrays)) else 1
+
+
+def programming_outcomes(targets: dict[str, np.ndarray], measured: dict[str, np.ndarray], mid: float
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """What the chip's write-verify delivered in the first programming: (conductances read where the target was OFF,
+    where it was ON), every cell of the layers (overshoots and cells that did not switch included)."""
+    on = np.concatenate([(targets[n] > mid).ravel() for n in measured])
+    g = np.concatenate([np.asarray(measured[n], dtype=np.float64).ravel() for n in measured])
+    ok = np.isfinite(g)
+    return g[ok & ~on], g[ok & on]
 
 
 def reprogram_odds(targets: dict[str, np.ndarray], maps: dict[str, Any], mid: float) -> tuple[float, float]:

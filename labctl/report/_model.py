@@ -172,7 +172,8 @@ class Retraining(_Model):
         "Per retraining pass: accuracy predicted on the chip as read and after reprogramming, cells to program, "
         "whether it was applied"))
     fail_odds: tuple[float, float] | None = Field(default=None, description=(
-        "Odds that reprogramming a cell OFF / ON fails, from the first programming, that the retraining assumed"))
+        "Odds that programming a cell OFF / ON failed in the first programming (the retraining draws reprogrammed "
+        "cells from that programming's outcomes)"))
 
 
 class Report(_Model):

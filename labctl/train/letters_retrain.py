@@ -10,9 +10,11 @@ for :class:`~labctl.train.letters.SoftBinaryNet`, whose devices are binary (``G_
   the retraining keeps enters the forward pass at the conductance it reads (not the nominal G_ON / G_OFF), one it
   changes at its new target; the periphery (the amplifiers' bias currents of a ``bias=True`` network) stays as
   deployed, so the bench inference before and after uses the same periphery;
-* ``fail_p`` (odds that reprogramming a cell OFF / ON fails, e.g. the yield of the pass that programmed the maps):
-  during training each changed cell keeps what it reads with those odds, and restarts are compared on the expected
-  loss over such draws, so a retraining that needs many unreliable changes loses to one that needs few;
+* ``outcomes`` (what the chip's write-verify delivers: the conductances read after programming cells to OFF and
+  to ON, e.g. the first programming of these maps, overshoots and cells that did not switch included): each
+  changed cell enters the forward pass at a conductance drawn from that pool, during training and in the
+  comparison of restarts (expected loss over ``draws`` draws), so the network does not count on reprogrammed cells
+  landing exactly on G_ON / G_OFF, and a retraining that needs many unreliable changes loses to one that needs few;
 * new targets carry a ``mask`` of only the usable cells whose binary state changed (|new target - measured|
   > ``tolerance`` x window span); every other cell keeps what it reads.
 """
@@ -101,7 +103,7 @@ def retrain_letters(
     restarts: int = 0,
     flip_p: float = 0.0,
     recipe: dict[str, Any] | None = None,
-    fail_p: tuple[float, float] = (0.0, 0.0),
+    outcomes: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
     draws: int = 8,
     progress: Progress | None = None,
 ) -> BinaryLoopResult:
@@ -113,8 +115,9 @@ def retrain_letters(
     training recipe; when it is a robust one (``max_flips`` / ``max_sigma``, ``zeta_train``, see
     :mod:`labctl.train.letters_robust`) the retraining uses its mixed augmentation instead of ``flip_p`` +
     ``noise_std``, and its training sharpness for the STE gradient (at zeta 500 the gradient of a trained,
-    saturated cell vanishes and retraining could move only the biases). ``fail_p``: odds that reprogramming a
-    cell to OFF / to ON fails (it keeps what it reads); ``draws``: failure draws per restart's selection loss.
+    saturated cell vanishes and retraining could move only the biases). ``outcomes``: (conductances read after
+    programming cells to OFF, to ON), S, from which changed cells are drawn; ``draws``: chips drawn per restart's
+    selection loss.
     """
     from labctl.train.letters_robust import augment_letters
 
@@ -125,9 +128,12 @@ def retrain_letters(
     names = model.layer_names()
     if not 0 < tolerance < 1:
         raise ConfigError.out_of_range("tolerance", tolerance, 0.0, 1.0, "of the window span")
-    for label, q in zip(("fail_p[off]", "fail_p[on]"), fail_p, strict=True):
-        if not 0 <= q < 1:
-            raise ConfigError.out_of_range(label, q, 0.0, 1.0, "odds that reprogramming a cell fails")
+    pools: list[Tensor] = []
+    for label, pool in zip(("outcomes[off]", "outcomes[on]"), outcomes, strict=True) if outcomes else ():
+        a = np.asarray(pool, dtype=np.float64).ravel()
+        if a.size == 0 or not np.all(np.isfinite(a) & (a >= 0)):
+            raise ConfigError.invalid(label, f"{a.size} values", "conductances read after programming, S (>= 0)")
+        pools.append(torch.as_tensor(a, dtype=torch.float32))
     ds = data or load_letters()
     x160, y160 = letters_test160(ds)
     wd = model.window
@@ -148,7 +154,7 @@ def retrain_letters(
 
     def conductances(gen: torch.Generator | None = None) -> list[Tensor]:
         """The chip the retraining expects: frozen cells as read, kept states as read, changed cells at their
-        target; with ``gen`` each changed cell instead keeps what it reads with the odds ``fail_p``."""
+        target; with ``gen`` (and ``outcomes``) each changed cell at a conductance drawn from the outcomes."""
         gs = []
         for w, f, m in zip(model.weights, fixed, meas_t, strict=True):
             g = hard_binarize_ste(w, zeta, wd.g_off, wd.g_on)
@@ -156,10 +162,11 @@ def retrain_letters(
                 gs.append(g)
                 continue
             keep = (w > 0) == (m > mid)
-            if gen is not None and max(fail_p) > 0:
-                odds = torch.where(w > 0, torch.full_like(w, fail_p[1]), torch.full_like(w, fail_p[0]))
-                keep = keep | (torch.rand(w.shape, generator=gen) < odds)
-            gs.append(torch.where(f, m, torch.where(keep, g + (m - g).detach(), g)))
+            new = g
+            if gen is not None and pools:
+                drawn = [pl[torch.randint(len(pl), w.shape, generator=gen)].to(w.dtype) for pl in pools]
+                new = torch.where(w > 0, drawn[1], drawn[0])
+            gs.append(torch.where(f, m, g + (torch.where(keep, m, new) - g).detach()))
         return gs
 
     def draw(k: int) -> list[Tensor]:
@@ -185,7 +192,7 @@ def retrain_letters(
                     xb = augment_letters(x[idx], gen, int(rc["max_flips"]), float(rc["max_sigma"]))
                 else:
                     xb = flip_pixels(x[idx], flip_p, gen) + torch.randn(x[idx].shape, generator=gen) * noise_std
-                loss = F.cross_entropy(model._run(xb, conductances())[0] * logit_scale, y[idx])
+                loss = F.cross_entropy(model._run(xb, conductances(gen))[0] * logit_scale, y[idx])
                 opt.zero_grad()
                 loss.backward()  # type: ignore[no-untyped-call]
                 opt.step()
@@ -193,7 +200,7 @@ def retrain_letters(
             if progress is not None:
                 progress(run * epochs + epoch + 1, (restarts + 1) * epochs, {"loss": total / len(x)})
         with torch.no_grad():
-            sel = selection_loss(model, draw if max(fail_p) > 0 else conductances(), ds, noise_std,
+            sel = selection_loss(model, draw if pools else conductances(), ds, noise_std,
                                  logit_scale=logit_scale, draws=draws)
         if best is None or sel < best[0]:
             best = (sel, [w.detach().clone() for w in model.weights])

@@ -57,7 +57,14 @@ def test_selection_loss_over_failure_draws_is_their_mean():
     assert selection_loss(model, lambda k: chips[k], ds, draws=2) == pytest.approx(sum(one) / 2)
 
 
-def test_failure_odds_are_checked():
+def test_programming_outcomes_are_checked():
     trained, meas = _faulted()
-    with pytest.raises(ConfigError, match=r"fail_p\[on\]"):
-        retrain_letters(trained.model, meas, epochs=1, fail_p=(0.0, 1.0))
+    with pytest.raises(ConfigError, match=r"outcomes\[on\]"):
+        retrain_letters(trained.model, meas, epochs=1, outcomes=([8e-6], []))
+
+
+def test_retraining_with_drawn_outcomes_expects_reprogrammed_cells_where_the_chip_puts_them():
+    trained, meas = _faulted()
+    # a chip whose ON cells land anywhere in 40..160 uS: the retraining still finds a network that works on it
+    res = retrain_letters(trained.model, meas, epochs=30, outcomes=(np.full(50, 6e-6), np.linspace(40e-6, 160e-6, 50)))
+    assert res.after["measured"] >= res.before["measured"]
