@@ -319,7 +319,7 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
                                    outcomes=outcomes, progress=tick)
             results.append(loop)
             gain = loop.after["measured"] - loop.before["measured"]
-            if gain < 0 or (k > 0 and gain <= 0):  # reprogram only for a predicted gain
+            if gain <= 0:  # reprogram only for a predicted gain
                 p.note(f"retraining pass {k + 1} predicts {100 * loop.after['measured']:.1f} % (on the chip as read: "
                        f"{100 * loop.before['measured']:.1f} %): the chip is left as it is")
                 break
