@@ -527,6 +527,8 @@ def command_line(opts: LoopOptions) -> str:
         cmd += ["--n-test", str(opts.n_test)]
     if opts.place != "auto":
         cmd += ["--place", opts.place]
+    if opts.retrain_passes is not None:
+        cmd += ["--passes", str(opts.retrain_passes)]
     for k, v in opts.sim.items():
         cmd += ["--sim", f"{k}={v}"]
     return " ".join(cmd)

@@ -137,6 +137,7 @@ def _cases(tmp: Path) -> list[tuple[list[str], tuple[str, ...]]]:
         (["loop", "--sim", "nonideal.d2d=7", "--out", str(tmp / "loop4")], ("sim.nonideal.d2d",)),
         (["loop", "--stuck", "2", "--out", str(tmp / "loop5")], ("stuck",)),
         (["loop", "--n-test", "0", "--out", str(tmp / "loop6")], ("n_test",)),
+        (["loop", "--passes", "9", "--out", str(tmp / "loop9")], ("retrain_passes", "5")),
         (["loop", "--wires", "xbar0=2.5,2.5", "--out", str(tmp / "loop7")], ("--wires", "R_CONTACT")),
         (["loop", "--wires", "xbar9=1,1,1", "--out", str(tmp / "loop8")], ("wires", "xbar9", "xbar0")),
         (["demo", "--nosuch"], ("--nosuch",)),
