@@ -137,7 +137,20 @@ def _retraining(r: Report) -> str:
     return (f"<p>{_e(t.method)}, {t.epochs} epochs. Offline accuracy on the measured maps "
             f"{_pct(t.accuracy_on_measured_maps)}; predicted once reprogrammed: {_pct(t.predicted_accuracy)}."
             f"{verdict}</p>"
-            + _table(["layer", "cells to reprogram", "cells", "stuck/failed cells kept as measured"], rows))
+            + _table(["layer", "cells to reprogram", "cells", "stuck/failed cells kept as measured"], rows)
+            + _passes(t))
+
+
+def _passes(t: Any) -> str:
+    """One row per retraining pass (a loop with more than one pass)."""
+    if len(t.passes) < 2:
+        return ""
+    rows = [[str(q["pass"]), _pct(q["on_chip_as_read"]), _pct(q["predicted"]),
+             _e(", ".join(f"{k} {v}" for k, v in sorted(q["cells_to_program"].items()))),
+             "yes" if q["applied"] else "no (no predicted gain)"] for q in t.passes]
+    return ("<p>Passes: each retrains on the chip as read after the one before.</p>"
+            + _table(["pass", "offline on the chip as read", "predicted once reprogrammed", "cells to reprogram",
+                      "reprogrammed"], rows))
 
 
 def _forming(r: Report) -> str:

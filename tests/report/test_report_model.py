@@ -74,3 +74,19 @@ def test_bad_values_name_the_field():
                               np.array([["converged", "broken"]]), 0.1)
     with pytest.raises(ValidationError, match="extra"):
         Report.model_validate({"created": "now", "unknown": 1})
+
+
+def test_retraining_passes_are_tabled_when_there_are_several():
+    r = synthetic_report()
+    assert "Passes:" not in render_html(r)
+    assert r.retraining is not None
+    r.retraining.passes = [
+        {"pass": 1, "on_chip_as_read": 0.78125, "predicted": 0.98125, "cells_to_program": {"fc1": 237, "fc2": 52},
+         "applied": True},
+        {"pass": 2, "on_chip_as_read": 0.975, "predicted": 0.975, "cells_to_program": {"fc1": 12, "fc2": 0},
+         "applied": False}]
+    page = render_html(r)
+    assert "Passes:" in page
+    assert "fc1 237, fc2 52" in page
+    assert "no (no predicted gain)" in page
+    assert Report.from_json(r.to_json()).retraining.passes == r.retraining.passes
