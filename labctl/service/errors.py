@@ -122,5 +122,6 @@ COMMON: dict[int | str, dict[str, Any]] = {
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "No such object (``field`` names the path parameter)"},
     409: {"model": ErrorBody, "description": "Not possible in the job's present state"},
+    "ambiguous": {"model": ErrorBody, "description": "A job id prefix that several jobs share (give more digits)"},
     429: {"model": ErrorBody, "description": "Queue full"},
 }

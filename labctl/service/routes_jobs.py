@@ -78,12 +78,14 @@ def build(protocol_body: Any, offloop_body: Any) -> APIRouter:
         jobs, total = svc.db.page(state=state, lane=lane, limit=limit, offset=offset)
         return JobPage(jobs=[_live(svc, j) for j in jobs], total=total)
 
-    @router.get("/jobs/{job_id}", response_model=JobView, responses={404: ERRORS[404]})
+    @router.get("/jobs/{job_id}", response_model=JobView, responses={404: ERRORS[404], 409: ERRORS["ambiguous"]})
     async def get_job(job_id: JobId, svc: Annotated[ServiceState, Depends(service)]) -> Response:
         """A job's state, run and latest progress."""
         return JSONBytes(_job_answer(svc, job_id))
 
-    @router.post("/jobs/{job_id}/cancel", response_model=JobView, responses={k: ERRORS[k] for k in (404, 409)})
+    @router.post("/jobs/{job_id}/cancel", response_model=JobView, responses={404: ERRORS[404], 409: {
+        "model": ERRORS[409]["model"], "description": "The job has ended already, or a job id prefix that several "
+                                                      "jobs share"}})
     async def cancel_job(job_id: JobId, svc: Annotated[ServiceState, Depends(service)]) -> JobView:
         """Cancel a queued or running job. A running protocol stops and its bench goes to its safe state
         (outputs off, relays open) before this returns."""
@@ -111,6 +113,7 @@ def build(protocol_body: Any, offloop_body: Any) -> APIRouter:
                   "description": "Server-sent events: `progress` (done, total, message, extra) and `state` "
                                  "(id, state, run_id, ...); the stream ends after a terminal state."},
             404: ERRORS[404],
+            409: ERRORS["ambiguous"],
         },
     )
     async def job_events(job_id: JobId, svc: Annotated[ServiceState, Depends(service)]) -> StreamingResponse:

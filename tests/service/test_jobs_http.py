@@ -191,6 +191,18 @@ async def test_job_id_prefix(client: httpx.AsyncClient) -> None:
     r = await client.get(f"/jobs/{job['id'][:8]}")
     assert r.status_code == 200
     assert r.json()["id"] == job["id"]
+    # a prefix two jobs share is refused with 409, and the API document says so (schemathesis found it undocumented)
+    others = [(await client.post("/jobs", json=program_job("b", 2, 2))).json()["id"] for _ in range(16)]
+    ids = [job["id"], *others]
+    shared = next(a[:1] for i, a in enumerate(ids) for b in ids[i + 1:] if a[0] == b[0])
+    r = await client.get(f"/jobs/{shared}")
+    assert r.status_code == 409
+    assert "ambiguous" in r.json()["detail"]
+    doc = (await client.get("/openapi.json")).json()
+    for path in ("/jobs/{job_id}", "/jobs/{job_id}/events"):
+        assert "409" in doc["paths"][path]["get"]["responses"]
+    for other in others:
+        await wait_state(client, other, "succeeded")
 
 
 async def test_405_allow_names_every_method_of_the_path(client: httpx.AsyncClient) -> None:
