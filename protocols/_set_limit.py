@@ -36,27 +36,24 @@ class RowLoad:
         self.cap, self.headroom, self.track = cap, headroom, track
         self.scale = 1.0  # the row's headroom, in units of the configured one (``track``)
         self.load: tuple[float, float] | None = None  # (volts, amps) of the last non-switching SET pulse
-        self.pending: dict[int, tuple[float, float, float]] = {}  # col -> (volts, amps, limit) of its SET pulse
+        self.pending: dict[int, tuple[float, float, bool]] = {}  # col -> (volts, amps, limited) of its SET pulse
         self.before: dict[int, float] = {}  # col -> its last read, S
-        self.last_limit: float | None = None
 
     def limit(self, volts: float) -> float | None:
         if volts <= 0 or self.cap is None:
             return None
         if self.headroom is None:
-            self.last_limit = self.cap
             return self.cap
         room = self.headroom * self.scale
         if self.load is None:  # unknown load: the headroom alone; a folded pulse measures the load it reached
-            self.last_limit = min(self.cap, room)
-        else:
-            v0, i0 = self.load
-            self.last_limit = min(self.cap, i0 * volts / v0 + room)
-        return self.last_limit
+            return min(self.cap, room)
+        v0, i0 = self.load
+        return min(self.cap, i0 * volts / v0 + room)
 
-    def pulsed(self, cols: list[int], volts: float, pulses: list[PulseRecord]) -> None:
+    def pulsed(self, cols: list[int], volts: float, pulses: list[PulseRecord], limit: float | None) -> None:
+        """A pulse of ``volts`` on ``cols`` ran under ``limit`` (None: no current limit)."""
         if volts > 0 and len(cols) == 1 and len(pulses) == 1 and math.isfinite(pulses[0].current):
-            self.pending[cols[0]] = (volts, abs(pulses[0].current), self.last_limit or math.inf)
+            self.pending[cols[0]] = (volts, abs(pulses[0].current), limit is not None)
 
     def seen(self, col: int, g: float, band: tuple[float, float, float] | None = None) -> None:
         """The verify read ``g`` of ``col`` after its pulse; ``band``: (low, target, high) of the cell, S (for
@@ -66,10 +63,10 @@ class RowLoad:
         self.before[col] = g
         if hit is None:
             return
-        volts, amps, lim = hit
+        volts, amps, limited = hit
         if g < self.SWITCHED * before:
             self.load = (volts, amps)
-        elif self.track and band is not None and lim < math.inf and not band[0] <= g <= band[2]:
+        elif self.track and band is not None and limited and not band[0] <= g <= band[2]:
             step = min(max(band[1] / g, self.STEP[0]), self.STEP[1])
             self.scale = min(max(self.scale * step, self.RANGE[0]), self.RANGE[1])
 

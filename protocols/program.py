@@ -293,7 +293,7 @@ async def run(
                                                                   compliance=icc)
                 else:
                     pulses, reads = await access.pulse(row, gcols, volts, width, params.scheme, compliance=icc), []
-                load.pulsed(gcols, volts, pulses)
+                load.pulsed(gcols, volts, pulses, icc)
                 for prec in pulses:
                     sink.emit(prec)
                 for rec in reads:

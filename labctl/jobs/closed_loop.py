@@ -289,8 +289,8 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
         # the cells that must change and read again; with several passes, retrain again on what it reads
         n_passes = retrain_passes(opts, cfg, arrays)
         mid = 0.5 * (opts.g_on + opts.g_off)
-        odds = reprogram_odds({n: t.targets for n, t in targets.items()}, maps_before, mid)
-        outcomes = programming_outcomes({n: t.targets for n, t in targets.items()}, measured, mid)
+        odds = reprogram_odds(ideal, maps_before, mid)
+        outcomes = programming_outcomes(ideal, measured, mid)
         total_epochs = opts.retrain_epochs * (opts.retrain_restarts + n_passes)
         p.stage("retrain around the measured maps (chip in the loop)", total_epochs)
         lines = _lines_model(opts, cfg, store, scans, placement, measured, arrays) if opts.ir_model else None
@@ -338,9 +338,7 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
             measured_now = {n: await steps.read(n, stage) for n in targets}
             maps_now = {n: MeasuredMap(n, measured_now[n], outcome_codes(status_now[n]), opts.read_voltage,
                                        passes[-1].run_id or "") for n in targets}
-        after_status, measured_after = status_now, measured_now
-        new_targets = chip_now
-        after = await steps.infer_network(targets, new_targets, measured_after, x_test, y_test, "after retraining")
+        after = await steps.infer_network(targets, chip_now, measured_now, x_test, y_test, "after retraining")
         bench_seconds = float(bench.estimated_bench_seconds())
 
     # 7. the report (HTML + JSON twin) and a "loop" run holding it
@@ -364,7 +362,7 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
                               "g_on": opts.g_on}
         maps.append(LayerMaps.from_arrays(n, xb, "initial", tm.targets, measured[n], status[n], opts.read_voltage,
                                           **kw))
-        maps.append(LayerMaps.from_arrays(n, xb, "after retraining", final[n], measured_after[n], after_status[n],
+        maps.append(LayerMaps.from_arrays(n, xb, "after retraining", final[n], measured_now[n], status_now[n],
                                           opts.read_voltage, reprogrammed=reprogrammed[n], **kw))
     timing |= {f"{k}_wall_s": v for k, v in steps.wall.items()}
     timing |= {"total_wall_s": time.monotonic() - t_start, "estimated_real_bench_s": bench_seconds}

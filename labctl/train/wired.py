@@ -14,8 +14,8 @@ inference). Everything else (binarization, amplifiers, clamps, retraining) is th
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -60,35 +60,33 @@ class ChipLines:
                     raise ConfigError.invalid(f"chip.{name}.lines", (max(s.rows), max(s.cols)),
                                               f"rows < {rows}, cols < {cols}, one output per column")
 
-    def worst_coupling(self) -> float:
-        """:func:`~labctl.train.ir_drop.coupling` of the worst segment's driven rows over the background, the lines
-        the model solves (< 1: it converges); the rows a segment does not drive are grounded and left out."""
-        out = 0.0
+    def _driven(self) -> Iterator[tuple[PlacedSegment, tuple[int, ...], Tensor, int]]:
+        """Per segment: its driven rows (ascending), their background conductances (float64) and the array's
+        rows: the lines the model solves for it (the rows it does not drive are grounded and left out)."""
         for segs in self.layers.values():
             for s in segs:
                 if s.crossbar in self.wires and s.crossbar in self.background:
                     bg = self.background[s.crossbar]
-                    g = torch.as_tensor(np.nan_to_num(bg[sorted(s.rows)]))
-                    out = max(out, coupling(g, self.wires[s.crossbar], n_rows=int(bg.shape[0])))
-        return out
+                    rows = tuple(sorted(s.rows))
+                    yield s, rows, torch.as_tensor(np.nan_to_num(bg[list(rows)]), dtype=torch.float64), bg.shape[0]
+
+    def worst_coupling(self) -> float:
+        """:func:`~labctl.train.ir_drop.coupling` of the worst segment's driven rows over the background, the lines
+        the model solves (< 1: it converges)."""
+        return max((coupling(g, self.wires[s.crossbar], n_rows=n) for s, _r, g, n in self._driven()), default=0.0)
 
     def converges(self, tol: float = 1e-3) -> bool:
         """Whether the model's fixed point settles on every segment's driven rows over the background: with every
         row at 1 V, 16 steps (what :func:`~labctl.train.ir_drop.ir_column_currents` takes at a high coupling)
         agree with 64 to ``tol`` of the largest column current. The coupling bound is loose (the measured
         realistic chip converges to 1e-5 in 16 steps at a coupling of 0.94)."""
-        for segs in self.layers.values():
-            for s in segs:
-                bg = self.background[s.crossbar]
-                rows = tuple(sorted(s.rows))
-                g = torch.as_tensor(np.nan_to_num(bg[list(rows)]), dtype=torch.float64)
-                v = torch.ones((1, len(rows)), dtype=torch.float64)
-                kw: dict[str, Any] = {"rows": rows, "n_rows": int(bg.shape[0])}
-                ref = ir_column_currents(v, g, self.wires[s.crossbar], 64, **kw)
-                got = ir_column_currents(v, g, self.wires[s.crossbar], 16, **kw)
-                scale = float(ref.abs().max())
-                if not (torch.isfinite(got).all() and float((got - ref).abs().max()) <= tol * max(scale, 1e-30)):
-                    return False
+        for s, rows, g, n in self._driven():
+            v = torch.ones((1, len(rows)), dtype=torch.float64)
+            ref = ir_column_currents(v, g, self.wires[s.crossbar], 64, rows=rows, n_rows=n)
+            got = ir_column_currents(v, g, self.wires[s.crossbar], 16, rows=rows, n_rows=n)
+            scale = float(ref.abs().max())
+            if not (torch.isfinite(got).all() and float((got - ref).abs().max()) <= tol * max(scale, 1e-30)):
+                return False
         return True
 
     def currents(self, name: str, v: Tensor, g_map: Tensor) -> Tensor:

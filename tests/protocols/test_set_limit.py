@@ -24,13 +24,13 @@ def test_limit_is_the_measured_load_scaled_plus_headroom_capped() -> None:
     row = RowLoad(20e-3, 1e-3)
     assert row.limit(1.2) == pytest.approx(1e-3)  # load unknown: the headroom alone
     row.seen(3, 5e-6)  # the verify read before the pulse
-    row.pulsed([3], 1.2, rec(1e-3))  # folded at the limit: counts as load
+    row.pulsed([3], 1.2, rec(1e-3), row.limit(1.2))  # folded at the limit: counts as load
     row.seen(3, 5.2e-6)  # did not switch
     assert row.limit(1.2) == pytest.approx(2e-3)  # grows by the headroom per pulse
-    row.pulsed([3], 1.2, rec(4e-3))
+    row.pulsed([3], 1.2, rec(4e-3), row.limit(1.2))
     row.seen(3, 5.1e-6)
     assert row.limit(1.5) == pytest.approx(4e-3 * 1.5 / 1.2 + 1e-3)  # scaled to the new amplitude
-    row.pulsed([3], 1.5, rec(6e-3))
+    row.pulsed([3], 1.5, rec(6e-3), row.limit(1.5))
     row.seen(3, 80e-6)  # switched: the current was the cell's, not the load
     assert row.limit(1.5) == pytest.approx(4e-3 * 1.5 / 1.2 + 1e-3)
     row.load = (1.0, 50e-3)
@@ -50,21 +50,20 @@ def test_tracked_headroom_follows_where_limited_sets_land() -> None:
     row.seen(3, 5e-6, band)
     row.load = (2.0, 2e-3)
     assert row.limit(2.0) == pytest.approx(3e-3)
-    row.pulsed([3], 2.0, rec(3e-3))  # ran in compliance
+    row.pulsed([3], 2.0, rec(3e-3), row.limit(2.0))  # ran in compliance
     row.seen(3, 154e-6, band)  # switched, landed at twice the target: half the headroom
     assert row.limit(2.0) == pytest.approx(2e-3 + 0.5e-3)
     row.seen(3, 5e-6, band)  # a RESET read: nothing learned
-    row.pulsed([3], 2.0, rec(2.5e-3))
+    row.pulsed([3], 2.0, rec(2.5e-3), row.limit(2.0))
     row.seen(3, 70e-6, band)  # in band: unchanged
     assert row.limit(2.0) == pytest.approx(2.5e-3)
     row.seen(4, 5e-6, band)
-    row.pulsed([4], 2.0, rec(2.5e-3))
+    row.pulsed([4], 2.0, rec(2.5e-3), row.limit(2.0))
     row.seen(4, 40e-6, band)  # switched, landed below the band: more headroom
     assert row.limit(2.0) == pytest.approx(2e-3 + 0.5e-3 * 77 / 40)
     for _ in range(10):  # bounded below
         row.seen(3, 5e-6, band)
-        row.limit(2.0)
-        row.pulsed([3], 2.0, rec(3e-3))
+        row.pulsed([3], 2.0, rec(3e-3), row.limit(2.0))
         row.seen(3, 2e-3, band)
     assert row.scale == pytest.approx(RowLoad.RANGE[0])
 
@@ -74,6 +73,6 @@ def test_untracked_headroom_stays() -> None:
     row = RowLoad(20e-3, 1e-3)
     row.seen(3, 5e-6, band)
     row.load = (2.0, 2e-3)
-    row.pulsed([3], 2.0, rec(3e-3))
+    row.pulsed([3], 2.0, rec(3e-3), row.limit(2.0))
     row.seen(3, 154e-6, band)
     assert row.limit(2.0) == pytest.approx(3e-3)
