@@ -111,6 +111,11 @@ class ProgramParams(Params):
     set_headroom_track: bool = Field(True, description=(
         "With set_headroom: a row's headroom follows where its compliance-limited SETs land (a SET that switched "
         "its cell outside the target band scales the headroom by target / landed, within 1/4..4 of set_headroom)"))
+    retries: int = Field(0, ge=0, le=10, description=(
+        "A cell that failed (it switched but never stayed in band within its pulse and reversal limits) is "
+        "write-verified again from a fresh start after its row's other cells, at most this many times; the "
+        "journal keeps every pulse and one outcome per cell (its pulses over all attempts). Stuck cells are not "
+        "retried"))
 
     @model_validator(mode="after")
     def _consistent(self) -> ProgramParams:
@@ -146,8 +151,9 @@ class ProgramParams(Params):
         """Parameters set here that only the host loop follows (not labctl's in-instrument script)."""
         w = self.widths()
         out = ["set_width/reset_width"] if w[1] != w[-1] or w[1] != self.width else []
-        return out + [n for n in ("coarse_above", "reset_hold", "set_compliance", "set_headroom")
-                      if getattr(self, n) is not None]
+        out += [n for n in ("coarse_above", "reset_hold", "set_compliance", "set_headroom")
+                if getattr(self, n) is not None]
+        return out + (["retries"] if self.retries else [])
 
     def settings(self) -> IsppSettings:
         return IsppSettings(
@@ -257,6 +263,8 @@ async def run(
         active: list[CellProgram] = []
         fresh: dict[int, list[float]] = {}  # col -> conductances read with its last pulse (PulseAndRead)
         load = RowLoad(params.set_compliance, params.set_headroom, params.set_headroom_track)  # SET limits, this row
+        tries: dict[int, int] = {}  # col -> attempts that failed so far (``retries``)
+        spent: dict[int, int] = {}  # col -> pulses of those attempts
         while queue or active:
             while queue and len(active) < params.parallel:
                 c = queue.popleft()
@@ -276,7 +284,12 @@ async def run(
                 tol = params.abs_tol + params.rel_tol * cp.target
                 load.seen(cp.col, gk, (cp.target - tol, cp.target, cp.target + tol))
                 nxt = cp.observe(gk)
-                if nxt is None:
+                if nxt is None and cp.status == CellStatus.FAILED and tries.get(cp.col, 0) < params.retries:
+                    tries[cp.col] = tries.get(cp.col, 0) + 1
+                    spent[cp.col] = spent.get(cp.col, 0) + cp.pulses
+                    queue.append(cp.col)  # again from a fresh start, after the row's other cells
+                elif nxt is None:
+                    cp.pulses += spent.get(cp.col, 0)
                     hints.learn(cp)
                     sink.emit(CellOutcome(row, cp.col, cp.status, cp.target, gk, cp.pulses))
                     g_map[row, cp.col], status[row, cp.col] = gk, str(cp.status)

@@ -27,7 +27,7 @@ from pydantic import Field, field_validator, model_validator
 
 from labctl.analysis.placement import LayerPlacement, Placement
 from labctl.core.errors import ConfigError
-from labctl.core.records import Progress, ResultRecord
+from labctl.core.records import CellStatus, Progress, ResultRecord
 from labctl.jobs._layers import JobOptions, check_placement, outcome_codes, sim_variant
 from labctl.jobs._placed import (
     PlaceMode,
@@ -85,8 +85,10 @@ class LoopOptions(JobOptions):
     retrain_epochs: int = Field(default=300, ge=0, le=5000, description="Chip-in-the-loop epochs")
     retrain_restarts: int = Field(default=3, ge=0, le=20,
                                   description="Extra retraining runs from fresh weights (best noisy-train loss kept)")
+    retrain_continuations: int = Field(default=3, ge=0, le=20, description=(
+        "Extra retraining runs of every pass from the trained weights with other seeds (best noisy-train loss kept)"))
     retrain_passes: int | None = Field(default=None, ge=1, le=5, description=(
-        "Retrain-reprogram-read passes (the next one only for a predicted gain); None = 2 on a simulated chip with "
+        "Retrain-reprogram-read passes (the next one only for a predicted gain); None = 3 on a simulated chip with "
         "wires, 1 otherwise"))
     read_repeats: int = Field(default=3, ge=1, le=100, description="Reads averaged per cell in a map read")
     program: dict[str, Any] = Field(
@@ -290,8 +292,9 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
         n_passes = retrain_passes(opts, cfg, arrays)
         mid = 0.5 * (opts.g_on + opts.g_off)
         odds = reprogram_odds(ideal, maps_before, mid)
-        outcomes = programming_outcomes(ideal, measured, mid)
-        total_epochs = opts.retrain_epochs * (opts.retrain_restarts + n_passes)
+        outcomes = programming_outcomes(ideal, maps_before, mid)
+        per_pass = 1 + opts.retrain_continuations  # retraining runs of every pass (the first adds the restarts)
+        total_epochs = opts.retrain_epochs * (opts.retrain_restarts + per_pass * n_passes)
         p.stage("retrain around the measured maps (chip in the loop)", total_epochs)
         lines = _lines_model(opts, cfg, store, scans, placement, measured, arrays) if opts.ir_model else None
         if lines is not None:
@@ -309,13 +312,14 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
             if k > 0 and lines is not None:  # the lines with the cells as they now read (else as before)
                 net = WiredNet.wrap(model, _lines_model(opts, cfg, store, scans, placement, measured_now, arrays)
                                     or lines)
-            done = opts.retrain_epochs * (opts.retrain_restarts + k if k else 0)
+            done = opts.retrain_epochs * (opts.retrain_restarts + per_pass * k if k else 0)
 
             def tick(e: int, _n: int, _m: dict[str, float], d: int = done) -> None:
                 p.update(d + e, total_epochs)
 
             loop = retrain_letters(net, maps_now, ds, epochs=opts.retrain_epochs, seed=opts.seed + k,
-                                   restarts=restarts, flip_p=float(base.get("flip_p", 0.0)), recipe=base,
+                                   restarts=restarts, continuations=opts.retrain_continuations,
+                                   flip_p=float(base.get("flip_p", 0.0)), recipe=base,
                                    outcomes=outcomes, progress=tick)
             results.append(loop)
             gain = loop.after["measured"] - loop.before["measured"]
@@ -373,7 +377,8 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
                **model_config, "train_accuracy": trained.train_acc},
         accuracy=acc, maps=maps, programming=passes, layer_errors=before.errors + after.errors,
         retraining=Retraining(method="chip in the loop: stuck/failed cells frozen at what they read, binarized "
-                              f"(STE) retraining of the rest; {opts.retrain_restarts} restarts from fresh weights, "
+                              f"(STE) retraining of the rest; {opts.retrain_continuations} more runs from the trained "
+                              f"weights and {opts.retrain_restarts} restarts from fresh weights, "
                               "lowest expected loss on noisy training letters kept"
                               + (f"; up to {n_passes} passes, each on the chip as read after the last"
                                  if n_passes > 1 else "")
@@ -434,22 +439,23 @@ def risk_window(opts: LoopOptions, cfg: Any, arrays: dict[str, tuple[int, int]])
 
 
 def retrain_passes(opts: LoopOptions, cfg: Any, arrays: dict[str, tuple[int, int]]) -> int:
-    """Retraining passes: the options', else 2 on a simulated chip with wires (its write-verify leaves failed cells
-    behind, so a second pass retrains around what the first reprogramming left), else 1."""
+    """Retraining passes: the options', else 3 on a simulated chip with wires (its write-verify leaves failed cells
+    behind, so each further pass retrains around what the last reprogramming left), else 1."""
     from labctl.jobs._wires import line_resistance
 
     if opts.retrain_passes is not None:
         return opts.retrain_passes
-    return 2 if line_resistance(cfg, None, list(arrays)) else 1
+    return 3 if line_resistance(cfg, None, list(arrays)) else 1
 
 
-def programming_outcomes(targets: dict[str, np.ndarray], measured: dict[str, np.ndarray], mid: float
+def programming_outcomes(targets: dict[str, np.ndarray], maps: dict[str, Any], mid: float
                          ) -> tuple[np.ndarray, np.ndarray]:
     """What the chip's write-verify delivered in the first programming: (conductances read where the target was OFF,
-    where it was ON), every cell of the layers (overshoots and cells that did not switch included)."""
-    on = np.concatenate([(targets[n] > mid).ravel() for n in measured])
-    g = np.concatenate([np.asarray(measured[n], dtype=np.float64).ravel() for n in measured])
-    ok = np.isfinite(g)
+    where it was ON), over the layers' cells that can be reprogrammed or failed (overshoots and misses included);
+    stuck cells are left out: the retraining freezes them, so a cell it changes is never one of them."""
+    on = np.concatenate([(targets[n] > mid).ravel() for n in maps])
+    g = np.concatenate([np.asarray(maps[n].conductance, dtype=np.float64).ravel() for n in maps])
+    ok = np.isfinite(g) & ~np.concatenate([maps[n].where(CellStatus.STUCK).ravel() for n in maps])
     return g[ok & ~on], g[ok & on]
 
 
@@ -527,6 +533,8 @@ def command_line(opts: LoopOptions) -> str:
         cmd += ["--place", opts.place]
     if opts.retrain_passes is not None:
         cmd += ["--passes", str(opts.retrain_passes)]
+    if opts.retrain_continuations != LoopOptions.model_fields["retrain_continuations"].default:
+        cmd += ["--continuations", str(opts.retrain_continuations)]
     for k, v in opts.sim.items():
         cmd += ["--sim", f"{k}={v}"]
     return " ".join(cmd)

@@ -101,6 +101,7 @@ def retrain_letters(
     tolerance: float = 0.25,
     seed: int = 0,
     restarts: int = 0,
+    continuations: int = 0,
     flip_p: float = 0.0,
     recipe: dict[str, Any] | None = None,
     outcomes: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
@@ -109,9 +110,12 @@ def retrain_letters(
 ) -> BinaryLoopResult:
     """Retrain ``model`` (in place) around the measured chip; return new targets masked to the changed cells.
 
-    ``restarts`` extra runs start from fresh small weights instead of the trained ones; the run with the lowest
-    :func:`selection_loss` (noisy training letters, never the test images) is kept. ``flip_p``: each training pixel
-    inverted with this probability per batch (the recipe's multi-pixel-flip augmentation). ``recipe``: the
+    ``continuations`` extra runs start from the trained weights again with other seeds (other batches, augmentations
+    and drawn outcomes: on a chip with many frozen cells their outcomes spread by a few test images), ``restarts``
+    extra runs from fresh small weights; the run with the lowest :func:`selection_loss` (noisy training letters,
+    never the test images) is kept. Each run's learning rate decays from ``lr`` to 0 on a cosine over its epochs.
+    ``flip_p``: each training pixel inverted with this probability per batch (the recipe's multi-pixel-flip
+    augmentation). ``recipe``: the
     training recipe; when it is a robust one (``max_flips`` / ``max_sigma``, ``zeta_train``, see
     :mod:`labctl.train.letters_robust`) the retraining uses its mixed augmentation instead of ``flip_p`` +
     ``noise_std``, and its training sharpness for the STE gradient (at zeta 500 the gradient of a trained,
@@ -175,13 +179,18 @@ def retrain_letters(
     x, y = torch.as_tensor(ds.x_train), torch.as_tensor(ds.y_train)
     start = [w.detach().clone() for w in model.weights]
     best: tuple[float, list[Tensor]] | None = None
-    for run in range(restarts + 1):
+    if continuations < 0 or restarts < 0:
+        raise ConfigError.invalid("continuations/restarts", (continuations, restarts), ">= 0")
+    runs = 1 + continuations + restarts
+    for run in range(runs):
         torch.manual_seed(seed + run)
         gen = torch.Generator().manual_seed(seed + run)
         with torch.no_grad():
             for w, w0 in zip(model.weights, start, strict=True):
-                w.copy_(w0 if run == 0 else torch.randn(w.shape, generator=gen) * float(w0.abs().mean()))
+                w.copy_(w0 if run <= continuations else torch.randn(w.shape, generator=gen) * float(w0.abs().mean()))
         opt = torch.optim.Adam(model.weights.parameters(), lr=lr)  # cells only: the periphery (bias) stays
+        steps = epochs * ((len(x) + 9) // 10)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(steps, 1))
         for epoch in range(epochs):
             model.train()
             perm = torch.randperm(len(x), generator=gen)
@@ -196,9 +205,10 @@ def retrain_letters(
                 opt.zero_grad()
                 loss.backward()  # type: ignore[no-untyped-call]
                 opt.step()
+                sched.step()
                 total += float(loss.detach()) * len(idx)
             if progress is not None:
-                progress(run * epochs + epoch + 1, (restarts + 1) * epochs, {"loss": total / len(x)})
+                progress(run * epochs + epoch + 1, runs * epochs, {"loss": total / len(x)})
         with torch.no_grad():
             sel = selection_loss(model, draw if pools else conductances(), ds, noise_std,
                                  logit_scale=logit_scale, draws=draws)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -68,3 +70,31 @@ def test_retraining_with_drawn_outcomes_expects_reprogrammed_cells_where_the_chi
     # a chip whose ON cells land anywhere in 40..160 uS: the retraining still finds a network that works on it
     res = retrain_letters(trained.model, meas, epochs=30, outcomes=(np.full(50, 6e-6), np.linspace(40e-6, 160e-6, 50)))
     assert res.after["measured"] >= res.before["measured"]
+
+
+def test_continuations_keep_the_run_with_the_lowest_selection_loss():
+    trained, meas = _faulted()
+    ds = load_letters()
+    kept = []
+    for cont in (0, 2):
+        model = copy.deepcopy(trained.model)
+        ticks: list[int] = []
+        retrain_letters(model, meas, ds, epochs=4, continuations=cont, progress=lambda _e, n, _m, t=ticks: t.append(n))
+        assert set(ticks) == {4 * (1 + cont)}  # one run from the trained weights plus the continuations
+        kept.append(selection_loss(model, _chip(model, meas), ds))
+    # run 0 is the same in both (same seed, same start): two more runs from the trained weights can only help
+    assert kept[1] <= kept[0] + 1e-9
+
+
+def _chip(model, meas):
+    """The chip the retraining selects on (no outcome pools): frozen cells and cells whose binary state it keeps as
+    read, changed cells at their binary target."""
+    gs = []
+    for m, w in zip(meas.values(), model.weights, strict=True):
+        w = w.detach()
+        g = hard_binarize_ste(w, model.zeta, 8e-6, 77e-6)
+        read = torch.as_tensor(model._from_map(m.conductance, w))
+        fixed = torch.as_tensor(model._from_map(np.asarray(~m.usable, dtype=np.float64), w)) > 0.5
+        keep = (w > 0) == (read > 0.5 * (8e-6 + 77e-6))
+        gs.append(torch.where(fixed | keep, read, g))
+    return gs

@@ -93,7 +93,7 @@ def test_wired_chips_get_a_risk_aware_placement_and_two_retraining_passes() -> N
     assert risk_window(LoopOptions(risk_window=5), realistic, ARRAYS) == 5
     with pytest.raises(ValueError, match="risk_window 4 is invalid"):
         LoopOptions(risk_window=4)
-    assert retrain_passes(LoopOptions(), realistic, ARRAYS) == 2
+    assert retrain_passes(LoopOptions(), realistic, ARRAYS) == 3
     assert retrain_passes(LoopOptions(), ideal, ARRAYS) == 1
     assert retrain_passes(LoopOptions(retrain_passes=3), ideal, ARRAYS) == 3
 

@@ -135,3 +135,28 @@ async def test_warm_start_learns_reset_amplitude_per_target_and_saves_pulses() -
         first_resets = {v for v in firsts.values() if v < 0}
         assert (first_resets == {-1.1}) is (not warm)  # reset_start unless learned
     assert pulses[True] < 0.95 * pulses[False]
+
+
+@pytest.mark.parametrize("retries", [0, 2])
+async def test_failed_cells_are_retried_from_a_fresh_start(retries: int) -> None:
+    access = SimAccess(2, 4, seed=3)
+    # a band no reading can hit: every cell that moves fails after max_pulses; retries run it again
+    _, sink = await _program(access, random_levels=2, seed=1, abs_tol=0.0, rel_tol=0.0, max_pulses=5,
+                                   retries=retries)
+    outs = sink.of(CellOutcome)
+    assert len(outs) == 8  # one outcome per cell
+    assert len({(o.row, o.col) for o in outs}) == 8
+    pulses = sink.of(PulseRecord)
+    failed = [o for o in outs if o.status == CellStatus.FAILED]
+    assert failed
+    for o in outs:
+        assert o.pulses == sum(1 for p in pulses if (p.row, p.col) == (o.row, o.col))
+    assert all(o.pulses == 5 * (retries + 1) for o in failed)
+    if retries:  # a retried cell's second attempt starts after every other cell of its row had its first
+        row, col = failed[0].row, failed[0].col
+        at = [i for i, r in enumerate(sink.records) if isinstance(r, PulseRecord) and r.row == row]
+        mine = [i for i in at if sink.records[i].col == col]  # type: ignore[attr-defined]
+        others = {sink.records[i].col for i in at} - {col}  # type: ignore[attr-defined]
+        firsts = [min(i for i in at if sink.records[i].col == c) for c in others]  # type: ignore[attr-defined]
+        assert others
+        assert mine[5] > max(firsts)
