@@ -115,7 +115,8 @@ class ProgramParams(Params):
         "A cell that failed (it switched but never stayed in band within its pulse and reversal limits) is "
         "write-verified again from a fresh start after its row's other cells, at most this many times; the "
         "journal keeps every pulse and one outcome per cell (its pulses over all attempts). Stuck cells are not "
-        "retried"))
+        "retried. Where failed cells end above their band (overshoots), a retry can leave them below it instead "
+        "(for binary targets: OFF instead of ON; labctl loop does not retry)"))
 
     @model_validator(mode="after")
     def _consistent(self) -> ProgramParams:

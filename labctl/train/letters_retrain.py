@@ -115,10 +115,9 @@ def retrain_letters(
     extra runs from fresh small weights; the run with the lowest :func:`selection_loss` (noisy training letters,
     never the test images) is kept. Each run's learning rate decays from ``lr`` to 0 on a cosine over its epochs.
     ``flip_p``: each training pixel inverted with this probability per batch (the recipe's multi-pixel-flip
-    augmentation). ``recipe``: the
-    training recipe; when it is a robust one (``max_flips`` / ``max_sigma``, ``zeta_train``, see
-    :mod:`labctl.train.letters_robust`) the retraining uses its mixed augmentation instead of ``flip_p`` +
-    ``noise_std``, and its training sharpness for the STE gradient (at zeta 500 the gradient of a trained,
+    augmentation). ``recipe``: the training recipe; when it is a robust one (``max_flips`` / ``max_sigma``,
+    ``zeta_train``, see :mod:`labctl.train.letters_robust`) the retraining uses its mixed augmentation instead of
+    ``flip_p`` + ``noise_std``, and its training sharpness for the STE gradient (at zeta 500 the gradient of a trained,
     saturated cell vanishes and retraining could move only the biases). ``outcomes``: (conductances read after
     programming cells to OFF, to ON), S, from which changed cells are drawn; ``draws``: chips drawn per restart's
     selection loss.
