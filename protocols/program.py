@@ -282,17 +282,15 @@ async def run(
             groups: dict[tuple[float, float], list[int]] = {}
             still: list[CellProgram] = []
             for cp, gk in zip(active, g, strict=True):
-                tol = params.abs_tol + params.rel_tol * cp.target
-                load.seen(cp.col, gk, (cp.target - tol, cp.target, cp.target + tol))
+                load.seen(cp.col, gk, (cp.lo, cp.target, cp.hi))
                 nxt = cp.observe(gk)
                 if nxt is None and cp.status == CellStatus.FAILED and tries.get(cp.col, 0) < params.retries:
                     tries[cp.col] = tries.get(cp.col, 0) + 1
                     spent[cp.col] = spent.get(cp.col, 0) + cp.pulses
                     queue.append(cp.col)  # again from a fresh start, after the row's other cells
                 elif nxt is None:
-                    cp.pulses += spent.get(cp.col, 0)
                     hints.learn(cp)
-                    sink.emit(CellOutcome(row, cp.col, cp.status, cp.target, gk, cp.pulses))
+                    sink.emit(CellOutcome(row, cp.col, cp.status, cp.target, gk, cp.pulses + spent.get(cp.col, 0)))
                     g_map[row, cp.col], status[row, cp.col] = gk, str(cp.status)
                     finished += 1
                     sink.emit(Progress(finished, total, f"program: row {row} col {cp.col} {cp.status}"))

@@ -131,6 +131,8 @@ def retrain_letters(
     names = model.layer_names()
     if not 0 < tolerance < 1:
         raise ConfigError.out_of_range("tolerance", tolerance, 0.0, 1.0, "of the window span")
+    if continuations < 0 or restarts < 0:
+        raise ConfigError.invalid("continuations/restarts", (continuations, restarts), ">= 0")
     pools: list[Tensor] = []
     for label, pool in zip(("outcomes[off]", "outcomes[on]"), outcomes, strict=True) if outcomes else ():
         a = np.asarray(pool, dtype=np.float64).ravel()
@@ -178,8 +180,6 @@ def retrain_letters(
     x, y = torch.as_tensor(ds.x_train), torch.as_tensor(ds.y_train)
     start = [w.detach().clone() for w in model.weights]
     best: tuple[float, list[Tensor]] | None = None
-    if continuations < 0 or restarts < 0:
-        raise ConfigError.invalid("continuations/restarts", (continuations, restarts), ">= 0")
     runs = 1 + continuations + restarts
     for run in range(runs):
         torch.manual_seed(seed + run)
