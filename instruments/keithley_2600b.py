@@ -9,12 +9,15 @@ Fast path (:meth:`Keithley2600B.write_verify`): labctl's write-verify script (``
 loaded once as the named script ``labctl_wv``; one message then runs a cell's whole ISPP loop inside the
 instrument and returns every pulse and read with the outcome. The script's amplitudes, widths and read voltage
 are checked against the limits here before sending, and again by the script and the instrument's own source
-limits while it runs.
+limits while it runs. :meth:`Keithley2600B.write_verify_row` runs a batch of cells of one row in one message, the
+script moving the 707B relays over TSP-Link; :meth:`Keithley2600B.write_verify_groups` programs several cells at
+once, each on a column channel of a 2600B on the same TSP-Link network (parallel write-verify).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from importlib import resources
 
 from instruments._smu import SmuBase
@@ -34,6 +37,20 @@ def _num(v: float) -> str:
 def wv_script() -> str:
     """The write-verify script's Lua source."""
     return resources.files("instruments").joinpath("keithley_2600b_wv.lua").read_text()
+
+
+GroupPlan = tuple[list[tuple[int, str]], list[tuple[float, str]]]
+"""One group of parallel write-verify: its relay moves (TSP-Link node, closed list) and its cells (target, column
+channel's TSP name)."""
+
+
+def _warm_table(warm: WarmState | None) -> str:
+    """The warm-start memory as a Lua table (nil without one)."""
+    if warm is None:
+        return "nil"
+    resets = ", ".join(f'["{t!r}"] = {{{", ".join(_num(a) for a in amps)}}}' for t, amps in warm.reset.items())
+    return (f"{{keep = {warm.keep}, back = {warm.back}, reset = {{{resets}}}, "
+            f"set = {{{', '.join(_num(a) for a in warm.set)}}}}}")
 
 
 class WvResult:
@@ -271,12 +288,7 @@ class Keithley2600B(SmuBase):
             moves = ", ".join(f'{{{n}, "{closed}"}}' for n, closed in route)
             items.append(f'{{lo = {_num(target - tol)}, hi = {_num(target + tol)}, key = "{target!r}", '
                          f"route = {{{moves}}}}}")
-        if warm is None:
-            w = "nil"
-        else:
-            resets = ", ".join(f'["{t!r}"] = {{{", ".join(_num(a) for a in amps)}}}' for t, amps in warm.reset.items())
-            w = (f"{{keep = {warm.keep}, back = {warm.back}, reset = {{{resets}}}, "
-                 f"set = {{{', '.join(_num(a) for a in warm.set)}}}}}")
+        w = _warm_table(warm)
         msg = ("labctl_row({" + ", ".join(f"{k} = {v}" for k, v in fields.items()) + "}, {" + ", ".join(items)
                + "}, " + w + ")")
         self._mark([drive, bias], True)
@@ -286,6 +298,41 @@ class Keithley2600B(SmuBase):
         if (results and results[-1].status in ("limit", "error")) or len(results) != len(cells):
             errs = await self.errors()
             raise InstrumentReportedError(f"{self.name}: write-verify row stopped after {len(results)} of "
+                                          f"{len(cells)} cells: {'; '.join(errs) or 'limit reached'}")
+        return results
+
+    async def write_verify_groups(self, s: IsppSettings, groups: list[GroupPlan], *, warm: WarmState | None,
+                                  read_volts: float, bias: int = 2, kbias: float = 0.5) -> list[WvResult]:
+        """Parallel write-verify in one message: per group (route, cells) the relays move as in
+        :meth:`write_verify_row`, then its cells (target, column channel as a TSP name: ``node[4].smua``) are
+        programmed at once, the selected row grounded, each column on its own channel, every other line on this
+        instrument's ``bias`` channel. Results in the order of the cells. Never retried."""
+        self.check_write_verify(s, None, read_volts, bias, bias, kbias)
+        cells = [c for _, grp in groups for c in grp]
+        if not cells:
+            return []
+        for _, chan in cells:
+            if not re.fullmatch(r"(node\[\d+\]\.)?smu[ab]", chan):
+                raise ConfigError.invalid("channel", chan, "smua, smub or node[N].smua/smub")
+        if not self.script_loaded:
+            await self.load_write_verify()
+        fields = self._fields(s, None, read_volts, bias, bias, kbias)
+        del fields["drive"]
+        items = []
+        for route, grp in groups:
+            moves = ", ".join(f'{{{n}, "{closed}"}}' for n, closed in route)
+            members = ", ".join(f'{{ch = {chan}, lo = {_num(t - s.abs_tol - s.rel_tol * t)}, '
+                                f'hi = {_num(t + s.abs_tol + s.rel_tol * t)}, key = "{t!r}"}}' for t, chan in grp)
+            items.append(f"{{route = {{{moves}}}, cells = {{{members}}}}}")
+        msg = ("labctl_groups({" + ", ".join(f"{k} = {v}" for k, v in fields.items()) + "}, {" + ", ".join(items)
+               + "}, " + _warm_table(warm) + ")")
+        self._mark([bias], True)
+        reply = await self._query(msg, safe=False)
+        self._mark([bias], False)
+        results = [WvResult(part) for part in reply.strip().split("|")]
+        if any(r.status in ("limit", "error") for r in results) or len(results) != len(cells):
+            errs = await self.errors()
+            raise InstrumentReportedError(f"{self.name}: parallel write-verify stopped after {len(results)} of "
                                           f"{len(cells)} cells: {'; '.join(errs) or 'limit reached'}")
         return results
 

@@ -110,7 +110,7 @@ function labctl_run_cell(s)
   local drive, bias, vread = s.drive, s.bias, s.vread
   local st = labctl_state(s)
   local pulses, reads = {}, {}
-  timer.reset()
+  if not s.keep_timer then timer.reset() end
   drive.source.levelv = 0
   bias.source.levelv = 0
   drive.source.output = drive.OUTPUT_ON
@@ -179,6 +179,31 @@ local function push(t, v, keep)
   if #t > keep then table.remove(t, 1) end
 end
 
+-- The first amplitudes of a cell with target key `key` from the warm-start memory (nil: the settings' own).
+local function starts(s, warm, key)
+  if warm == nil then return nil, nil end
+  local set, reset = nil, nil
+  local r = warm.reset[key]
+  if r ~= nil and #r > 0 then
+    reset = math.min(math.max(median(r) - warm.back * s.reset_step, s.min_step), s.reset_cap)
+  end
+  if #warm.set > 0 then
+    set = math.min(math.max(median(warm.set) - warm.back * s.set_step, s.min_step), s.set_cap)
+  end
+  return set, reset
+end
+
+-- What a finished cell teaches the warm-start memory.
+local function learn(warm, key, st, status)
+  if warm ~= nil and status == "converged" and st.pulses > 0 then
+    if st.pol == -1 then
+      if warm.reset[key] == nil then warm.reset[key] = {} end
+      push(warm.reset[key], st.amp, warm.keep)
+    end
+    if st.over[1] ~= nil then push(warm.set, st.over[1], warm.keep) end
+  end
+end
+
 -- A batch of cells of one row: per cell, its relays move on the TSP-Link matrix nodes (outputs are off between
 -- cells), then its loop runs. Prints the cells' reply lines joined by "|"; stops after a cell that hit a limit.
 -- cells[k] = {route = {{node, closed list}, ...}, lo = , hi = , key = target key}; warm = nil or
@@ -189,6 +214,8 @@ end
 function labctl_row(s, cells, warm)
   local out = {}
   local rules = {}
+  timer.reset()  -- every time of the batch is relative to the call
+  s.keep_timer = true
   for k = 1, #cells do for _, m in ipairs(cells[k].route) do
     local ch = node[m[1]].channel
     if rules[m[1]] == nil then rules[m[1]], ch.connectrule = ch.connectrule, ch.OFF end
@@ -196,27 +223,143 @@ function labctl_row(s, cells, warm)
   for k = 1, #cells do
     local c = cells[k]
     for _, m in ipairs(c.route) do node[m[1]].channel.exclusiveclose(m[2]) end
-    s.lo, s.hi, s.start_set, s.start_reset = c.lo, c.hi, nil, nil
-    if warm ~= nil then
-      local r = warm.reset[c.key]
-      if r ~= nil and #r > 0 then
-        s.start_reset = math.min(math.max(median(r) - warm.back * s.reset_step, s.min_step), s.reset_cap)
-      end
-      if #warm.set > 0 then
-        s.start_set = math.min(math.max(median(warm.set) - warm.back * s.set_step, s.min_step), s.set_cap)
-      end
-    end
+    s.lo, s.hi = c.lo, c.hi
+    s.start_set, s.start_reset = starts(s, warm, c.key)
     local line, st, status = labctl_run_cell(s)
     out[#out + 1] = line
     if status == "limit" or status == "error" then break end
-    if warm ~= nil and status == "converged" and st.pulses > 0 then
-      if st.pol == -1 then
-        if warm.reset[c.key] == nil then warm.reset[c.key] = {} end
-        push(warm.reset[c.key], st.amp, warm.keep)
-      end
-      if st.over[1] ~= nil then push(warm.set, st.over[1], warm.keep) end
-    end
+    learn(warm, c.key, st, status)
   end
+  s.keep_timer = nil
   for n, rule in pairs(rules) do node[n].channel.connectrule = rule end
+  print(table.concat(out, "|"))
+end
+
+-- Parallel write-verify: groups of cells of one row, each group's cells programmed at once. Per group its relays
+-- move (one exclusiveclose per node, as labctl_row), then the selected row is on ground, cell k's column on its own
+-- channel cells[k].ch and every other line on s.bias. A step: one verify read of every unfinished cell at once
+-- (its column at -vread, the bias at -vread: no other cell carries column current; overlapped measurements, one
+-- conversion), each cell's rule (labctl_observe) picks its next pulse, then the pulses, one polarity at a time:
+-- each pulsed column at minus its amplitude, every other line at minus kbias x the largest amplitude (V/2),
+-- each column back to the bias level after its own width. Prints one reply line per cell (labctl_cell's format,
+-- times relative to the call) joined by "|"; stops after a group in which a cell hit a limit.
+-- groups[g] = {route = {{node, closed list}, ...}, cells = {{ch = channel, lo = , hi = , key = }, ...}}.
+function labctl_groups(s, groups, warm)
+  local out = {}
+  local rules = {}
+  local bias, vread = s.bias, s.vread
+  timer.reset()
+  for g = 1, #groups do for _, m in ipairs(groups[g].route) do
+    local ch = node[m[1]].channel
+    if rules[m[1]] == nil then rules[m[1]], ch.connectrule = ch.connectrule, ch.OFF end
+  end end
+  local stop = false
+  for g = 1, #groups do
+    local grp = groups[g]
+    for _, m in ipairs(grp.route) do node[m[1]].channel.exclusiveclose(m[2]) end
+    local cells, n = grp.cells, #grp.cells
+    local st, pulses, reads, gs, status, live = {}, {}, {}, {}, {}, {}
+    for k = 1, n do
+      s.lo, s.hi = cells[k].lo, cells[k].hi
+      s.start_set, s.start_reset = starts(s, warm, cells[k].key)
+      st[k], pulses[k], reads[k], live[k] = labctl_state(s), {}, {}, true
+    end
+    local errors = errorqueue.count
+    bias.source.levelv = 0
+    bias.source.output = bias.OUTPUT_ON
+    for k = 1, n do
+      cells[k].ch.source.levelv = 0
+      cells[k].ch.source.output = cells[k].ch.OUTPUT_ON
+    end
+    local function verify()
+      bias.source.levelv = -vread
+      for k = 1, n do cells[k].ch.source.levelv = -vread end
+      for k = 1, n do if live[k] then
+        cells[k].ch.nvbuffer1.clear()
+        cells[k].ch.measure.overlappedi(cells[k].ch.nvbuffer1)
+      end end
+      waitcomplete(0)
+      local t = timer.measure.t()
+      for k = 1, n do if live[k] then
+        local i = -cells[k].ch.nvbuffer1[1]  -- the cell's current flows from the grounded row into its column
+        reads[k][#reads[k] + 1] = fmt(i)
+        reads[k][#reads[k] + 1] = fmt(t)
+        gs[k] = i / vread
+      end end
+      for k = 1, n do cells[k].ch.source.levelv = 0 end
+      bias.source.levelv = 0
+    end
+    local function fire(list)  -- one polarity's pulses at once, {k, v, w} sorted by width
+      local vref = 0
+      for _, p in ipairs(list) do if math.abs(p[2]) > math.abs(vref) then vref = p[2] end end
+      local vb = -s.kbias * vref
+      bias.source.levelv = vb
+      for k = 1, n do cells[k].ch.source.levelv = vb end
+      local t = timer.measure.t()
+      for _, p in ipairs(list) do
+        cells[p[1]].ch.source.levelv = -p[2]
+        local pk = pulses[p[1]]
+        pk[#pk + 1] = fmt(p[2])
+        pk[#pk + 1] = fmt(p[3])
+        pk[#pk + 1] = fmt(t)
+      end
+      if errorqueue.count > errors then return false end  -- the instrument refused a level: no pulse
+      local done = 0
+      for _, p in ipairs(list) do
+        if p[3] > done then
+          delay(p[3] - done)
+          done = p[3]
+        end
+        cells[p[1]].ch.source.levelv = vb
+      end
+      for k = 1, n do cells[k].ch.source.levelv = 0 end
+      bias.source.levelv = 0
+      return true
+    end
+    verify()
+    while true do
+      local sets, resets, any = {}, {}, false
+      for k = 1, n do if live[k] then
+        local v, w = labctl_observe(s, st[k], gs[k])
+        if v == nil then
+          status[k], live[k] = st[k].status, false
+        elseif math.abs(v) > s.vmax or w < s.wmin or w > s.wmax then  -- the host's limits, checked again here
+          status[k], live[k], stop = "limit", false, true
+        else
+          if v > 0 then sets[#sets + 1] = {k, v, w} else resets[#resets + 1] = {k, v, w} end
+          any = true
+        end
+      end end
+      if stop or not any then break end
+      local ok = true
+      for _, list in ipairs({sets, resets}) do
+        if ok and #list > 0 then
+          table.sort(list, function(a, b) return a[3] < b[3] end)
+          ok = fire(list)
+        end
+      end
+      if not ok then
+        for k = 1, n do if live[k] then status[k], live[k] = "error", false end end
+        stop = true
+        break
+      end
+      verify()
+    end
+    for k = 1, n do
+      if live[k] then status[k] = "limit" end
+      cells[k].ch.source.levelv = 0
+      cells[k].ch.source.output = cells[k].ch.OUTPUT_OFF
+    end
+    bias.source.levelv = 0
+    bias.source.output = bias.OUTPUT_OFF
+    for k = 1, n do
+      local x = st[k]
+      out[#out + 1] = status[k] .. "," .. fmt(x.g) .. "," .. x.pulses .. "," .. x.pol .. "," .. fmt(x.amp) .. "," ..
+                      fmt(x.over[1]) .. ";" .. table.concat(pulses[k], ",") .. ";" .. table.concat(reads[k], ",")
+      learn(warm, cells[k].key, x, status[k])
+    end
+    if stop then break end
+  end
+  for nd, rule in pairs(rules) do node[nd].channel.connectrule = rule end
   print(table.concat(out, "|"))
 end

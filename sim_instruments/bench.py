@@ -104,6 +104,8 @@ class SimBench:
         self.sources: dict[Key, SourceChannel] = {}
         self.matrices: dict[str, MatrixState] = {}
         self.armed: dict[Key, tuple[float, float]] = {}  # channels armed on the trigger bus: (peak V, width)
+        self.tsp_channels: dict[Key, Any] = {}  # TSP SMU channels, shared by their instrument and its TSP-Link peers
+        self.tsp_pending: list[Any] = []  # overlapped measurements started and not yet converted
         self.events: list[str] = []  # physically bad things that happened (two sources shorted, ...)
         self.pulses = 0  # pulses applied to the physics (synchronous pulse events)
         self._settled_at: dict[str, float] = {}  # per matrix: virtual time its last relay step has settled
@@ -418,32 +420,46 @@ class SimBench:
     # --- operations the instruments ask for -------------------------------------------------------------
     def measure(self, key: Key, duration: float | None = None) -> float:
         """Measure the current of channel ``key`` (A, out of its HI terminal) holding the present state."""
+        return self.measure_many([key], duration)[key]
+
+    def measure_many(self, keys: list[Key], duration: float | None = None) -> dict[Key, float]:
+        """Measure the currents of several channels at once (A, out of each HI terminal) over one conversion
+        holding the present state: overlapped measurements of channels that convert together."""
         with self.lock:
             self.wait_relays()
-            src = self.sources[key]
             hold = self.timing.read_duration if duration is None else duration
-            if not src.on:
+            live = [k for k in dict.fromkeys(keys) if self.sources[k].on]
+            totals = {k: 0.0 for k in keys}
+            for k in keys:
+                if k not in live:
+                    self.sources[k].last_current = self.sources[k].last_voltage = 0.0
+            if not live:
                 self.advance(hold)
-                src.last_current = src.last_voltage = 0.0
-                return 0.0
-            total = 0.0
-            src.last_voltage = src.level
-            touched = self._touched([key])
+                return totals
+            for k in live:
+                self.sources[k].last_voltage = self.sources[k].level
+            touched = self._touched(live)
             for name in touched:
-                if self._within_compliance(name, key):
-                    src.tripped = False
-                    folded = {key: src.level}
+                _, _, present = self.lines(name)
+                mine = {k: self.sources[k].level for k in live if k in present}
+                if all(self._within_compliance(name, k) for k in mine):
+                    for k in mine:
+                        self.sources[k].tripped = False
+                    folded = mine
                 else:
-                    folded, _ = self._fold(name, {key: src.level})
-                    src.last_voltage = folded[key]
+                    folded, _ = self._fold(name, mine)
+                    for k in mine:
+                        self.sources[k].last_voltage = folded[k]
                 self._catch_up(name)
                 rows, cols, by_source = self.lines(name, folded)
                 self._limit_lines(name)
                 ri, ci = self.crossbars[name].read(rows, cols, hold)
                 self._synced[name] += hold
-                if key in by_source:
-                    r, c = by_source[key]
-                    total += float(np.asarray(ri)[r].sum()) + float(np.asarray(ci)[c].sum())
+                r_cur, c_cur = np.asarray(ri), np.asarray(ci)
+                for k in mine:
+                    if k in by_source:
+                        r, c = by_source[k]
+                        totals[k] += float(r_cur[r].sum()) + float(c_cur[c].sum())
             for name in self.crossbars:
                 if name not in touched:
                     rows, cols, _ = self.lines(name)
@@ -452,8 +468,9 @@ class SimBench:
                         self.crossbars[name].pulse(rows, cols, hold)
                         self._synced[name] += hold
             self.clock.advance(hold)
-            src.last_current = total
-            return total
+            for k in live:
+                self.sources[k].last_current = totals[k]
+            return totals
 
     def pulse(self, peaks: dict[Key, float], width: float) -> dict[Key, float]:
         """Step every listed channel to its peak for ``width`` s at once (other on-sources stay at their

@@ -339,48 +339,97 @@ class BenchCrossbar:
         self.limits.check_read(read_volts)
         smu.check_write_verify(settings, None, read_volts, drive[1], bias, kbias)
         state = {m: set(self._bench.matrix(m).state) for m in self.wiring.matrix_names}
+        columns = self._column_channels(links)
+        if columns:  # parallel write-verify: groups of cells of the row, one per column channel
+            for inst in {f.source[0] for f in self.wiring.columns if f.source is not None}:
+                for v in (settings.set_cap, settings.reset_cap):  # each column channel sources minus the amplitude
+                    for w in (settings.width, settings.width_max):
+                        self._bench.smu(inst).limits.check_pulse(-v, w)
+            k = len(columns)
+            groups = []
+            for g in range(0, len(cols), k):
+                relays = self.wiring.group_plan(row, cols[g:g + k])
+                groups.append((self._moves(relays, state, links),
+                               list(zip(targets[g:g + k], columns, strict=False))))
+
+            async def run_groups() -> list[CellRun]:
+                t0 = self.now()
+                results = await smu.write_verify_groups(settings, groups, warm=warm, read_volts=read_volts,
+                                                        bias=bias, kbias=kbias)
+                return await self._row_results(row, cols, results, state, t0, scheme, read_volts, len(groups))
+
+            return await self._guarded("program_row", run_groups)
         cells = []
         for col, target in zip(cols, targets, strict=True):
-            relays = self.wiring.equipotential_plan(row, col)
-            assert relays is not None  # _cell_plan checked the wiring
-            parts = dict(self.wiring.split(frozenset(relays)))
-            route = []
-            for m in self.wiring.matrix_names:
-                mat = self._bench.matrix(m)
-                want = set(parts.get(m, frozenset())) | {p for p in state[m] if p[1] not in self._outputs[m]}
-                saved, mat.state = mat.state, state[m]
-                try:
-                    opens, closes = mat.check_target(want)
-                finally:
-                    mat.state = saved
-                if opens or closes:  # one exclusiveclose of the mainframe's whole closed set: one settling time
-                    route.append((links[m], mat.channel_ranges(sorted(want))))
-                state[m] = want
-            cells.append((target, route))
+            plan_relays = self.wiring.equipotential_plan(row, col)
+            assert plan_relays is not None  # _cell_plan checked the wiring
+            cells.append((target, self._moves(plan_relays, state, links)))
 
         async def run() -> list[CellRun]:
             t0 = self.now()
             results = await smu.write_verify_row(settings, cells, warm=warm, read_volts=read_volts, drive=drive[1],
                                                  bias=bias, kbias=kbias)
-            for m in self.wiring.matrix_names:  # the relays moved without the host: read them back
-                mat = self._bench.matrix(m)
-                mat.state = set(await mat.closed())
-                if mat.state != state[m]:
-                    raise InstrumentError(f"{m}: relays after the row are not where the script put them "
-                                          f"({len(mat.state ^ state[m])} crosspoints differ)")
-            sch = str(BiasScheme(scheme))
-            out = []
-            for col, res in zip(cols, results, strict=True):
-                self.counts["pulse"] += len(res.pulses)
-                self.counts["read"] += len(res.reads)
-                out.append(CellRun(CellStatus(res.status), res.g,
-                                   [PulseRecord(row, col, v, w, t0 + t, math.nan, sch) for v, w, t in res.pulses],
-                                   [ReadRecord(row, col, read_volts, i, t0 + t) for i, t in res.reads],
-                                   res.pol, res.amp, res.over_set))
-            self.counts["route"] += len(cols)
-            return out
+            return await self._row_results(row, cols, results, state, t0, scheme, read_volts, len(cols))
 
         return await self._guarded("program_row", run)
+
+    def _moves(self, relays: frozenset[Point], state: dict[str, set[Point]], links: dict[str, int]
+               ) -> list[tuple[int, str]]:
+        """The TSP-Link relay moves that make ``relays`` this crossbar's closed set, from ``state`` (each
+        mainframe's closed set, updated): one exclusiveclose of a mainframe's whole closed set where it changes.
+        Each plan is checked as a route would be (range, two inputs on one output)."""
+        parts = dict(self.wiring.split(relays))
+        route = []
+        for m in self.wiring.matrix_names:
+            mat = self._bench.matrix(m)
+            want = set(parts.get(m, frozenset())) | {p for p in state[m] if p[1] not in self._outputs[m]}
+            saved, mat.state = mat.state, state[m]
+            try:
+                opens, closes = mat.check_target(want)
+            finally:
+                mat.state = saved
+            if opens or closes:  # one exclusiveclose of the mainframe's whole closed set: one settling time
+                route.append((links[m], mat.channel_ranges(sorted(want))))
+            state[m] = want
+        return route
+
+    def _column_channels(self, links: dict[str, int]) -> list[str]:
+        """TSP names of the column channels of parallel write-verify (``node[4].smua``), or [] when this bench has
+        none or one is not a 2600B on the drive SMU's TSP-Link network."""
+        cfg = self._bench.config.instruments
+        drive = self.wiring.drive.source
+        names = []
+        for feed in self.wiring.columns:
+            if feed.source is None or drive is None:
+                return []
+            inst, ch = feed.source
+            node = cfg[inst].tsplink_node
+            if cfg[inst].driver != "keithley_2600b" or node is None:
+                return []
+            chan = "smua" if ch == 1 else "smub"
+            names.append(chan if inst == drive[0] else f"node[{node}].{chan}")
+        return names
+
+    async def _row_results(self, row: int, cols: list[int], results: list[Any], state: dict[str, set[Point]],
+                           t0: float, scheme: BiasScheme, read_volts: float, moves: int) -> list[CellRun]:
+        """Check the relays the script left (read back from each mainframe) and turn its replies into runs."""
+        for m in self.wiring.matrix_names:  # the relays moved without the host: read them back
+            mat = self._bench.matrix(m)
+            mat.state = set(await mat.closed())
+            if mat.state != state[m]:
+                raise InstrumentError(f"{m}: relays after the row are not where the script put them "
+                                      f"({len(mat.state ^ state[m])} crosspoints differ)")
+        sch = str(BiasScheme(scheme))
+        out = []
+        for col, res in zip(cols, results, strict=True):
+            self.counts["pulse"] += len(res.pulses)
+            self.counts["read"] += len(res.reads)
+            out.append(CellRun(CellStatus(res.status), res.g,
+                               [PulseRecord(row, col, v, w, t0 + t, math.nan, sch) for v, w, t in res.pulses],
+                               [ReadRecord(row, col, read_volts, i, t0 + t) for i, t in res.reads],
+                               res.pol, res.amp, res.over_set))
+        self.counts["route"] += moves
+        return out
 
     async def _sense(self, rows: Sequence[int], col: int, volts: float) -> float:
         """Current out of column ``col`` with ``rows`` at ``volts`` and every other line grounded, A."""

@@ -47,6 +47,7 @@ class Wiring:
     bias_col_third: Feed | None
     pulse: Feed | None = None  # a generator channel: the selected row of every programming pulse
     pulse_bias: Feed | None = None  # a generator channel: unselected lines at V/2 during generator pulses
+    columns: tuple[Feed, ...] = ()  # SMU channels of parallel write-verify, one selected column each
     _plans: dict[tuple[object, ...], frozenset[Point]] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False)
     _splits: dict[frozenset[Point], tuple[tuple[str, frozenset[Point]], ...]] = field(
@@ -73,9 +74,11 @@ class Wiring:
         third = _pick(w.inputs, Role.BIAS_COL)
         if third is not None and third.input == bias_row.input:
             third = None
+        columns = tuple(Feed(i.input, (i.source, i.channel)) for i in w.inputs
+                        if Role.COLUMN in i.roles and i.source is not None)
         return cls(name, xb.rows, xb.cols, frames, w.rows.first_output, w.cols.first_output, drive, sense,
                    ground, bias_row, bias_half or bias_row, third, _pick(w.inputs, Role.PULSE),
-                   _pick(w.inputs, Role.PULSE_BIAS))
+                   _pick(w.inputs, Role.PULSE_BIAS), columns)
 
     @property
     def matrix_names(self) -> tuple[str, ...]:
@@ -208,6 +211,22 @@ class Wiring:
             return pts
 
         return self._cached(("equi", row, col), build)
+
+    def group_plan(self, row: int, cols: Sequence[int]) -> frozenset[Point]:
+        """Parallel write-verify relays: ``row`` grounded, ``cols[k]`` on the k-th column input, every other line
+        on the bias input. With the bias at the columns' read level only the selected cells carry column current
+        (each column channel reads its own cell); during a pulse the bias sits at half the amplitude (V/2)."""
+        if not 1 <= len(cols) <= len(self.columns):
+            raise ConfigError.out_of_range("cols", len(cols), 1, len(self.columns), "cells per group")
+
+        def build() -> set[Point]:
+            pts = {(self.ground.input if i == row else self.bias_row.input, self.row_out(i))
+                   for i in range(self.rows)}
+            chan = {c: self.columns[k].input for k, c in enumerate(cols)}
+            pts |= {(chan.get(j, self.bias_row.input), self.col_out(j)) for j in range(self.cols)}
+            return pts
+
+        return self._cached(("group", row, tuple(cols)), build)
 
     def sense_plan(self, rows: Sequence[int], col: int) -> frozenset[Point]:
         """``rows`` on the drive input, ``col`` on the sense input, every other line grounded."""

@@ -50,6 +50,7 @@ class Role(StrEnum):
     SPARE = "spare"  # wired but not used by the crossbar access code
     PULSE = "pulse"  # a generator channel: the selected row during every programming pulse
     PULSE_BIAS = "pulse_bias"  # a generator channel: unselected lines at V/2 during generator pulses
+    COLUMN = "column"  # an SMU channel of parallel write-verify: one selected column, its pulses and verify reads
 
 
 class InstrumentLimits(_Strict):

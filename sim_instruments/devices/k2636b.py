@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from sim_instruments.bench import SimBench
-from sim_instruments.devices.k2636b_channel import I_RANGES, MAX_I, MAX_V, SmuChannel
+from sim_instruments.devices.k2636b_channel import I_RANGES, MAX_I, MAX_V, SmuChannel, flush
 from sim_instruments.tsp import TspEngine, TspError
 
 
@@ -30,27 +30,39 @@ class Sim2636B:
     def __init__(self, bench: SimBench, name: str) -> None:
         self.bench, self.name = bench, name
         self.engine = TspEngine(idn=self.idn, model=self.model, now=bench.now, delay=self.delay, reset=self.reset)
-        self.channels = [SmuChannel(self, "smua", 1), SmuChannel(self, "smub", 2)]
+        self.channels = [SmuChannel.shared(self, name, 1), SmuChannel.shared(self, name, 2)]
         for ch in self.channels:
-            ch.declare(self.engine)
+            ch.declare(self.engine, ch.prefix)
+        self.peers: list[SmuChannel] = []  # the SMU channels of other 2636Bs on this one's TSP-Link network
         self.engine.function("printbuffer", self._printbuffer)
+        self.engine.function("waitcomplete", lambda *group: flush(self.bench))
         self.engine.function("printnumber", self._printnumber)
         self._tsplink()
         self.reset()
 
     def _tsplink(self) -> None:
-        """``node[N]``: the bench's 707B mainframes on this instrument's TSP-Link network (``tsplink_node``), their
-        ``channel`` functions acting on the same relays (errors go to this instrument's queue)."""
+        """``node[N]``: the bench's 707B mainframes and other 2636Bs on this instrument's TSP-Link network
+        (``tsplink_node``): a mainframe's ``channel`` functions act on the same relays, a 2636B's ``smua``/``smub``
+        are the same channels its own instrument drives (errors go to this instrument's queue)."""
         from sim_instruments.devices.k707b import Sim707B
 
         cfg = self.bench.config.instruments
         peers: dict[int, str] = {}
         if cfg[self.name].tsplink_node is not None:
             for name, inst in cfg.items():
-                if inst.driver == "keithley_707b" and inst.tsplink_node is not None:
-                    table = f"tsplink_node{inst.tsplink_node}"
+                if inst.tsplink_node is None or name == self.name:
+                    continue
+                table = f"tsplink_node{inst.tsplink_node}"
+                if inst.driver == "keithley_707b":
                     Sim707B(self.bench, name).declare(self.engine, prefix=f"{table}.channel")
-                    peers[inst.tsplink_node] = table
+                elif inst.driver == "keithley_2600b":
+                    for ch in (1, 2):
+                        peer = SmuChannel.shared(self, name, ch)
+                        peer.declare(self.engine, f"{table}.{peer.prefix}")
+                        self.peers.append(peer)
+                else:
+                    continue
+                peers[inst.tsplink_node] = table
         self.engine.items("node", lambda n: self.engine.lua.globals[peers[n]] if n in peers else None)
 
     @property
@@ -62,11 +74,14 @@ class Sim2636B:
             ch.reset()
 
     def delay(self, seconds: float) -> None:
-        """Time passes with the sources as they are: a pulse where this instrument drives a non-zero level."""
-        levels = {ch.key: ch.src.level for ch in self.channels if ch.src.on and ch.src.level != 0.0}
+        """Time passes with the sources as they are: a pulse where this instrument or a TSP-Link peer drives a
+        non-zero level."""
+        flush(self.bench)
+        chans = [*self.channels, *self.peers]
+        levels = {ch.key: ch.src.level for ch in chans if ch.src.on and ch.src.level != 0.0}
         if levels and seconds > 0:
             currents = self.bench.pulse(levels, seconds)
-            for ch in self.channels:
+            for ch in chans:
                 if ch.key in currents:
                     ch.last_pulse_current = currents[ch.key]
         else:
@@ -90,4 +105,7 @@ class Sim2636B:
 
     def handle(self, message: str) -> str | None:
         self.bench.advance(self.bench.timing.command)
-        return self.engine.handle(message)
+        try:
+            return self.engine.handle(message)
+        finally:
+            flush(self.bench)  # an overlapped measurement left running completes with the message

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sim_instruments.tsp import TspEngine, TspError
 
 if TYPE_CHECKING:
+    from sim_instruments.bench import SimBench
     from sim_instruments.devices.k2636b import Sim2636B
 
 OVERFLOW = 9.91e37
@@ -49,6 +50,18 @@ def _indexer(buf: Buffer, name: str) -> Any:
     return get
 
 
+def flush(bench: SimBench) -> None:
+    """Run the bench's pending overlapped measurements: one conversion of every pending channel at once (held for
+    the longest of their conversion times), each reading stored in its buffers."""
+    pending, bench.tsp_pending = bench.tsp_pending, []
+    if not pending:
+        return
+    keys = list(dict.fromkeys(ch.key for ch, _, _ in pending))
+    amps = bench.measure_many(keys, max(ch.hold() for ch, _, _ in pending))
+    for ch, what, bufs in pending:
+        ch.store(what, amps[ch.key], bufs)
+
+
 class Buffer:
     """A reading buffer (``nvbuffer1``/``nvbuffer2``): ``n``, ``[i]``, ``readings``, ``sourcevalues``,
     ``timestamps``, ``clear()``."""
@@ -79,10 +92,22 @@ class Buffer:
 
 
 class SmuChannel:
-    """``smua`` (bench channel 1) or ``smub`` (channel 2)."""
+    """``smua`` (bench channel 1) or ``smub`` (channel 2). One object per physical channel (:meth:`shared`): its own
+    instrument and the TSP-Link peers that reach it as ``node[N].smua`` act on the same settings."""
 
-    def __init__(self, dev: Sim2636B, prefix: str, channel: int) -> None:
-        self.dev, self.prefix, self.key = dev, prefix, (dev.name, channel)
+    @classmethod
+    def shared(cls, dev: Sim2636B, name: str, channel: int) -> SmuChannel:
+        """The channel ``channel`` of the bench's 2636B ``name``, made on first use (by ``dev``, its instrument or
+        a peer on the same TSP-Link network)."""
+        registry = dev.bench.tsp_channels
+        key = (name, channel)
+        if key not in registry:
+            registry[key] = cls(dev, "smua" if channel == 1 else "smub", channel, name)
+        ch: SmuChannel = registry[key]
+        return ch
+
+    def __init__(self, dev: Sim2636B, prefix: str, channel: int, name: str | None = None) -> None:
+        self.dev, self.prefix, self.key = dev, prefix, (name or dev.name, channel)
         self.src = dev.bench.sources[self.key]
         self.buffers: dict[str, Buffer] = {}
         self.nvbuffer1, self.nvbuffer2 = Buffer(), Buffer()
@@ -105,6 +130,7 @@ class SmuChannel:
 
     # --- settings ---------------------------------------------------------------------------------------
     def _set_levelv(self, v: Any) -> None:
+        flush(self.dev.bench)
         volts = _num(v, f"{self.prefix}.source.levelv")
         rng = _range_for(volts, V_RANGES, f"{self.prefix}.source.levelv")
         if not self.autorangev and abs(volts) > self.rangev * 1.01:
@@ -132,6 +158,7 @@ class SmuChannel:
         self.src.limit = amps
 
     def _set_output(self, v: Any) -> None:
+        flush(self.dev.bench)
         state = int(_num(v, f"{self.prefix}.source.output"))
         if state not in (OFF, ON, HIGH_Z):
             raise TspError(-222, f"Parameter data out of range: {self.prefix}.source.output = {state}")
@@ -165,9 +192,16 @@ class SmuChannel:
         t = self.nplc / self.dev.line_frequency
         return t * 3 if self.autozero == AZ_AUTO else t
 
+    def hold(self) -> float:
+        """How long a measurement holds the source: its conversion time, at least the bench's read duration."""
+        return max(self.conversion_time(), self.dev.bench.timing.read_duration)
+
     def _current(self) -> float:
-        hold = max(self.conversion_time(), self.dev.bench.timing.read_duration)
-        amps = self.dev.bench.measure(self.key, hold)
+        flush(self.dev.bench)
+        return self._scaled(self.dev.bench.measure(self.key, self.hold()))
+
+    def _scaled(self, amps: float) -> float:
+        """A current as the instrument reports it: on its (auto) range, overflow above it, at its resolution."""
         rng = self.meas_rangei
         if self.meas_autorangei:
             rng = next((r for r in I_RANGES if abs(amps) <= r * 1.05), I_RANGES[-1])
@@ -190,8 +224,9 @@ class SmuChannel:
         target.add(value, self._voltage(), self.dev.bench.now())
 
     def dev_buffers(self) -> dict[str, Buffer]:
+        """Every reading buffer by the paths it is declared under (local and ``tsplink_nodeN.`` names)."""
         out: dict[str, Buffer] = {}
-        for ch in self.dev.channels:
+        for ch in self.dev.bench.tsp_channels.values():
             out.update(ch.buffers)
         return out
 
@@ -205,6 +240,22 @@ class SmuChannel:
                 self._store(buf, x)
             values = value
         return values[0] if len(values) == 1 else tuple(values)
+
+    def overlapped(self, what: str, *bufs: Any) -> None:
+        """``measure.overlappedi/v/iv(buffer)``: starts a measurement and returns at once; measurements started
+        together convert together (one conversion of every pending channel) when the script next waits
+        (``waitcomplete``), delays, measures or changes a source."""
+        if not bufs:
+            raise TspError(-286, f"{self.prefix}.measure.overlapped{what}: a reading buffer is required", abort=True)
+        self.dev.bench.tsp_pending.append((self, what, list(bufs)))
+
+    def store(self, what: str, amps: float, bufs: list[Any]) -> None:
+        """Store an overlapped reading (``amps`` from the bench) as :meth:`measure` stores one."""
+        i = self._scaled(amps)
+        v = self._voltage()
+        value = {"i": [i], "v": [v], "iv": [i, v]}[what]
+        for buf, x in zip(bufs, value, strict=False):
+            self._store(buf, x)
 
     # --- trigger model basics ---------------------------------------------------------------------------
     def _listv(self, values: Any) -> None:
@@ -246,8 +297,9 @@ class SmuChannel:
             self.src.level = self.levelv
 
     # --- TSP declarations -------------------------------------------------------------------------------
-    def declare(self, e: TspEngine) -> None:
-        p = self.prefix
+    def declare(self, e: TspEngine, prefix: str | None = None) -> None:
+        """Declare the channel on ``e`` as ``prefix`` (its own name, or ``tsplink_nodeN.smua`` on a peer)."""
+        p = prefix or self.prefix
         for name, v in (("OUTPUT_DCAMPS", DCAMPS), ("OUTPUT_DCVOLTS", DCVOLTS), ("OUTPUT_OFF", OFF),
                         ("OUTPUT_ON", ON), ("OUTPUT_HIGH_Z", HIGH_Z), ("AUTOZERO_OFF", AZ_OFF),
                         ("AUTOZERO_ONCE", AZ_ONCE), ("AUTOZERO_AUTO", AZ_AUTO), ("AUTORANGE_OFF", 0),
@@ -289,6 +341,8 @@ class SmuChannel:
         e.attribute(f"{p}.measure.filter.enable", lambda: 0, lambda v: None)
         for what in ("i", "v", "iv", "r", "p"):
             e.function(f"{p}.measure.{what}", lambda *b, w=what: self.measure(w, *b))
+        for what in ("i", "v", "iv"):
+            e.function(f"{p}.measure.overlapped{what}", lambda *b, w=what: self.overlapped(w, *b))
         e.function(f"{p}.reset", self.reset)
         e.function(f"{p}.abort", lambda: None)
         self.nvbuffer1.declare(e, f"{p}.nvbuffer1", self.buffers)
