@@ -286,9 +286,7 @@ function labctl_groups(s, groups, warm)
         reads[k][#reads[k] + 1] = fmt(t)
         gs[k] = i / vread
       end end
-      for k = 1, n do cells[k].ch.source.levelv = 0 end
-      bias.source.levelv = 0
-    end
+    end  -- the lines stay at the read level until the next pulse or the group's end (no time passes between)
     local function fire(list)  -- one polarity's pulses at once, {k, v, w} sorted by width
       local vref = 0
       for _, p in ipairs(list) do if math.abs(p[2]) > math.abs(vref) then vref = p[2] end end
@@ -312,8 +310,6 @@ function labctl_groups(s, groups, warm)
         end
         cells[p[1]].ch.source.levelv = vb
       end
-      for k = 1, n do cells[k].ch.source.levelv = 0 end
-      bias.source.levelv = 0
       return true
     end
     verify()

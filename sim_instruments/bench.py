@@ -394,11 +394,10 @@ class SimBench:
                 side = 1
         return lo
 
-    def _within_compliance(self, xname: str, key: Key) -> bool:
-        """True when source ``key`` cannot reach its compliance on ``xname`` as the lines are now (so folding
-        need not be evaluated): no cell carries more than prefactor·sinh(span/V0), span the widest voltage
-        between two lines (floating lines settle within the driven levels and ground), and a source's current
-        counts each cell at most twice (a row and a column)."""
+    def _current_bound(self, xname: str) -> float:
+        """An upper bound of any source's current on ``xname`` as the lines are now: no cell carries more than
+        prefactor·sinh(span/V0), span the widest voltage between two lines (floating lines settle within the
+        driven levels and ground), and a source's current counts each cell at most twice (a row and a column)."""
         rows, cols, _ = self.lines(xname)
         driven = [v for v in (*rows, *cols) if v is not None]
         span = max([*driven, 0.0]) - min([*driven, 0.0])
@@ -406,7 +405,7 @@ class SimBench:
         xp, v0 = arr.xp, arr.cells.V0
         v0_min = float(v0) if isinstance(v0, float | int) else float(xp.to_numpy(v0).min())
         bound = 2.0 * math.sinh(span / v0_min) * float(xp.to_numpy(arr.prefactor()).sum())
-        return bound * (1.0 + 1e-6) < self.sources[key].limit
+        return bound * (1.0 + 1e-6)
 
     def _static_currents(self, xname: str, levels: dict[Key, float]) -> dict[Key, float]:
         """Current out of every live source into crossbar ``xname`` with ``levels`` overriding, at the present
@@ -442,7 +441,8 @@ class SimBench:
             for name in touched:
                 _, _, present = self.lines(name)
                 mine = {k: self.sources[k].level for k in live if k in present}
-                if all(self._within_compliance(name, k) for k in mine):
+                bound = self._current_bound(name) if mine else 0.0
+                if all(bound < self.sources[k].limit for k in mine):
                     for k in mine:
                         self.sources[k].tripped = False
                     folded = mine

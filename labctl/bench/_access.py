@@ -318,9 +318,13 @@ class BenchCrossbar:
         return {m: int(n) for m, n in nodes.items() if n is not None}
 
     def cells_per_operation(self, scheme: BiasScheme) -> int:
-        if self._cell_plan(0, 0, scheme) is None or self._links() is None:
+        """Cells per :meth:`program_row` call: ``ROW_BATCH``, rounded up to whole groups of parallel write-verify
+        (18 with six column channels), 0 when this bench has no in-instrument row programming."""
+        links = self._links()
+        if self._cell_plan(0, 0, scheme) is None or links is None:
             return 0
-        return self.ROW_BATCH
+        k = len(self._column_channels(links)) or 1
+        return k * -(-self.ROW_BATCH // k)
 
     async def program_row(self, row: int, cols: list[int], targets: list[float], settings: IsppSettings,
                           warm: WarmState | None, scheme: BiasScheme, read_volts: float) -> list[CellRun]:
@@ -346,17 +350,25 @@ class BenchCrossbar:
                     for w in (settings.width, settings.width_max):
                         self._bench.smu(inst).limits.check_pulse(-v, w)
             k = len(columns)
+            # cells with the same target share a group: their loops pulse in the same direction and take a similar
+            # number of steps, so a group's steps are fewer and its V/2 bias fits every pulsed cell
+            order = sorted(range(len(cols)), key=lambda i: (targets[i], i))
             groups = []
-            for g in range(0, len(cols), k):
-                relays = self.wiring.group_plan(row, cols[g:g + k])
+            for g in range(0, len(order), k):
+                part = order[g:g + k]
+                relays = self.wiring.group_plan(row, [cols[i] for i in part])
                 groups.append((self._moves(relays, state, links),
-                               list(zip(targets[g:g + k], columns, strict=False))))
+                               list(zip([targets[i] for i in part], columns, strict=False))))
 
             async def run_groups() -> list[CellRun]:
                 t0 = self.now()
                 results = await smu.write_verify_groups(settings, groups, warm=warm, read_volts=read_volts,
                                                         bias=bias, kbias=kbias)
-                return await self._row_results(row, cols, results, state, t0, scheme, read_volts, len(groups))
+                if len(results) != len(order):
+                    raise InstrumentError(f"{self.name}: {len(results)} results for {len(order)} cells")
+                by_cell = dict(zip(order, results, strict=True))
+                return await self._row_results(row, cols, [by_cell[i] for i in range(len(cols))], state, t0,
+                                               scheme, read_volts, len(groups))
 
             return await self._guarded("program_row", run_groups)
         cells = []

@@ -4,6 +4,7 @@ reading buffers and trigger-model basics, declared on the TSP engine."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sim_instruments.tsp import TspEngine, TspError
@@ -39,20 +40,24 @@ def _range_for(value: float, ranges: tuple[float, ...], what: str) -> float:
     raise TspError(-222, f"Parameter data out of range: {what} = {value:g}; allowed up to {ranges[-1]:g}")
 
 
-def _indexer(buf: Buffer, name: str) -> Any:
-    """``buf.<name>[i]`` (1-based; nil outside), reading the buffer's present list."""
+def _indexer(buf: Buffer, name: str, sync: Callable[[Buffer], None]) -> Any:
+    """``buf.<name>[i]`` (1-based; nil outside), reading the buffer's present list (after ``sync``)."""
     attr = {"readings": "readings", "sourcevalues": "sources", "timestamps": "times"}[name]
 
     def get(i: int) -> float | None:
+        sync(buf)
         data: list[float] = getattr(buf, attr)
         return data[i - 1] if 1 <= i <= len(data) else None
 
     return get
 
 
-def flush(bench: SimBench) -> None:
+def flush(bench: SimBench, buffer: Buffer | None = None) -> None:
     """Run the bench's pending overlapped measurements: one conversion of every pending channel at once (held for
-    the longest of their conversion times), each reading stored in its buffers."""
+    the longest of their conversion times), each reading stored in its buffers. With ``buffer``: only when one of
+    them is to store into it (a script reading a buffer waits for its results, not for other buffers')."""
+    if buffer is not None and not any(buffer is b for _, _, bufs in bench.tsp_pending for b in bufs):
+        return
     pending, bench.tsp_pending = bench.tsp_pending, []
     if not pending:
         return
@@ -79,14 +84,28 @@ class Buffer:
         self.sources.append(source)
         self.times.append(t)
 
-    def declare(self, engine: TspEngine, path: str, registry: dict[str, Buffer]) -> None:
-        registry[path] = self
-        engine.attribute(f"{path}.n", lambda: len(self.readings))
-        engine.attribute(f"{path}.__path", lambda: path)
-        engine.function(f"{path}.clear", self.clear)
-        engine.items(path, lambda i: self.readings[i - 1] if 1 <= i <= len(self.readings) else None)
+    def declare(self, engine: TspEngine, path: str, registry: dict[str, Buffer],
+                sync: Callable[[Buffer], None]) -> None:
+        """Declare the buffer as ``path`` on ``engine``; ``registry`` finds it by its token (``__path``), which
+        names this buffer alone whatever path an engine reaches it by (``smua.nvbuffer1``, ``node[4].smua...``).
+        Reading it first completes the overlapped measurements still running (``sync``): a script that reads a
+        result not yet made waits for it, as the manual describes."""
+        token = f"buffer{id(self)}"
+        registry[token] = self
+        def count() -> int:
+            sync(self)
+            return len(self.readings)
+
+        def clear() -> None:
+            sync(self)
+            self.clear()
+
+        engine.attribute(f"{path}.n", count)
+        engine.attribute(f"{path}.__path", lambda: token)
+        engine.function(f"{path}.clear", clear)
+        engine.items(path, _indexer(self, "readings", sync))
         for name in ("readings", "sourcevalues", "timestamps"):
-            engine.items(f"{path}.{name}", _indexer(self, name))
+            engine.items(f"{path}.{name}", _indexer(self, name, sync))
         for name in ("appendmode", "collecttimestamps", "collectsourcevalues", "fillmode", "timestampresolution"):
             engine.setting(f"{path}.{name}", 0)
 
@@ -217,14 +236,18 @@ class SmuChannel:
     def _store(self, buf: Any, value: float) -> None:
         if buf is None:
             return
+        self._buffer(buf).add(value, self._voltage(), self.dev.bench.now())
+
+    def _buffer(self, buf: Any) -> Buffer:
+        """The reading buffer a script passed (``smua.nvbuffer1``, ``node[4].smub.nvbuffer2``)."""
         path = buf["__path"] if not isinstance(buf, int | float | str | bool) else None
         target = self.dev_buffers().get(str(path))
         if target is None:
             raise TspError(-286, f"{self.prefix}.measure: argument is not a reading buffer", abort=True)
-        target.add(value, self._voltage(), self.dev.bench.now())
+        return target
 
     def dev_buffers(self) -> dict[str, Buffer]:
-        """Every reading buffer by the paths it is declared under (local and ``tsplink_nodeN.`` names)."""
+        """Every reading buffer of the bench's TSP channels, by its token."""
         out: dict[str, Buffer] = {}
         for ch in self.dev.bench.tsp_channels.values():
             out.update(ch.buffers)
@@ -247,15 +270,15 @@ class SmuChannel:
         (``waitcomplete``), delays, measures or changes a source."""
         if not bufs:
             raise TspError(-286, f"{self.prefix}.measure.overlapped{what}: a reading buffer is required", abort=True)
-        self.dev.bench.tsp_pending.append((self, what, list(bufs)))
+        self.dev.bench.tsp_pending.append((self, what, [self._buffer(b) for b in bufs if b is not None]))
 
-    def store(self, what: str, amps: float, bufs: list[Any]) -> None:
+    def store(self, what: str, amps: float, bufs: list[Buffer]) -> None:
         """Store an overlapped reading (``amps`` from the bench) as :meth:`measure` stores one."""
         i = self._scaled(amps)
         v = self._voltage()
         value = {"i": [i], "v": [v], "iv": [i, v]}[what]
         for buf, x in zip(bufs, value, strict=False):
-            self._store(buf, x)
+            buf.add(x, v, self.dev.bench.now())
 
     # --- trigger model basics ---------------------------------------------------------------------------
     def _listv(self, values: Any) -> None:
@@ -345,8 +368,9 @@ class SmuChannel:
             e.function(f"{p}.measure.overlapped{what}", lambda *b, w=what: self.overlapped(w, *b))
         e.function(f"{p}.reset", self.reset)
         e.function(f"{p}.abort", lambda: None)
-        self.nvbuffer1.declare(e, f"{p}.nvbuffer1", self.buffers)
-        self.nvbuffer2.declare(e, f"{p}.nvbuffer2", self.buffers)
+        sync = lambda buf: flush(self.dev.bench, buf)  # noqa: E731
+        self.nvbuffer1.declare(e, f"{p}.nvbuffer1", self.buffers, sync)
+        self.nvbuffer2.declare(e, f"{p}.nvbuffer2", self.buffers, sync)
         e.function(f"{p}.trigger.source.listv", self._listv)
         e.function(f"{p}.trigger.source.linearv", self._linearv)
         e.attribute(f"{p}.trigger.source.action", lambda: self.trig_source_action,
