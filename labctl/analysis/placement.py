@@ -39,6 +39,10 @@ CLASSES = ("working", "stuck_on", "stuck_off", "virgin")
 ON_PENALTY = 1.0e4
 #: Cost of a stuck-OFF / virgin cell under an OFF target (it reads below G_OFF: nearly harmless).
 OFF_WEIGHT = 0.05
+ROW_LOAD = 1.0
+"""The cost of a stuck-ON cell anywhere on a driven row (also in a column the layer does not use): it draws current
+from the row's driver at every pulse and read (V/2 on its unused column), which drops the row's voltage on a chip
+with wire resistance; weighed like one stuck-OFF cell under an ON target."""
 
 Shape = tuple[int, int]
 
@@ -302,12 +306,14 @@ def _room(n_ins: list[int], free: dict[str, list[int]]) -> bool:
 
 
 def _cost(lp: LayerPlacement, masks: dict[str, tuple[np.ndarray, np.ndarray]], w: np.ndarray) -> float:
-    """Stuck-ON cells under a placement (weighted ``ON_PENALTY``) plus the expected stuck-OFF damage."""
+    """Stuck-ON cells under a placement (weighted ``ON_PENALTY``), stuck-ON cells on its rows (``ROW_LOAD``) plus
+    the expected stuck-OFF damage."""
     total = 0.0
     for s in lp.segments:
         on, off = masks[s.crossbar]
         r, c, o = list(s.rows), list(s.cols), list(s.outputs)
         total += ON_PENALTY * float(on[np.ix_(r, c)].sum()) + float((w[:, o] * off[np.ix_(r, c)]).sum())
+        total += ROW_LOAD * float(on[r].sum())
     return total
 
 
@@ -321,7 +327,8 @@ def _place_layer(name: str, n_in: int, n_out: int, w: np.ndarray, masks: dict[st
             continue
         fr = np.asarray(free[x])
         key = ON_PENALTY * on[fr] + (mean_w / n_in) * off[fr]
-        rows[x] = fr[_best_rows(key, n_in, n_out, rng, restarts)]
+        load = (ROW_LOAD / n_out) * on[fr].sum(axis=1, keepdims=True)  # a row's load, spread over the columns used
+        rows[x] = fr[_best_rows(key + load, n_in, n_out, rng, restarts)]
         colkey[x] = key[np.searchsorted(fr, rows[x])].sum(axis=0)
     if not rows:
         raise ConfigError.invalid(f"placement.{name}", f"{n_in} inputs", "a crossbar with that many free rows")
@@ -349,7 +356,7 @@ def _place_layer(name: str, n_in: int, n_out: int, w: np.ndarray, masks: dict[st
         for x, (_r, cols, outs) in list(segs.items()):  # inputs to rows, given the columns
             fr = np.asarray(free[x])
             on, off = masks[x]
-            rc = (ON_PENALTY * on[np.ix_(fr, cols)].sum(axis=1))[None, :] \
+            rc = (ON_PENALTY * on[np.ix_(fr, cols)].sum(axis=1) + ROW_LOAD * on[fr].sum(axis=1))[None, :] \
                 + w[:, outs] @ off[np.ix_(fr, cols)].astype(np.float64).T
             rows[x] = fr[assign(rc)]
             segs[x] = (rows[x], cols, outs)

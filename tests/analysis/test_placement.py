@@ -150,3 +150,16 @@ def test_risk_moves_a_layer_to_the_cells_that_program() -> None:
     assert max(seg.cols) < 20
     with pytest.raises(ConfigError, match="risk"):
         place({"fc": (8, 12)}, faults, risk={"x0": np.full((32, 32), 2.0)})
+
+
+def test_prefers_rows_whose_stuck_on_cells_sit_only_in_unused_columns_less_often() -> None:
+    """A stuck-ON cell in an unused column of a driven row still loads the row (ROW_LOAD): with clean columns
+    available on every row, the layer goes to the rows with the fewest stuck-ON cells anywhere."""
+    c = np.full((12, 12), "working", dtype="<U9")
+    loaded = [0, 1, 2, 3, 4, 5, 6, 7]
+    for r in loaded:
+        c[r, 11] = "stuck_on"  # the layer needs 4 of 12 columns: column 11 is never needed
+    pl = place({"fc": (4, 4)}, {"xbar0": c})
+    rows = set(pl.layers["fc"].segments[0].rows)
+    assert rows == {8, 9, 10, 11}
+    assert 11 not in pl.layers["fc"].segments[0].cols
