@@ -40,9 +40,10 @@ ON_PENALTY = 1.0e4
 #: Cost of a stuck-OFF / virgin cell under an OFF target (it reads below G_OFF: nearly harmless).
 OFF_WEIGHT = 0.05
 ROW_LOAD = 1.0
-"""The cost of a stuck-ON cell anywhere on a driven row (also in a column the layer does not use): it draws current
-from the row's driver at every pulse and read (V/2 on its unused column), which drops the row's voltage on a chip
-with wire resistance; weighed like one stuck-OFF cell under an ON target."""
+"""The row load of a placement on lines with wire resistance (``place(..., row_load=ROW_LOAD)``): the cost of a
+stuck-ON cell anywhere on a driven row (also in a column the layer does not use), which draws current from the
+row's driver at every pulse (V/2 on its unused column) and drops the row's voltage; weighed like one stuck-OFF cell
+under an ON target. Without wire resistance a row's load costs nothing (0)."""
 
 Shape = tuple[int, int]
 
@@ -249,6 +250,7 @@ def place(
     on_targets: Mapping[str, npt.ArrayLike] | None = None,
     free_rows: dict[str, list[int]] | None = None,
     risk: Mapping[str, npt.ArrayLike] | None = None,
+    row_load: float = 0.0,
     restarts: int = 6,
     seed: int = 0,
 ) -> Placement:
@@ -256,7 +258,10 @@ def place(
     of ``faults`` (crossbar -> array of cell classes, see :data:`CLASSES`). ``on_targets``: layer -> bool map of its
     ON cells (weights stuck-OFF damage; unknown = equal odds). ``free_rows``: crossbar -> rows that may be used
     (default all). ``risk``: crossbar -> per-cell odds (0..1) that a working cell fails to turn ON (see
-    :func:`switching_risk`; default 0). Deterministic for a given ``seed``."""
+    :func:`switching_risk`; default 0). ``row_load``: the cost of each stuck-ON cell on a driven row (see
+    :data:`ROW_LOAD`; default 0). Deterministic for a given ``seed``."""
+    if not 0 <= row_load < ON_PENALTY:
+        raise ConfigError.out_of_range("row_load", row_load, 0, ON_PENALTY)
     if not faults:
         raise ConfigError.invalid("faults", "{}", "at least one crossbar's fault map")
     rng = np.random.default_rng(seed)
@@ -269,15 +274,15 @@ def place(
         n_in, n_out = shapes[name]
         w = _weights(None if on_targets is None else on_targets.get(name), (n_in, n_out))
         rest = [shapes[n][0] for n in order[k + 1:]]
-        lp = _place_layer(name, n_in, n_out, w, masks, free, rng, restarts)
+        lp = _place_layer(name, n_in, n_out, w, masks, free, rng, restarts, row_load)
         if not _room(rest, _after(free, lp)):  # a split took the rows a later layer needs: one crossbar instead
             single = []
             for x in masks:
                 if len(free[x]) < n_in:
                     continue
-                cand = _place_layer(name, n_in, n_out, w, {x: masks[x]}, free, rng, restarts)
+                cand = _place_layer(name, n_in, n_out, w, {x: masks[x]}, free, rng, restarts, row_load)
                 if _room(rest, _after(free, cand)):
-                    single.append((_cost(cand, masks, w), x, cand))
+                    single.append((_cost(cand, masks, w, row_load), x, cand))
             if single:
                 lp = min(single, key=lambda t: t[:2])[2]
         layers[name] = lp
@@ -305,20 +310,22 @@ def _room(n_ins: list[int], free: dict[str, list[int]]) -> bool:
     return True
 
 
-def _cost(lp: LayerPlacement, masks: dict[str, tuple[np.ndarray, np.ndarray]], w: np.ndarray) -> float:
-    """Stuck-ON cells under a placement (weighted ``ON_PENALTY``), stuck-ON cells on its rows (``ROW_LOAD``) plus
+def _cost(lp: LayerPlacement, masks: dict[str, tuple[np.ndarray, np.ndarray]], w: np.ndarray,
+          row_load: float) -> float:
+    """Stuck-ON cells under a placement (weighted ``ON_PENALTY``), stuck-ON cells on its rows (``row_load``) plus
     the expected stuck-OFF damage."""
     total = 0.0
     for s in lp.segments:
         on, off = masks[s.crossbar]
         r, c, o = list(s.rows), list(s.cols), list(s.outputs)
         total += ON_PENALTY * float(on[np.ix_(r, c)].sum()) + float((w[:, o] * off[np.ix_(r, c)]).sum())
-        total += ROW_LOAD * float(on[r].sum())
+        total += row_load * float(on[r].sum())
     return total
 
 
 def _place_layer(name: str, n_in: int, n_out: int, w: np.ndarray, masks: dict[str, tuple[np.ndarray, np.ndarray]],
-                 free: dict[str, list[int]], rng: np.random.Generator, restarts: int) -> LayerPlacement:
+                 free: dict[str, list[int]], rng: np.random.Generator, restarts: int, row_load: float
+                 ) -> LayerPlacement:
     mean_w = w.mean(axis=1).sum()  # expected damage of one stuck-OFF cell per column, before assignment
     rows: dict[str, np.ndarray] = {}
     colkey: dict[str, np.ndarray] = {}
@@ -327,7 +334,7 @@ def _place_layer(name: str, n_in: int, n_out: int, w: np.ndarray, masks: dict[st
             continue
         fr = np.asarray(free[x])
         key = ON_PENALTY * on[fr] + (mean_w / n_in) * off[fr]
-        load = (ROW_LOAD / n_out) * on[fr].sum(axis=1, keepdims=True)  # a row's load, spread over the columns used
+        load = (row_load / n_out) * on[fr].sum(axis=1, keepdims=True)  # a row's load, spread over the columns used
         rows[x] = fr[_best_rows(key + load, n_in, n_out, rng, restarts)]
         colkey[x] = key[np.searchsorted(fr, rows[x])].sum(axis=0)
     if not rows:
@@ -356,7 +363,7 @@ def _place_layer(name: str, n_in: int, n_out: int, w: np.ndarray, masks: dict[st
         for x, (_r, cols, outs) in list(segs.items()):  # inputs to rows, given the columns
             fr = np.asarray(free[x])
             on, off = masks[x]
-            rc = (ON_PENALTY * on[np.ix_(fr, cols)].sum(axis=1) + ROW_LOAD * on[fr].sum(axis=1))[None, :] \
+            rc = (ON_PENALTY * on[np.ix_(fr, cols)].sum(axis=1) + row_load * on[fr].sum(axis=1))[None, :] \
                 + w[:, outs] @ off[np.ix_(fr, cols)].astype(np.float64).T
             rows[x] = fr[assign(rc)]
             segs[x] = (rows[x], cols, outs)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from labctl.analysis.assignment import assign
-from labctl.analysis.placement import Placement, damage, origin_placement, place, switching_risk
+from labctl.analysis.placement import ROW_LOAD, Placement, damage, origin_placement, place, switching_risk
 from labctl.core.errors import ConfigError
 
 SHAPES = {"fc1": (16, 64), "fc2": (32, 8)}
@@ -159,7 +159,9 @@ def test_prefers_rows_whose_stuck_on_cells_sit_only_in_unused_columns_less_often
     loaded = [0, 1, 2, 3, 4, 5, 6, 7]
     for r in loaded:
         c[r, 11] = "stuck_on"  # the layer needs 4 of 12 columns: column 11 is never needed
-    pl = place({"fc": (4, 4)}, {"xbar0": c})
+    pl = place({"fc": (4, 4)}, {"xbar0": c}, row_load=ROW_LOAD)
     rows = set(pl.layers["fc"].segments[0].rows)
     assert rows == {8, 9, 10, 11}
     assert 11 not in pl.layers["fc"].segments[0].cols
+    plain = place({"fc": (4, 4)}, {"xbar0": c})  # no wire resistance: a row's load costs nothing
+    assert set(plain.layers["fc"].segments[0].rows) & set(loaded)
