@@ -13,6 +13,7 @@ from labctl.bench import CONFIGS, open_bench
 from labctl.core import LimitError
 from labctl.core.config import load_bench_config, parse_bench_config
 from labctl.core.records import CellOutcome, PulseRecord, ReadRecord
+from protocols import ListSink as Sink
 from protocols.program import ProgramParams
 from protocols.program import run as program
 from protocols.read_map import ReadMapParams
@@ -22,17 +23,6 @@ from sim_instruments.devices import make_device
 
 PARALLEL = CONFIGS / "sim_bench_2600b_parallel.yaml"
 SINGLE = CONFIGS / "sim_bench_2600b.yaml"
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.records: list[Any] = []
-
-    def emit(self, rec: Any) -> None:
-        self.records.append(rec)
-
-    def of(self, kind: type) -> list[Any]:
-        return [r for r in self.records if isinstance(r, kind)]
 
 
 async def _program(config: Any, params: ProgramParams, log: list[tuple[str, str]] | None = None
