@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,12 @@ async def test_fast_path_sends_at_most_one_message_per_cell_and_journals_every_p
     outcomes = [r for r in sink.records if isinstance(r, CellOutcome)]
     assert len(reads) == len(pulses) + 16  # a first read, then one after every pulse
     assert sum(o.pulses for o in outcomes) == len(pulses)
+    spans = {}  # each cell's first and last record time: the cells of a row run one after another
+    for rec in [*pulses, *reads]:
+        lo, hi = spans.get((rec.row, rec.col), (rec.t, rec.t))
+        spans[(rec.row, rec.col)] = (min(lo, rec.t), max(hi, rec.t))
+    order = sorted(spans, key=lambda cell: spans[cell][0])
+    assert all(spans[a][1] <= spans[b][0] for a, b in itertools.pairwise(order))
     assert all(1.0 <= abs(p.volts) <= 1.8 and p.width >= 5e-5 for p in pulses)
     assert all(abs(r.volts) == 0.1 for r in reads)
     for o in outcomes:
