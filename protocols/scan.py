@@ -15,13 +15,12 @@ resistance a fresh (ON) cell left on a driven row or a used column draws current
 the cells in use (``labctl loop`` scans this way).
 
 Classes (:data:`CLASSES`): ``working`` when the SET swung the cell up by at least ``min_ratio`` from its RESET
-read; otherwise by its read after the SET ``g_set``: ``stuck_on`` (>= ``g_stuck_on``), ``virgin`` (< ``g_virgin``,
-never formed) or ``stuck_off``; with ``set_reset`` a cell the test RESET left at or above ``g_mid`` is ``stuck_on``
-too (it stays ON: on a chip with wire resistance a SET far from the drivers that the RESET cannot undo).
-Outcomes: converged (working), failed (moved by ``min_ratio`` but not the full swing) or stuck (never moved).
-Each cell's ``CellOutcome`` (target = ``g0``, the state the restore returns to; conductance = ``g_set``, what
-decides the class; without ``read_found`` the target is ``g_set``, where the cell stays; with ``set_reset`` it is
-``g_reset``) commits it in the journal; a resumed run never pulses it again.
+read; otherwise by its last test read ``g_set``: ``stuck_on`` (>= ``g_stuck_on``), ``virgin`` (< ``g_virgin``,
+never formed) or ``stuck_off``. Outcomes: converged (working), failed (moved by ``min_ratio`` but not the full
+swing) or stuck (never moved). Each cell's ``CellOutcome`` (target = ``g0``, the state the restore returns to;
+conductance = ``g_set``, what decides the class; without ``read_found``
+the target is ``g_set``, where the cell stays; with ``set_reset`` it is ``g_reset``) commits it in the journal;
+a resumed run never pulses it again.
 Emits a ``MapRecord`` "scan" (conductance ``g0``; extras ``g_reset``, ``g_set``, ``fault_class`` = index into
 :data:`CLASSES`, ``switched``) and a ``ResultRecord`` "scan" with the counts per class.
 """
@@ -77,13 +76,11 @@ class ScanParams(Params):
         return self
 
 
-def classify(status: str, g_set: float, p: ScanParams, g_left: float = float("nan")) -> str:
-    """The class of a tested cell from its outcome, its read after the SET and (``set_reset``) where the test left
-    it: a cell that did not pass and is still ON (>= ``g_mid``) after the test RESET stays ON for any job, so it is
-    stuck ON even below ``g_stuck_on`` (a SET that the RESET cannot undo)."""
+def classify(status: str, g_set: float, p: ScanParams) -> str:
+    """The class of a tested cell from its outcome and its read after the SET."""
     if status == CellStatus.CONVERGED:
         return "working"
-    if g_set >= p.g_stuck_on or (p.order == "set_reset" and g_left >= p.g_mid):
+    if g_set >= p.g_stuck_on:
         return "stuck_on"
     return "virgin" if g_set < p.g_virgin else "stuck_off"
 
@@ -113,7 +110,7 @@ async def run(
     for (r, c), o in done.items():
         if r0 <= r < r1 and c0 <= c < c1:
             g0m[r, c], g_set[r, c], status[r, c] = o.target, o.conductance, str(o.status)
-            fault[r, c] = CLASSES.index(classify(str(o.status), o.conductance, params, o.target))
+            fault[r, c] = CLASSES.index(classify(str(o.status), o.conductance, params))
     total = (r1 - r0) * (c1 - c0)
     finished = int((fault[r0:r1, c0:c1] >= 0).sum())
     sink.emit(Progress(finished, total, "scan: start"))
@@ -140,7 +137,7 @@ async def run(
                 left_at = a if np.isfinite(a) and not park else b if park else s  # where the cell stays
                 sink.emit(CellOutcome(row, c, st, left_at, s, 3 if c in back else 2))
                 g0m[row, c], g_reset[row, c], g_set[row, c], status[row, c] = a, b, s, str(st)
-                fault[row, c] = CLASSES.index(classify(str(st), s, params, left_at))
+                fault[row, c] = CLASSES.index(classify(str(st), s, params))
             finished += len(cols)
             sink.emit(Progress(finished, total, f"scan: row {row}"))
     switched = (status == CellStatus.CONVERGED) | (status == CellStatus.FAILED)

@@ -40,10 +40,10 @@ ON_PENALTY = 1.0e4
 #: Cost of a stuck-OFF / virgin cell under an OFF target (it reads below G_OFF: nearly harmless).
 OFF_WEIGHT = 0.05
 ROW_LOAD = 1.0
-"""The row load of a placement on lines with wire resistance (``place(..., row_load=ROW_LOAD)``): the cost of a
-stuck-ON cell anywhere on a driven row (also in a column the layer does not use), which draws current from the
-row's driver at every pulse (V/2 on its unused column) and drops the row's voltage; weighed like one stuck-OFF cell
-under an ON target. Without wire resistance a row's load costs nothing (0)."""
+"""A row load for ``place(..., row_load=ROW_LOAD)``: the cost of a stuck-ON cell anywhere on a driven row (also in a
+column the layer does not use), which draws current from the row's driver at every pulse (V/2 on its unused column)
+and drops the row's voltage on lines with wire resistance; weighed like one stuck-OFF cell under an ON target. The
+loop does not set it (decision 0058: on the realistic chip it moved the layers away from the drivers)."""
 
 Shape = tuple[int, int]
 

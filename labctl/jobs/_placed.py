@@ -62,12 +62,10 @@ def stored_placement(store: RunStore) -> tuple[Placement, dict[str, np.ndarray],
 async def scan_and_place(run: RunStep, store: RunStore, crossbars: dict[str, tuple[int, int]],
                          shapes: dict[str, tuple[int, int]], on_targets: dict[str, np.ndarray],
                          scan_params: dict[str, Any], out: Path, *, reuse: bool = False,
-                         seed: int = 0, risk_window: int = 0, row_load: float = 0.0
-                         ) -> tuple[Placement, dict[str, np.ndarray], list[str]]:
+                         seed: int = 0, risk_window: int = 0) -> tuple[Placement, dict[str, np.ndarray], list[str]]:
     """Scan every crossbar, place the layers, store the placement; with ``reuse`` a stored placement for the same
     layer shapes is taken as it is, with the scans it was made from (no new scan). ``risk_window`` > 0: working
-    cells near many stuck-OFF ones count as partly stuck (:func:`~labctl.analysis.placement.switching_risk`);
-    ``row_load`` > 0: stuck-ON cells on a driven row cost that much each (:data:`~labctl.analysis.placement.ROW_LOAD`).
+    cells near many stuck-OFF ones count as partly stuck (:func:`~labctl.analysis.placement.switching_risk`).
     Returns the placement, the fault maps and the scan run ids."""
     import protocols
     from protocols.scan import fault_classes
@@ -85,10 +83,9 @@ async def scan_and_place(run: RunStep, store: RunStore, crossbars: dict[str, tup
         faults[xb] = fault_classes(np.asarray(m.extra["fault_class"], dtype=np.int64))
         scans.append(res.run_id)
     risk = {x: switching_risk(f, risk_window) for x, f in faults.items()} if risk_window > 0 else None
-    placement = place(shapes, faults, on_targets=on_targets, seed=seed, risk=risk, row_load=row_load)
+    placement = place(shapes, faults, on_targets=on_targets, seed=seed, risk=risk)
     placement.check(crossbars)
-    info = store.create_run(PLACEMENT_RESULT, {"seed": seed, "scans": scans, "risk_window": risk_window,
-                                               "row_load": row_load},
+    info = store.create_run(PLACEMENT_RESULT, {"seed": seed, "scans": scans, "risk_window": risk_window},
                             {"crossbars": list(crossbars)},
                             crossbar="+".join(crossbars))
     with store.journal(info.id) as j:

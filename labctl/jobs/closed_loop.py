@@ -269,8 +269,7 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
         if opts.place == "auto":
             placement, faults, scans = await scan_and_place(
                 steps.step, store, arrays, shapes, on_targets, scan_params(opts, cfg, arrays), out,
-                reuse=opts.reuse_placement, seed=opts.seed, risk_window=risk_window(opts, cfg, arrays),
-                row_load=row_load(opts, cfg, arrays))
+                reuse=opts.reuse_placement, seed=opts.seed, risk_window=risk_window(opts, cfg, arrays))
         steps.placement = placement
 
         # 3. program every layer to its targets, then read the maps back under the read clamp
@@ -437,15 +436,6 @@ def risk_window(opts: LoopOptions, cfg: Any, arrays: dict[str, tuple[int, int]])
     if opts.risk_window is not None:
         return opts.risk_window
     return WIRED_RISK_WINDOW if line_resistance(cfg, opts.wires, list(arrays)) else 0
-
-
-def row_load(opts: LoopOptions, cfg: Any, arrays: dict[str, tuple[int, int]]) -> float:
-    """The placement's row load: :data:`~labctl.analysis.placement.ROW_LOAD` on lines with wire resistance (a
-    stuck-ON cell on a driven row drops the row's voltage), else 0."""
-    from labctl.analysis.placement import ROW_LOAD
-    from labctl.jobs._wires import line_resistance
-
-    return ROW_LOAD if line_resistance(cfg, opts.wires, list(arrays)) else 0.0
 
 
 def retrain_passes(opts: LoopOptions, cfg: Any, arrays: dict[str, tuple[int, int]]) -> int:

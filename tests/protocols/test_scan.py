@@ -106,16 +106,3 @@ def test_scan_order_refuses_an_unknown_order() -> None:
     with pytest.raises(ConfigError, match="order"):
         REGISTRY["scan"].parse({"order": "sideways"})
 
-
-def test_a_cell_the_test_reset_leaves_on_is_stuck_on_in_set_reset_order() -> None:
-    """SET then RESET: a cell that SET to 360 uS and stayed there after the RESET (below g_stuck_on) is stuck ON for
-    any job (it stays ON); the same reads in reset_set order keep their old class, and a cell the RESET brought
-    down is not stuck ON."""
-    from protocols.scan import ScanParams, classify
-
-    park, plain = ScanParams(order="set_reset"), ScanParams()
-    assert classify("failed", 360e-6, park, 355e-6) == "stuck_on"
-    assert classify("failed", 360e-6, plain, 355e-6) == "stuck_off"
-    assert classify("failed", 360e-6, park, 150e-6) == "stuck_off"
-    assert classify("converged", 360e-6, park, 355e-6) == "working"
-    assert classify("stuck", 0.5e-6, park, 0.5e-6) == "virgin"
