@@ -116,7 +116,11 @@ class ProgramParams(Params):
         "write-verified again from a fresh start after its row's other cells, at most this many times; the "
         "journal keeps every pulse and one outcome per cell (its pulses over all attempts). Stuck cells are not "
         "retried. Where failed cells end above their band (overshoots), a retry can leave them below it instead "
-        "(for binary targets: OFF instead of ON; labctl loop does not retry)"))
+        "(for binary targets: OFF instead of ON); see retry_below"))
+    retry_below: float | None = Field(None, gt=0, le=1, description=(
+        "With retries: retry only a failed cell whose target is at or above this conductance (S) and whose last "
+        "reading is below it (binary targets, the conductance between OFF and ON: an ON target that reads OFF; a "
+        "retry leaves it ON or OFF as it was, never worse). Unset: every failed cell"))
 
     @model_validator(mode="after")
     def _consistent(self) -> ProgramParams:
@@ -284,7 +288,8 @@ async def run(
             for cp, gk in zip(active, g, strict=True):
                 load.seen(cp.col, gk, (cp.lo, cp.target, cp.hi))
                 nxt = cp.observe(gk)
-                if nxt is None and cp.status == CellStatus.FAILED and tries.get(cp.col, 0) < params.retries:
+                if nxt is None and cp.status == CellStatus.FAILED and tries.get(cp.col, 0) < params.retries \
+                        and _retry(params.retry_below, cp.target, gk):
                     tries[cp.col] = tries.get(cp.col, 0) + 1
                     spent[cp.col] = spent.get(cp.col, 0) + cp.pulses
                     queue.append(cp.col)  # again from a fresh start, after the row's other cells
@@ -355,3 +360,8 @@ class _WarmStart:
             self.reset.setdefault(target, deque(maxlen=self.keep)).append(amp)
         if over_set is not None:
             self.set.append(over_set)
+
+
+def _retry(below: float | None, target: float, g: float) -> bool:
+    """Whether a failed cell (``target``, last reading ``g``) is retried under ``retry_below``."""
+    return below is None or (target >= below > g)

@@ -160,3 +160,26 @@ async def test_failed_cells_are_retried_from_a_fresh_start(retries: int) -> None
         firsts = [min(i for i in at if sink.records[i].col == c) for c in others]  # type: ignore[attr-defined]
         assert others
         assert mine[5] > max(firsts)
+
+
+async def test_retry_below_retries_only_cells_that_failed_under_it() -> None:
+    """retry_below: a failed cell is tried again only when its target is at or above the threshold and its last
+    reading below it (an ON target that reads OFF); the other failed cells keep their first attempt."""
+    access = SimAccess(2, 4, seed=3)
+    levels = (20e-6, 80e-6)
+    mid = 70e-6  # the 80 uS cells fail at about 68 uS, the 20 uS ones at about 22 uS
+    _, sink = await _program(access, random_levels=2, level_min=levels[0], level_max=levels[1], seed=1, abs_tol=0.0,
+                             rel_tol=0.0, max_pulses=5, retries=1, retry_below=mid)
+    pulses = sink.of(PulseRecord)
+    seen = {"retried": 0, "kept": 0}
+    for o in sink.of(CellOutcome):
+        if o.status != CellStatus.FAILED:
+            continue
+        n = sum(1 for p in pulses if (p.row, p.col) == (o.row, o.col))
+        reads = [r for r in sink.of(ReadRecord) if (r.row, r.col) == (o.row, o.col)]
+        after_first = reads[5].current / reads[5].volts  # the reading after the first attempt's last pulse
+        assert n in (5, 10)
+        assert (n == 10) == (o.target >= mid > after_first)
+        seen["retried" if n == 10 else "kept"] += 1
+    assert seen["retried"]
+    assert seen["kept"]
