@@ -120,7 +120,7 @@ class ProgramParams(Params):
     retry_below: float | None = Field(None, gt=0, le=1, description=(
         "With retries: retry only a failed cell whose target is at or above this conductance (S) and whose last "
         "reading is below it (binary targets, the conductance between OFF and ON: an ON target that reads OFF; a "
-        "retry leaves it ON or OFF as it was, never worse). Unset: every failed cell"))
+        "retry leaves it ON or OFF as it was, never worse; labctl loop does not retry). Unset: every failed cell"))
 
     @model_validator(mode="after")
     def _consistent(self) -> ProgramParams:

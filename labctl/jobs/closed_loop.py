@@ -469,8 +469,7 @@ def reprogram_odds(targets: dict[str, np.ndarray], maps: dict[str, Any], mid: fl
 def program_params(opts: LoopOptions, cfg: Any, arrays: dict[str, tuple[int, int]]) -> dict[str, Any]:
     """Write-verify parameters: the options'; on a simulated chip with wires (its ``sim.wires``) with
     :data:`~labctl.jobs._wired_settings.WIRED_PROGRAM` for every key the options leave at the loop's default (a SET
-    limited to each row's load plus a headroom, a wider tolerance) and one retry of each ON target that failed
-    reading OFF (``retry_below`` the OFF/ON midpoint)."""
+    limited to each row's load plus a headroom, a wider tolerance)."""
     from labctl.jobs._wired_settings import WIRED_PROGRAM
     from labctl.jobs._wires import line_resistance
 
@@ -478,8 +477,7 @@ def program_params(opts: LoopOptions, cfg: Any, arrays: dict[str, tuple[int, int
         return dict(opts.program)
     default = LoopOptions().program
     given = {k: v for k, v in opts.program.items() if k not in default or default[k] != v}  # not left at default
-    retry = {"retries": 1, "retry_below": 0.5 * (opts.g_on + opts.g_off)}  # ON targets that read OFF, once more
-    return default | WIRED_PROGRAM | retry | given
+    return default | WIRED_PROGRAM | given
 
 
 def _lines_model(opts: LoopOptions, cfg: Any, store: RunStore, scans: list[str], placement: Placement,
