@@ -75,3 +75,40 @@ def test_late_reply_is_not_read_as_the_next_answer() -> None:
     finally:
         done.set()
         srv.close()
+
+
+def test_a_query_cancelled_in_flight_keeps_its_reply_to_itself() -> None:
+    """A task cancelled while its query is in flight (a deadline, an interrupted operation): the exchange still runs
+    to its end on its own thread, and the link is not given to the next message before it has, so the next query
+    reads its own reply. Here the cancelled query's thread is slow to send (a loaded machine): had the next query
+    gone out first, it would have read the reply meant for the first line the instrument received ("OLD"). (With
+    pyvisa-py's TCP sessions the second write also waits for the first; the transport does not rely on that.)"""
+    srv, done = _slow_first_server(delay=0.3)
+    link = open_transport(f"TCPIP::127.0.0.1::{srv.getsockname()[1]}::SOCKET", timeout=2.0)
+    write = link._write  # type: ignore[attr-defined]
+    sent: list[str] = []
+
+    def slow_first_write(message: str) -> None:
+        if not sent:
+            time.sleep(0.3)
+        sent.append(message)
+        write(message)
+
+    link._write = slow_first_write  # type: ignore[attr-defined]
+
+    async def run() -> str:
+        task = asyncio.create_task(link.query("FIRST?"))
+        await asyncio.sleep(0.1)  # its thread has not sent it yet
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        reply = await link.query("SECOND?")
+        await link.close()
+        return reply
+
+    try:
+        assert asyncio.run(run()) == "NEW SECOND?"
+        assert sent == ["FIRST?", "SECOND?"]
+    finally:
+        done.set()
+        srv.close()

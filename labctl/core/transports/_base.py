@@ -86,13 +86,28 @@ class BlockingTransport:
         async with self._lock:
             if self.log is not None:
                 self.log(self.resource, message)
-            await asyncio.to_thread(self._checked, lambda: self._write(message))
+            await self._io(lambda: self._write(message))
 
     async def query(self, message: str) -> str:
         async with self._lock:
             if self.log is not None:
                 self.log(self.resource, message)
-            return await asyncio.to_thread(self._checked, lambda: self._query(message))
+            return await self._io(lambda: self._query(message))
+
+    async def _io(self, op: Callable[[], T]) -> T:
+        """Run ``op`` on a worker thread. Cancelled while it runs (a task cancelled or cut by a deadline), the
+        thread still finishes its exchange: the link stays held until it has, so the next message can never read
+        this one's reply; then the cancellation goes on."""
+        fut = asyncio.ensure_future(asyncio.to_thread(self._checked, op))
+        try:
+            return await asyncio.shield(fut)
+        except asyncio.CancelledError:
+            while not fut.done():
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait({fut})
+            if not fut.cancelled():
+                fut.exception()  # retrieved: a failure of the abandoned exchange is not reported as unhandled
+            raise
 
     async def clear(self) -> None:
         async with self._lock:
