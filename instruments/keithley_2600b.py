@@ -44,6 +44,17 @@ GroupPlan = tuple[list[tuple[int, str]], list[tuple[float, str]]]
 channel's TSP name)."""
 
 
+def _bounds(s: IsppSettings, target: float) -> dict[str, str]:
+    """A cell's tolerance band, ``lo`` and ``hi``, as the script's fields."""
+    tol = s.abs_tol + s.rel_tol * target
+    return {"lo": _num(target - tol), "hi": _num(target + tol)}
+
+
+def _band(s: IsppSettings, target: float) -> str:
+    """A cell's tolerance band as Lua table fields (``lo = ..., hi = ...``)."""
+    return ", ".join(f"{k} = {v}" for k, v in _bounds(s, target).items())
+
+
 def _warm_table(warm: WarmState | None) -> str:
     """The warm-start memory as a Lua table (nil without one)."""
     if warm is None:
@@ -284,10 +295,8 @@ class Keithley2600B(SmuBase):
         fields = self._fields(s, None, read_volts, drive, bias, kbias)
         items = []
         for target, route in cells:
-            tol = s.abs_tol + s.rel_tol * target
             moves = ", ".join(f'{{{n}, "{closed}"}}' for n, closed in route)
-            items.append(f'{{lo = {_num(target - tol)}, hi = {_num(target + tol)}, key = "{target!r}", '
-                         f"route = {{{moves}}}}}")
+            items.append(f'{{{_band(s, target)}, key = "{target!r}", route = {{{moves}}}}}')
         w = _warm_table(warm)
         msg = ("labctl_row({" + ", ".join(f"{k} = {v}" for k, v in fields.items()) + "}, {" + ", ".join(items)
                + "}, " + w + ")")
@@ -321,8 +330,7 @@ class Keithley2600B(SmuBase):
         items = []
         for route, grp in groups:
             moves = ", ".join(f'{{{n}, "{closed}"}}' for n, closed in route)
-            members = ", ".join(f'{{ch = {chan}, lo = {_num(t - s.abs_tol - s.rel_tol * t)}, '
-                                f'hi = {_num(t + s.abs_tol + s.rel_tol * t)}, key = "{t!r}"}}' for t, chan in grp)
+            members = ", ".join(f'{{ch = {chan}, {_band(s, t)}, key = "{t!r}"}}' for t, chan in grp)
             items.append(f"{{route = {{{moves}}}, cells = {{{members}}}}}")
         msg = ("labctl_groups({" + ", ".join(f"{k} = {v}" for k, v in fields.items()) + "}, {" + ", ".join(items)
                + "}, " + _warm_table(warm) + ")")
@@ -342,9 +350,7 @@ class Keithley2600B(SmuBase):
         self.check_write_verify(s, start, read_volts, drive, bias, kbias)
         if not self.script_loaded:
             await self.load_write_verify()
-        tol = s.abs_tol + s.rel_tol * target
-        fields = {**self._fields(s, start, read_volts, drive, bias, kbias),
-                  "lo": _num(target - tol), "hi": _num(target + tol)}
+        fields = {**self._fields(s, start, read_volts, drive, bias, kbias), **_bounds(s, target)}
         if start and 1 in start:
             fields["start_set"] = _num(start[1])
         if start and -1 in start:

@@ -292,13 +292,7 @@ class BenchCrossbar:
             t0 = self.now()
             res = await smu.write_verify(settings, target=target, start=start, read_volts=read_volts,
                                          drive=drive[1], bias=bias, kbias=kbias)
-            self.counts["pulse"] += len(res.pulses)
-            self.counts["read"] += len(res.reads)
-            sch = str(BiasScheme(scheme))
-            return CellRun(CellStatus(res.status), res.g,
-                           [PulseRecord(row, col, v, w, t0 + t, math.nan, sch) for v, w, t in res.pulses],
-                           [ReadRecord(row, col, read_volts, i, t0 + t) for i, t in res.reads],
-                           res.pol, res.amp, res.over_set)
+            return self._cell_run(row, col, res, t0, scheme, read_volts)
 
         return await self._guarded("program_cell", run)
 
@@ -431,17 +425,19 @@ class BenchCrossbar:
             if mat.state != state[m]:
                 raise InstrumentError(f"{m}: relays after the row are not where the script put them "
                                       f"({len(mat.state ^ state[m])} crosspoints differ)")
-        sch = str(BiasScheme(scheme))
-        out = []
-        for col, res in zip(cols, results, strict=True):
-            self.counts["pulse"] += len(res.pulses)
-            self.counts["read"] += len(res.reads)
-            out.append(CellRun(CellStatus(res.status), res.g,
-                               [PulseRecord(row, col, v, w, t0 + t, math.nan, sch) for v, w, t in res.pulses],
-                               [ReadRecord(row, col, read_volts, i, t0 + t) for i, t in res.reads],
-                               res.pol, res.amp, res.over_set))
+        out = [self._cell_run(row, col, res, t0, scheme, read_volts) for col, res in zip(cols, results, strict=True)]
         self.counts["route"] += moves
         return out
+
+    def _cell_run(self, row: int, col: int, res: Any, t0: float, scheme: BiasScheme, read_volts: float) -> CellRun:
+        """One cell's in-instrument write-verify reply (its times relative to ``t0``) as a run, counted."""
+        self.counts["pulse"] += len(res.pulses)
+        self.counts["read"] += len(res.reads)
+        sch = str(BiasScheme(scheme))
+        return CellRun(CellStatus(res.status), res.g,
+                       [PulseRecord(row, col, v, w, t0 + t, math.nan, sch) for v, w, t in res.pulses],
+                       [ReadRecord(row, col, read_volts, i, t0 + t) for i, t in res.reads],
+                       res.pol, res.amp, res.over_set)
 
     async def _sense(self, rows: Sequence[int], col: int, volts: float) -> float:
         """Current out of column ``col`` with ``rows`` at ``volts`` and every other line grounded, A."""
