@@ -156,14 +156,20 @@ async def test_resume_never_touches_done_cells_and_limits_refuse_before_sending(
         await program(acc, p, again, resume=done)
         touched = {(r.row, r.col) for r in again.records if isinstance(r, PulseRecord | ReadRecord)}
         assert touched == {(0, 3), (0, 4), (0, 5)}
-    data = load_bench_config(BENCH_2600B).model_dump(mode="json")
-    data["instruments"]["smu0"]["limits"] = {"max_voltage": 1.5}
+    await assert_refused_before_sending(BENCH_2600B, "smu0", 2, ("labctl_cell", "loadscript"))
+
+
+async def assert_refused_before_sending(config: Path, instrument: str, cells: int, heads: tuple[str, ...]) -> None:
+    """With ``instrument`` limited to 1.5 V, programming ``cells`` cells of a row (caps 1.8 V) is refused with a
+    LimitError naming 1.8 before any message starting with ``heads`` is sent."""
+    data = load_bench_config(config).model_dump(mode="json")
+    data["instruments"][instrument]["limits"] = {"max_voltage": 1.5}
     msgs: list[str] = []
     async with open_bench(load_bench_config_from(data), log=lambda r, m: msgs.append(m)) as bench:
         n = len(msgs)
         with pytest.raises(LimitError, match=r"1\.8"):
-            await program(bench.crossbars["xbar0"], ProgramParams(random_levels=4, shape=(1, 2)), Sink())
-        assert not any(m.startswith(("labctl_cell", "loadscript")) for m in msgs[n:])  # nothing was sent
+            await program(bench.crossbars["xbar0"], ProgramParams(random_levels=4, shape=(1, cells)), Sink())
+        assert not any(m.startswith(heads) for m in msgs[n:])  # nothing was sent
 
 
 def load_bench_config_from(data: dict[str, Any]) -> Any:

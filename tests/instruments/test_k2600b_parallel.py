@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 from labctl.bench import CONFIGS, open_bench
-from labctl.core import LimitError
-from labctl.core.config import load_bench_config, parse_bench_config
+from labctl.core.config import load_bench_config
 from labctl.core.records import CellOutcome, PulseRecord, ReadRecord
 from protocols import ListSink as Sink
 from protocols.program import ProgramParams
@@ -20,6 +19,7 @@ from protocols.read_map import ReadMapParams
 from protocols.read_map import run as read_map
 from sim_instruments.bench import SimBench
 from sim_instruments.devices import make_device
+from tests.instruments.test_k2600b import assert_refused_before_sending
 
 PARALLEL = CONFIGS / "sim_bench_2600b_parallel.yaml"
 SINGLE = CONFIGS / "sim_bench_2600b.yaml"
@@ -85,14 +85,7 @@ async def test_groups_amortise_the_relays_and_leave_other_cells_alone() -> None:
 
 
 async def test_column_channel_limits_refuse_before_anything_is_sent() -> None:
-    data = load_bench_config(PARALLEL).model_dump(mode="json")
-    data["instruments"]["smu2"]["limits"] = {"max_voltage": 1.5}
-    msgs: list[str] = []
-    async with open_bench(parse_bench_config(data), log=lambda r, m: msgs.append(m)) as bench:
-        n = len(msgs)
-        with pytest.raises(LimitError, match=r"1\.8"):
-            await program(bench.crossbars["xbar0"], ProgramParams(random_levels=4, shape=(1, 4)), Sink())
-        assert not any(m.startswith(("labctl_groups", "loadscript")) for m in msgs[n:])
+    await assert_refused_before_sending(PARALLEL, "smu2", 4, ("labctl_groups", "loadscript"))
 
 
 def test_overlapped_measurements_convert_together_and_read_what_a_plain_measurement_reads() -> None:
