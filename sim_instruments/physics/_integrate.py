@@ -15,6 +15,7 @@ that of the clamped gap (constant), as in the v1.0.0 ``idt`` + output clamp.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from sim_instruments.physics._backend import Array
@@ -35,34 +36,52 @@ def _speed(cp: CellParams, xp: Any, g: Array, v: Array, gam0: Array, bet: Array,
     return xp.abs(pre * xp.sinh(gam * (cp.c_sw * v) * inv_t))
 
 
+@dataclass(frozen=True)
+class Bias:
+    """What a constant voltage fixes for each cell, computed once for a hold and reused by every chunk of it:
+    (γ0, β) of its polarity, the end point of its trajectory (gap_min for SET, g*(V) for RESET), its direction
+    and, with self-heating and no current limit, its Joule-heating factor |V|·I0·|sinh(V/V0)|·Rth."""
+
+    gam0: Array
+    bet: Array
+    g_end: Array
+    direction: Array
+    heat: Array | None
+
+
+def bias(cp: CellParams, xp: Any, v: Array, icc: Array | None = None) -> Bias:
+    """The :class:`Bias` of cells with constants ``cp`` under voltages ``v`` (``icc``: as for :func:`advance`)."""
+    gam0, bet = gamma0_beta(cp, xp, v)
+    heat = None
+    if cp.heating and (icc is None or cp.windup):
+        heat = xp.abs(v) * cp.I0 * xp.abs(xp.sinh(v / cp.V0)) * cp.Rth
+    setting = v > 0
+    g_end = xp.where(setting, cp.gmin, reset_limit(cp, xp, v, gam0, bet))
+    return Bias(gam0, bet, g_end, xp.where(setting, -1.0, 1.0), heat)
+
+
 def advance(cp: CellParams, xp: Any, x: Array, v: Array, tau: Array, dg_max: float,
-            icc: Array | None = None) -> Array:
+            icc: Array | None = None, fixed: Bias | None = None) -> Array:
     """New state of cells with state ``x`` under constant voltages ``v`` (all nonzero) for ``tau`` seconds.
 
     All arguments are 1-D backend arrays over the same cells (``cp`` already restricted to them). ``icc``: each
     cell's current limit (A, its source's compliance); a cell whose current reaches it sees the folded-back
     voltage of :func:`limited_voltage` at every substep, so a SET under compliance stops where the gate closes
-    at that voltage instead of running away to gap_min (not in ``strict_v1`` windup mode).
+    at that voltage instead of running away to gap_min (not in ``strict_v1`` windup mode). ``fixed``: the
+    :func:`bias` of these cells under ``v`` and ``icc`` when the caller holds it (a hold in several chunks).
     """
     n = x.shape[0]
     if n == 0:
         return x
     if cp.windup:
         icc = None
-    gam0, bet = gamma0_beta(cp, xp, v)
+    b = bias(cp, xp, v, icc) if fixed is None else fixed
+    gam0, bet, g_end, direction, heat = b.gam0, b.bet, b.g_end, b.direction, b.heat
     g = xp.clip(x, cp.gmin, cp.gmax)
     v_now = v if icc is None else limited_voltage(cp, xp, g, v, icc)
-    absv = xp.abs(v_now)
-    is_open = (gam0 - bet * gap_power(cp, xp, g)) * absv >= cp.Fmin_tox
+    is_open = (gam0 - bet * gap_power(cp, xp, g)) * xp.abs(v_now) >= cp.Fmin_tox
     if not cp.windup and not xp.any(is_open):
         return x + 0.0  # every gate closed: nothing moves (the common case once a cell has reached g*)
-    heat = None
-    if cp.heating and icc is None:
-        heat = absv * cp.I0 * xp.abs(xp.sinh(v / cp.V0)) * cp.Rth
-    setting = v > 0
-    gstar = reset_limit(cp, xp, v, gam0, bet)
-    g_end = xp.where(setting, cp.gmin, gstar)
-    direction = xp.where(setting, -1.0, 1.0)
     tau = tau + 0.0 * x
     out = x + 0.0
     if cp.windup:

@@ -10,8 +10,15 @@ import numpy as np
 
 from labctl.core.errors import ConfigError
 from sim_instruments.physics._backend import Array, make_backend
-from sim_instruments.physics._cells import CellParams, current, gate_open, limited_voltage, noise_sigmoid, temperature
-from sim_instruments.physics._integrate import advance
+from sim_instruments.physics._cells import (
+    CellParams,
+    current,
+    gap_power,
+    limited_voltage,
+    noise_sigmoid,
+    temperature,
+)
+from sim_instruments.physics._integrate import Bias, advance, bias
 from sim_instruments.physics.nonideal import NonIdealities
 from sim_instruments.physics.params import StanfordParams
 
@@ -25,7 +32,8 @@ class _Subset:
     idx: Array
     cp: CellParams
     v: Array
-    icc: Array | None = None  # current limit per cell where the compliance can bind (else None), A
+    icc: Array | None  # current limit per cell where the compliance can bind (else None), A
+    fixed: Bias  # what the constant voltages fix for each cell (computed once per hold, reused by its chunks)
 
 
 class RRAMArray:
@@ -224,7 +232,7 @@ class RRAMArray:
         # exact global gate bound: gamma <= gamma0_max, so |V| < F_min*tox/gamma0_max can never open the gate.
         # v is constant over the call: the candidate cells and their constants are taken once, not per chunk.
         cand = xp.flatnonzero(xp.abs(v) >= cp.Fmin_tox / cp.gamma0_max)
-        sub = _Subset(cand, cp.take(cand), v[cand], self._limits(cand, v[cand])) if cand.shape[0] else None
+        sub = self._subset(cand, v[cand]) if cand.shape[0] else None
         if self.nonideal.c2c:
             if sub is None and self.nonideal.c2c_switching_only:
                 self.time += duration  # no cell can switch: neither term acts
@@ -237,6 +245,10 @@ class RRAMArray:
         else:
             self._deterministic(sub, duration)
         self.time += duration
+
+    def _subset(self, idx: Array, v: Array) -> _Subset:
+        cp, icc = self.cells.take(idx), self._limits(idx, v)
+        return _Subset(idx, cp, v, icc, bias(cp, self.xp, v, icc))
 
     def _limits(self, idx: Array, v: Array) -> Array | None:
         """The current limit (headroom) of cells ``idx`` under voltages ``v`` (A), or None where no cell of them
@@ -271,7 +283,8 @@ class RRAMArray:
         if sub is None:
             return
         xp = self.xp
-        x = advance(sub.cp, xp, self._x[sub.idx], sub.v, xp.full(sub.idx.shape[0], tau), self.dg_max, sub.icc)
+        x = advance(sub.cp, xp, self._x[sub.idx], sub.v, xp.full(sub.idx.shape[0], tau), self.dg_max, sub.icc,
+                    sub.fixed)
         self._store(sub.idx, x)
 
     def _noise(self, v: Array, sub: _Subset | None, tau: float) -> bool:
@@ -283,19 +296,19 @@ class RRAMArray:
                 return False
             g_sub = xp.clip(self._x[sub.idx], cp.gmin, cp.gmax)
             v_sub = sub.v if sub.icc is None else limited_voltage(sub.cp, xp, g_sub, sub.v, sub.icc)
-            is_open = gate_open(sub.cp, xp, g_sub, v_sub)
-            if cp.dg0 == 0:
+            f = sub.fixed  # the gate of gate_open, with the hold's (γ0, β) (the limit keeps each polarity)
+            is_open = (f.gam0 - f.bet * gap_power(cp, xp, g_sub)) * xp.abs(v_sub) >= cp.Fmin_tox
+            if cp.dg0 == 0 or not xp.any(is_open):
                 return xp.any(is_open)
-            sel, cps, vs = sub.idx[is_open], sub.cp.take(is_open), v_sub[is_open]
+            sel = sub.idx[is_open]
+            temp = temperature(sub.cp, xp, g_sub, v_sub)[is_open]
         else:
             if cp.dg0 == 0:
                 return True
             sel = xp.iarange(self.size) if self.nonideal.c2c_at_zero_bias else xp.flatnonzero(v != 0)
-            cps, vs = cp.take(sel), v[sel]
-        if sel.shape[0] == 0:
-            return False
-        g = xp.clip(self._x[sel], cp.gmin, cp.gmax)
-        temp = temperature(cps, xp, g, vs)
+            if sel.shape[0] == 0:
+                return False
+            temp = temperature(cp.take(sel), xp, xp.clip(self._x[sel], cp.gmin, cp.gmax), v[sel])
         sigma = cp.dg0 * noise_sigmoid(cp, xp, temp) * math.sqrt(min(cp.noise_step, tau) * tau)
         x = self._x[sel] + sigma * xp.normal(self.rng, sel.shape[0])
         self._store(sel, x if cp.windup else xp.clip(x, cp.gmin, cp.gmax))

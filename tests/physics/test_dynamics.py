@@ -195,3 +195,26 @@ def test_iitm_programming_and_strict_quirk():  # §6
     assert strict.conductance(g) == pytest.approx(7.1e-5, rel=0.02)
     assert gap_after(0.5, 1.0, 0.2e-9, IITM_2024) == 0.2e-9  # V/3 half-select is disturb-free
     assert gap_after(-0.5, 1.0, 0.2e-9, IITM_2024) == 0.2e-9
+
+
+@pytest.mark.parametrize("icc", [None, 1e-3])
+def test_a_held_bias_integrates_exactly_as_a_fresh_one(icc):
+    """A hold computes what its voltages fix once (``bias``) and reuses it in every chunk: same states, bit for bit."""
+    from sim_instruments.physics._backend import NumpyBackend
+    from sim_instruments.physics._cells import CellParams
+    from sim_instruments.physics._integrate import advance, bias
+
+    xp, rng = NumpyBackend(), np.random.default_rng(3)
+    n = 12
+    cp = CellParams.from_params(P, v0=P.v0 * (1 + 0.1 * rng.standard_normal(n)))
+    v = np.where(np.arange(n) % 2 == 0, 1.45, -1.3) * (1 + 0.05 * rng.random(n))
+    lim = None if icc is None else np.full(n, icc)
+    held = bias(cp, xp, v, lim)
+    x0 = rng.uniform(3e-10, 1.6e-9, n)
+    x_held = x_fresh = x0
+    for _ in range(6):
+        x_held = advance(cp, xp, x_held, v, np.full(n, 20e-9), 1e-12, lim, held)
+        x_fresh = advance(cp, xp, x_fresh, v, np.full(n, 20e-9), 1e-12, lim)
+    np.testing.assert_array_equal(x_held, x_fresh)
+    assert np.any(x_held[::2] < x0[::2])  # SET cells' gaps closed (those the compliance lets switch)
+    assert np.any(x_held[1::2] > x0[1::2])  # and RESET cells' opened (those below their g* at this voltage)
