@@ -379,6 +379,14 @@ class NodalNetwork:
         self.last_free = u
         return NodalSolution(v[self.top].reshape(nr, nc), v[self.bot].reshape(nr, nc), row_i, col_i, it, u)
 
+    def shifted(self, u: NDArray, vr0: NDArray, vc0: NDArray, vr: NDArray, vc: NDArray) -> NDArray:
+        """A warm start for driven levels ``vr``/``vc`` from free-node voltages ``u`` solved at ``vr0``/``vc0``:
+        every node moved by its line's change of level (the lines' IR drops kept; floating lines unmoved)."""
+        d = np.concatenate([np.where(self.float_r, 0.0, np.asarray(vr, np.float64) - vr0),
+                            np.where(self.float_c, 0.0, np.asarray(vc, np.float64) - vc0)])
+        out: NDArray = u + d[self._line_of_free]
+        return out
+
     def _guess(self, vr: NDArray, vc: NDArray) -> NDArray:
         """Start: each line node at its line's driven level (floating lines at 0)."""
         v = np.zeros(self.n_all)

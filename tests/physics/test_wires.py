@@ -177,3 +177,35 @@ def test_solve_crossbar_pure_function_and_validation():
         Crossbar(OhmicArray(g), r_contact=float("nan"))
     with pytest.raises(ConfigError, match="g"):
         OhmicArray(np.full((2, 2), -1.0))
+
+
+def test_a_new_line_condition_starts_from_the_nearest_solution_shifted_and_solves_the_same():
+    """A pulse level the network has not seen starts from the nearest earlier solution of its topology, every
+    node moved by its line's change of level: the same solution (to the solver's tolerance) in fewer steps than
+    from the last solution (a read) or from scratch."""
+    n = 24
+    a = rram((n, n), seed=5)
+    xb = Crossbar(a, r_row=2.5, r_col=2.5, r_contact=5.0)
+
+    def pulse(v):  # V/2 scheme: row 3 at v, column 7 grounded, every other line at v/2
+        rows, cols = [v / 2] * n, [v / 2] * n
+        rows[3], cols[7] = v, 0.0
+        return rows, cols
+
+    xb.cell_voltages(*pulse(1.9))
+    xb.read([0.1] * n, [0.0] * n, 0.0)  # the network's last solution is now a read
+    warm = xb.cell_voltages(*pulse(2.0))
+    law = SinhLaw(np.asarray(a.prefactor(), np.float64), STANFORD_V1.V0)
+    net = NodalNetwork((n, n), Wires(2.5, 2.5, 5.0), np.zeros(n, bool), np.zeros(n, bool))
+    r0, c0 = (np.array(x) for x in pulse(1.9))
+    r1, c1 = (np.array(x) for x in pulse(2.0))
+    before = net.solve(law, r0, c0)
+    read = net.solve(law, np.full(n, 0.1), np.zeros(n))
+    cold = net.solve(law, r1, c1)
+    from_read = net.solve(law, r1, c1, start=read.free)
+    shifted = net.solve(law, r1, c1, start=net.shifted(before.free, r0, c0, r1, c1))
+    for sol in (from_read, shifted):
+        np.testing.assert_allclose(sol.cell_voltages, cold.cell_voltages, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(warm, cold.cell_voltages, rtol=0, atol=1e-9)  # the crossbar's own choice
+    assert shifted.iterations < min(from_read.iterations, cold.iterations)
+    assert abs(cold.cell_voltages[3, 7]) < 2.0 - 1e-3  # the wires drop part of the pulse: a real network
