@@ -101,3 +101,22 @@ async def test_2400_over_serial_and_707b_tsp(sim: Any) -> None:
     await smu.safe_state()
     assert await mat.closed() == frozenset()
     await mat.check_errors()
+
+
+async def test_tcp_transports_send_each_message_at_once(sim: Any) -> None:
+    """Nagle off on every TCP link (pyvisa-py SOCKET sessions and pyserial socket:// leave it on: a command then a
+    query would wait ~40 ms for the instrument's delayed ACK)."""
+    import socket
+
+    for name in ("b2902", "k707b", "k2400"):
+        tr = open_transport(sim.resources[name])
+        try:
+            if isinstance(tr, VisaTransport):
+                res = tr._link()
+                sock = res.visalib.sessions[res.session].interface
+            else:
+                assert isinstance(tr, SerialTransport)
+                sock = tr._link()._socket
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1, name
+        finally:
+            await tr.close()

@@ -7,6 +7,7 @@ from typing import Any
 
 from labctl.core.errors import TransportError
 from labctl.core.transports._base import BlockingTransport, TransportLog
+from labctl.core.transports._nodelay import no_delay
 
 _ASRL = re.compile(r"^ASRL(?P<board>.+?)::INSTR$", re.IGNORECASE)
 
@@ -43,6 +44,7 @@ class SerialTransport(BlockingTransport):
             self._port = serial.serial_for_url(self.url, baudrate=self.baud, timeout=self.timeout)
         except (serial.SerialException, OSError, ValueError) as exc:
             raise TransportError(f"{self.resource}: cannot open {self.url} ({exc})") from exc
+        no_delay(getattr(self._port, "_socket", None))  # socket:// (a serial device server): Nagle off
         self._buf = b""
 
     def _close(self) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from labctl.core.errors import TransportError
 from labctl.core.transports._base import BlockingTransport, TransportLog
+from labctl.core.transports._nodelay import no_delay
 
 _MANAGERS: dict[str, Any] = {}
 _MANAGERS_LOCK = threading.Lock()
@@ -51,6 +52,7 @@ class VisaTransport(BlockingTransport):
         res.timeout = self.timeout * 1000.0
         res.read_termination = self.termination
         res.write_termination = self.termination
+        _no_delay(res)
         self._res = res
 
     def _close(self) -> None:
@@ -96,3 +98,10 @@ class VisaTransport(BlockingTransport):
         finally:
             if self._res is not None:
                 res.timeout = old
+
+
+def _no_delay(res: Any) -> None:
+    """Nagle off on a pyvisa-py TCP/IP session's socket (:mod:`~labctl.core.transports._nodelay`); other backends
+    (NI-VISA: already off, pyvisa-sim, serial) have none and are left as they are."""
+    session = getattr(getattr(res, "visalib", None), "sessions", {}).get(getattr(res, "session", None))
+    no_delay(getattr(session, "interface", None))
