@@ -33,7 +33,6 @@ _DG_COUPLE = 2e-11  # m, largest gap change between two KCL re-solves while line
 _MAX_KCL_CHUNKS = 400
 _CACHE = 256  # line conditions whose last solutions are kept
 _NETS = 16  # networks (line topologies) kept
-_RECENT = 8  # recent solutions per topology that a new line condition may start from
 _DV_QUIET = 2e-3  # V: successive network solves this close let the next step grow
 _DV_LOUD = 2e-2  # V: ...this far apart make it shrink
 _BOOST_MAX = 1e6
@@ -58,7 +57,6 @@ class Crossbar:
         self.solves = 0  # network solves requested by holds (with wire resistance)
         self._nets: dict[tuple[bytes, bytes], NodalNetwork] = {}
         self._solutions: dict[tuple[bytes, ...], tuple[Any, NodalSolution]] = {}
-        self._recent: dict[tuple[bytes, bytes], list[tuple[NDArray, NDArray, NDArray]]] = {}
         self._law: tuple[Any, CellLaw] | None = None
         self._line_limits: tuple[NDArray, NDArray] | None = None
         self.shape: tuple[int, int] = (array.shape[0], array.shape[1])
@@ -263,33 +261,12 @@ class Crossbar:
             if len(self._nets) >= _NETS:
                 self._nets.pop(next(iter(self._nets)))
             net = self._nets[topo] = NodalNetwork(self.shape, self.wires, fr.astype(bool), fc.astype(bool))
-        # warm start: this line condition's last solution, else the solution of the same topology whose levels
-        # were nearest, shifted line by line to the new levels
-        start = hit[1].free if hit is not None else self._nearest_start(net, topo, vr, vc)
-        sol = net.solve(law, vr, vc, start=start)
+        # warm start: this line condition's last solution, else the network's nearest recent one, shifted
+        sol = net.solve(law, vr, vc, start=hit[1].free if hit is not None else net.warm_start(vr, vc))
         if len(self._solutions) >= _CACHE:
             self._solutions.clear()
         self._solutions[key] = (token, sol)
-        if topo not in self._recent and len(self._recent) >= _NETS:
-            self._recent.pop(next(iter(self._recent)))
-        recent = self._recent.setdefault(topo, [])
-        recent.append((vr.copy(), vc.copy(), sol.free))
-        if len(recent) > _RECENT:
-            recent.pop(0)
         return sol
-
-    def _nearest_start(self, net: NodalNetwork, topo: tuple[bytes, bytes], vr: NDArray, vc: NDArray) -> NDArray | None:
-        """The recent solution of this topology with the nearest driven levels (largest line difference), moved
-        to ``vr``/``vc`` (:meth:`NodalNetwork.shifted`); None when there is none."""
-        best, dist = None, math.inf
-        for r0, c0, u in self._recent.get(topo, ()):
-            d = max(float(np.abs(np.where(net.float_r, 0.0, vr - r0)).max(initial=0.0)),
-                    float(np.abs(np.where(net.float_c, 0.0, vc - c0)).max(initial=0.0)))
-            if d < dist:
-                best, dist = (r0, c0, u), d
-        if best is None:
-            return None
-        return net.shifted(best[2], best[0], best[1], vr, vc)
 
     def _hold_nodal(self, rows: Lines, cols: Lines, duration: float, peak: NDArray) -> NodalSolution:
         """Hold the lines for ``duration`` s, re-solving the network as the gaps move (cells below their

@@ -37,6 +37,7 @@ BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
 IntArray = np.ndarray[Any, np.dtype[np.intp]]
 
 LEAK = 1e-15  # S, tie of every floating line node to ground (keeps the Jacobian non-singular)
+_RECENT = 8  # recent solves a network keeps for warm starts (the nearest levels, shifted)
 
 _threads: Any = None
 
@@ -210,7 +211,7 @@ class NodalNetwork:
         self.linear_iterations = 0
         self._precond: LinePreconditioner | None = None
         self._precond_its = -1
-        self.last_free: NDArray | None = None  # free-node voltages of the last solve (a warm start)
+        self._recent: list[tuple[NDArray, NDArray, NDArray]] = []  # (vr, vc, free nodes) of the last solves
         self._pattern()
 
     # --- sparse pattern ----------------------------------------------------------------------------------
@@ -376,8 +377,21 @@ class NodalNetwork:
                 row_i[i] = float(res[np.unique(top2[i])].sum())
             for j in np.flatnonzero(self.float_c):
                 col_i[j] = float(res[np.unique(bot2[:, j])].sum())
-        self.last_free = u
+        self._recent.append((vr.copy(), vc.copy(), u))
+        if len(self._recent) > _RECENT:
+            self._recent.pop(0)
         return NodalSolution(v[self.top].reshape(nr, nc), v[self.bot].reshape(nr, nc), row_i, col_i, it, u)
+
+    def warm_start(self, vr: NDArray, vc: NDArray) -> NDArray | None:
+        """A start for driven levels ``vr``/``vc``: of the recent solves, the one with the nearest levels (largest
+        line difference), :meth:`shifted` to them; None before the first solve."""
+        best, dist = None, math.inf
+        for r0, c0, u in self._recent:
+            d = max(float(np.abs(np.where(self.float_r, 0.0, vr - r0)).max(initial=0.0)),
+                    float(np.abs(np.where(self.float_c, 0.0, vc - c0)).max(initial=0.0)))
+            if d < dist:
+                best, dist = (r0, c0, u), d
+        return None if best is None else self.shifted(best[2], best[0], best[1], vr, vc)
 
     def shifted(self, u: NDArray, vr0: NDArray, vc0: NDArray, vr: NDArray, vc: NDArray) -> NDArray:
         """A warm start for driven levels ``vr``/``vc`` from free-node voltages ``u`` solved at ``vr0``/``vc0``:
