@@ -9,7 +9,7 @@ timing model estimates for real instruments, CPU seconds, and the statistics fro
 Three paths in one run (``--path all``, the default): the default bench (B2902, the ISPP loop on the host, one
 pulse + verify message per step), ``configs/sim_bench_2600b.yaml`` (a 2636B running each cell's whole loop
 inside the instrument, labctl's write-verify script loaded once) and ``configs/sim_bench_2600b_parallel.yaml``
-(three 2636Bs on TSP-Link: five cells of a row programmed at once, one relay move per five cells); the last lines
+(four 2636Bs on TSP-Link: six cells of a row programmed at once, one relay move per six cells); the last lines
 print each fast path's ratio to the B2902 path (``--path both``: the first two only).
 
 The simulator runs in a child process by default (``labctl sim serve``: its own GIL, spinning servers), which this
@@ -127,7 +127,7 @@ async def main() -> None:
                     help="simulator in a child process (labctl sim serve, default) or in a thread of this process")
     ap.add_argument("--path", choices=["all", "both", "b2902", "2600b", "parallel"], default="all",
                     help="programming path(s): the B2902 default bench, the 2600B fast path (one 2636B, a cell at a "
-                         "time), parallel (three 2636Bs, five cells at once), both (B2902 and 2600B) or all three")
+                         "time), parallel (several 2636Bs, a group of cells at once), both (B2902 and 2600B) or all three")
     ap.add_argument("--baseline-only", action="store_true")
     ap.add_argument("--write-readme", action="store_true",
                     help="rewrite the README's figures:program (and, with both paths, figures:program-2600b) blocks")
@@ -167,8 +167,20 @@ async def main() -> None:
     _save(args, base, runs)
 
 
+def _parallel_bench() -> tuple[int, int]:
+    """(2600B instruments, column channels) of the parallel bench's config: the cells a group holds."""
+    bench_mod = importlib.import_module("labctl.bench")
+    cfg = bench_mod.load_config(bench_mod.CONFIGS / "sim_bench_2600b_parallel.yaml")
+    smus = sum(i.driver == "keithley_2600b" for i in cfg.instruments.values())
+    cols = sum("column" in inp.roles for x in cfg.crossbars.values() for inp in x.wiring.inputs)
+    return smus, cols
+
+
+_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight"}
+_SMUS, _COLS = _parallel_bench()
+_GROUP = f"{_WORDS.get(_COLS, _COLS)} cells at once on {_WORDS.get(_SMUS, _SMUS)} 2636Bs"
 FAST_LABELS = {"2600b": "2600B fast path (one 2636B, a cell at a time)",
-               "parallel": "2600B parallel fast path (three 2636Bs, five cells at once)"}
+               "parallel": f"2600B parallel fast path ({_GROUP})"}
 
 
 def _cpu(run: dict[str, Any]) -> float:
@@ -264,7 +276,7 @@ def both_table(a: dict[str, Any], fast: dict[str, dict[str, Any]]) -> str:
                                                 for n, r in fast.items()), ">= 3x", _met(ratio[names[-1]] >= 3.0)),
     ]
     heads = {"2600b": "2600B, loop in the instrument (one 2636B)",
-             "parallel": "2600B parallel, five cells at once (three 2636Bs)"}
+             "parallel": f"2600B parallel, {_GROUP}"}
     head = ["| figure | B2902, loop on the host | " + " | ".join(heads[n] for n in names) + " | goal | |",
             "|---|---|" + "---|" * len(names) + "---|---|"]
     return "\n".join([*head, *(f"| {' | '.join(r)} |" for r in rows)])

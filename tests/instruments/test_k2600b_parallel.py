@@ -48,7 +48,7 @@ async def test_groups_program_every_cell_in_one_message_per_row_and_journal_ever
     params = ProgramParams(random_levels=4, shape=(2, 8), origin=(3, 5))
     sink, _, after = await _program(PARALLEL, params, log)
     groups = [m for _, m in log if m.startswith("labctl_groups(")]
-    assert len(groups) == 2  # one message per row of 8 cells (groups of five and three)
+    assert len(groups) == 2  # one message per row of 8 cells (groups of six and two)
     assert all(m.count("cells = {") == 2 and m.count("node[4].smua") == 2 for m in groups)
     assert all(m.count("ch = ") == 8 for m in groups)
     outcomes, pulses, reads = sink.of(CellOutcome), sink.of(PulseRecord), sink.of(ReadRecord)
@@ -70,10 +70,10 @@ async def test_groups_program_every_cell_in_one_message_per_row_and_journal_ever
 
 
 async def test_groups_amortise_the_relays_and_leave_other_cells_alone() -> None:
-    """Modelled bench time (the timing model's virtual clock, not wall time): five cells per relay move take less
+    """Modelled bench time (the timing model's virtual clock, not wall time): six cells per relay move take less
     than half the time per cell of one cell per move on the same chip. The row below the block (half-selected at
     most, at V/2) keeps its state."""
-    params = ProgramParams(random_levels=4, shape=(2, 20), origin=(20, 8))  # four groups of five cells per row
+    params = ProgramParams(random_levels=4, shape=(2, 20), origin=(20, 8))  # per row: a batch of three groups of six, then one of two
     par, t_par, after_par = await _program(PARALLEL, params)
     one, t_one, after_one = await _program(SINGLE, params)
     assert t_par < 0.5 * t_one
