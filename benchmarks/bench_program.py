@@ -127,7 +127,8 @@ async def main() -> None:
                     help="simulator in a child process (labctl sim serve, default) or in a thread of this process")
     ap.add_argument("--path", choices=["all", "both", "b2902", "2600b", "parallel"], default="all",
                     help="programming path(s): the B2902 default bench, the 2600B fast path (one 2636B, a cell at a "
-                         "time), parallel (several 2636Bs, a group of cells at once), both (B2902 and 2600B) or all three")
+                         "time), parallel (several 2636Bs, a group of cells at once), both (B2902 and 2600B) or all "
+                         "three")
     ap.add_argument("--baseline-only", action="store_true")
     ap.add_argument("--write-readme", action="store_true",
                     help="rewrite the README's figures:program (and, with both paths, figures:program-2600b) blocks")

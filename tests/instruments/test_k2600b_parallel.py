@@ -73,7 +73,8 @@ async def test_groups_amortise_the_relays_and_leave_other_cells_alone() -> None:
     """Modelled bench time (the timing model's virtual clock, not wall time): six cells per relay move take less
     than half the time per cell of one cell per move on the same chip. The row below the block (half-selected at
     most, at V/2) keeps its state."""
-    params = ProgramParams(random_levels=4, shape=(2, 20), origin=(20, 8))  # per row: a batch of three groups of six, then one of two
+    # per row: a batch of three groups of six, then one of two
+    params = ProgramParams(random_levels=4, shape=(2, 20), origin=(20, 8))
     par, t_par, after_par = await _program(PARALLEL, params)
     one, t_one, after_one = await _program(SINGLE, params)
     assert t_par < 0.5 * t_one
