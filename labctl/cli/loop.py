@@ -70,6 +70,8 @@ def _wires(sets: tuple[str, ...]) -> dict[str, tuple[float, float, float]] | Non
               help="Extra retraining runs of every pass from the trained weights with other seeds.")
 @click.option("--passes", "retrain_passes", type=int, default=None,
               help="Retrain-reprogram-read passes (default: 3 on a simulated chip with wires, else 1).")
+@click.option("--no-periphery-fit", "no_periphery_fit", is_flag=True,
+              help="Keep the amplifiers' bias currents as trained (no refit to the chip as read after the last pass).")
 @click.option("--place", type=click.Choice(["auto", "fixed"]), default="auto", show_default=True,
               help="auto: scan the crossbars and place the layers around the faults; fixed: blocks at (0, 0).")
 @click.option("--reuse-placement", is_flag=True,
@@ -82,7 +84,7 @@ def _wires(sets: tuple[str, ...]) -> dict[str, tuple[float, float, float]] | Non
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def command(bench: str | None, out: str, stuck: float | None, stuck_on: float, stuck_off: float,
             sim_sets: tuple[str, ...], seed: int, n_test: int, retrain_epochs: int, retrain_continuations: int,
-            retrain_passes: int | None,
+            retrain_passes: int | None, no_periphery_fit: bool,
             place: str, reuse_placement: bool, force: bool, wire_sets: tuple[str, ...], quiet: bool) -> None:
     """The full loop on a bench: train the letters network, program it into two crossbars, read the maps back,
     run inference under the read clamp, retrain around the measured chip, reprogram, and write the report."""
@@ -99,7 +101,7 @@ def command(bench: str | None, out: str, stuck: float | None, stuck_on: float, s
     opts = LoopOptions.parse(bench=bench, out=out, stuck_on=stuck_on, stuck_off=stuck_off, sim=parse_sets(sim_sets),
                              seed=seed, n_test=n_test, retrain_epochs=retrain_epochs,
                              retrain_passes=retrain_passes, retrain_continuations=retrain_continuations,
-                             place=place,
+                             fit_periphery=not no_periphery_fit, place=place,
                              reuse_placement=reuse_placement, force=force, wires=_wires(wire_sets))
     console = Console()
     bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

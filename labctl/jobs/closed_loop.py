@@ -17,6 +17,8 @@ Every bench step is a stored protocol run (``<out>/runs``), so ``labctl report``
 from __future__ import annotations
 
 import copy
+import dataclasses
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,6 +92,9 @@ class LoopOptions(JobOptions):
     retrain_passes: int | None = Field(default=None, ge=1, le=5, description=(
         "Retrain-reprogram-read passes (the next one only for a predicted gain); None = 3 on a simulated chip with "
         "wires, 1 otherwise"))
+    fit_periphery: bool = Field(default=True, description=(
+        "After the last pass, refit the amplifiers' bias currents to the chip as read (labctl.train.periphery_fit: "
+        "no cell is reprogrammed; kept only when the selection loss on noisy training letters improves)"))
     read_repeats: int = Field(default=3, ge=1, le=100, description="Reads averaged per cell in a map read")
     program: dict[str, Any] = Field(
         default_factory=lambda: {"width": 1e-4, "width_max": 1e-3, "rel_tol": 0.1, "abs_tol": 1e-6},
@@ -209,6 +214,7 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
     from labctl.train.letters_robust import ROBUST_RECIPE
     from labctl.train.mapping import ConductanceWindow
     from labctl.train.measured import MeasuredMap
+    from labctl.train.periphery_fit import fit_periphery
     from labctl.train.wired import WiredNet
     from sim_instruments.check import check_sim
 
@@ -342,10 +348,24 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
             measured_now = {n: await steps.read(n, stage) for n in targets}
             maps_now = {n: MeasuredMap(n, measured_now[n], outcome_codes(status_now[n]), opts.read_voltage,
                                        passes[-1].run_id or "") for n in targets}
-        after = await steps.infer_network(targets, chip_now, measured_now, x_test, y_test, "after retraining")
+        # 7. the amplifiers' bias currents and gains refit to the chip as it now reads (no cell changes)
+        fit = None
+        targets_after = targets
+        if opts.fit_periphery and getattr(model, "bias", False):
+            p.stage("fit the amplifiers' bias currents and gains to the chip as read", 1)
+            fit = fit_periphery(model, measured_now, ds, recipe=base, seed=opts.seed,
+                                progress=lambda d, n: p.update(d, n))
+            (out / "periphery_fit.json").write_text(json.dumps(fit.to_dict(), indent=1))
+            if fit.applied:
+                targets_after = {n: dataclasses.replace(tm, periphery=fit.peripheries[k])
+                                 for k, (n, tm) in enumerate(targets.items())}
+            p.note(f"amplifier bias currents and gains {'refit' if fit.applied else 'kept'}: selection loss "
+                   f"{fit.selection_before:.4f} -> {fit.selection_after:.4f}; offline on the maps as read "
+                   f"{100 * fit.accuracy_before:.1f} % -> {100 * fit.accuracy_after:.1f} %")
+        after = await steps.infer_network(targets_after, chip_now, measured_now, x_test, y_test, "after retraining")
         bench_seconds = float(bench.estimated_bench_seconds())
 
-    # 7. the report (HTML + JSON twin) and a "loop" run holding it
+    # 8. the report (HTML + JSON twin) and a "loop" run holding it
     p.stage("report", 1)
     software = _software_acc(model_software, x_test, y_test)
     acc = [
@@ -392,7 +412,7 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
                               passes=[{"pass": k + 1, "on_chip_as_read": r.before["measured"],
                                        "predicted": r.after["measured"], "cells_to_program": r.cells_to_program,
                                        "applied": k < applied_passes} for k, r in enumerate(results)],
-                              fail_odds=odds),
+                              fail_odds=odds, periphery=None if fit is None else fit.to_dict()),
         bench_snapshot=snapshot,
         parameters={"loop": opts.model_dump(mode="json"), "bench_config": cfg.model_dump(mode="json"),
                     "command": command_line(opts)},
@@ -535,6 +555,8 @@ def command_line(opts: LoopOptions) -> str:
         cmd += ["--passes", str(opts.retrain_passes)]
     if opts.retrain_continuations != LoopOptions.model_fields["retrain_continuations"].default:
         cmd += ["--continuations", str(opts.retrain_continuations)]
+    if not opts.fit_periphery:
+        cmd += ["--no-periphery-fit"]
     for k, v in opts.sim.items():
         cmd += ["--sim", f"{k}={v}"]
     return " ".join(cmd)

@@ -138,7 +138,19 @@ def _retraining(r: Report) -> str:
             f"{_pct(t.accuracy_on_measured_maps)}; predicted once reprogrammed: {_pct(t.predicted_accuracy)}."
             f"{verdict}</p>"
             + _table(["layer", "cells to reprogram", "cells", "stuck/failed cells kept as measured"], rows)
-            + _passes(t))
+            + _passes(t) + _periphery(t))
+
+
+def _periphery(t: Any) -> str:
+    """The amplifiers' bias currents and gains refit after the last pass (no cell reprogrammed)."""
+    f = t.periphery
+    if not f:
+        return ""
+    verdict = "kept" if f["applied"] else "not kept (no lower selection loss): the trained periphery stays"
+    return (f"<p>Periphery refit to the chip as read after the last pass (amplifier bias currents and gains; no cell "
+            f"reprogrammed): selection loss on noisy training letters {f['selection_before']:.4f} &rarr; "
+            f"{f['selection_after']:.4f}, {verdict}; offline on the read maps (160 test letters) "
+            f"{_pct(f['accuracy_before'])} &rarr; {_pct(f['accuracy_after'])}.</p>")
 
 
 def _passes(t: Any) -> str:

@@ -174,6 +174,10 @@ class Retraining(_Model):
     fail_odds: tuple[float, float] | None = Field(default=None, description=(
         "Odds that programming a cell OFF / ON failed in the first programming (the retraining draws reprogrammed "
         "cells from that programming's outcomes)"))
+    periphery: dict[str, Any] | None = Field(default=None, description=(
+        "The amplifiers' bias currents refit to the chip as read after the last pass (no cell reprogrammed): "
+        "selection losses of the deployed and the fitted biases, whether the fit was kept, the biases used (A) and "
+        "the offline accuracy on the read maps with each"))
 
 
 class Report(_Model):

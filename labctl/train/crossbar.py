@@ -10,9 +10,10 @@ Specs are plain JSON dicts (stored in each target map's metadata under ``periphe
 ``input``  (how the layer's inputs become row voltages)
     ``{"v_per_unit": a, "offset": b, "clamp": c}`` -> ``v = clip(a x + b, -c, c)`` (``clamp`` may be null).
 ``output`` (how column currents become outputs)
-    ``{"kind": "inv_amp", "v_rail": V, "r_fb": R, "inverting": true, "bias": [..] | null}``
-    -> ``y = -V tanh((I + I_b) R / V)`` (seeds 000/001; ``bias`` = a current per output, A, injected into the
-    amplifier's summing node, e.g. through a resistor from a reference voltage);
+    ``{"kind": "inv_amp", "v_rail": V, "r_fb": R, "inverting": true, "bias": [..] | null, "gain": [..] | null}``
+    -> ``y = -V tanh((I + I_b) R k / V)`` (seeds 000/001; ``bias`` = a current per output, A, injected into the
+    amplifier's summing node, e.g. through a resistor from a reference voltage; ``gain`` = a trim ``k`` per output
+    of its feedback resistance, 1 when absent);
     ``{"kind": "linear", "gain": g, "bias": [..] | null, "clamp": c | null, "activation": "relu"|"relu1"|"none"}``
     -> ``y = act(clip(clip(g I, -c, c) + b, -c, c))`` (digital periphery; HRAT eq. 9 when ``clamp = VDD/2``).
 
@@ -69,6 +70,8 @@ def periphery_output(currents: npt.ArrayLike, spec: dict[str, Any]) -> FloatArra
         v_rail, r_fb = float(spec["v_rail"]), float(spec["r_fb"])
         if spec.get("bias") is not None:
             i = i + np.asarray(spec["bias"], dtype=np.float64)
+        if spec.get("gain") is not None:
+            i = i * np.asarray(spec["gain"], dtype=np.float64)
         y = v_rail * np.tanh(i * r_fb / v_rail)
         return -y if spec.get("inverting", True) else y
     if kind == "linear":

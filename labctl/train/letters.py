@@ -113,7 +113,10 @@ class SoftBinaryNet(CrossbarModel):
         """Column currents of layer ``name`` (conductances ``g``) for row voltages ``v``: the ideal crossbar."""
         return F.linear(v, self._effective(g))
 
-    def _run(self, x: Tensor, gs: list[Tensor], keep: bool = False) -> tuple[Tensor, list[Tensor]]:
+    def _run(self, x: Tensor, gs: list[Tensor], keep: bool = False,
+             gains: list[Tensor] | None = None) -> tuple[Tensor, list[Tensor]]:
+        """Forward on conductances ``gs``; ``gains``: a feedback-resistance trim per output of each layer (periphery
+        ``output.gain``), 1 when None."""
         v = self.encode(x)
         outs: list[Tensor] = []
         for k, (name, g) in enumerate(zip(self.layer_names(), gs, strict=True)):
@@ -124,6 +127,8 @@ class SoftBinaryNet(CrossbarModel):
             i = self._product(name, v, g)
             if self.bias:
                 i = i + BIAS_UNIT * self.biases[k]
+            if gains is not None:
+                i = i * gains[k]
             v = inv_amp(i, self.v_rail, self.r_fb)
             if self.training and self.dropout > 0 and k < len(gs) - 1:
                 v = F.dropout(v, self.dropout)

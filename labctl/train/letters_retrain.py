@@ -75,10 +75,10 @@ def measured_accuracy(model: SoftBinaryNet, maps: dict[str, npt.NDArray[np.float
 
 def selection_loss(model: SoftBinaryNet, gs: list[Tensor] | Callable[[int], list[Tensor]], ds: Dataset,
                    noise_std: float = 0.25, copies: int = 10, logit_scale: float = 5.0, seed: int = 12345,
-                   draws: int = 1) -> float:
+                   draws: int = 1, gains: list[Tensor] | None = None) -> float:
     """Cross-entropy on noisy copies of the training letters (fixed seed): picks between restarts without
     looking at the test images. ``gs`` may be a function of a draw number (the chip after one draw of
-    reprogramming failures); the loss is then the mean over ``draws``."""
+    reprogramming failures); the loss is then the mean over ``draws``. ``gains``: as for ``SoftBinaryNet._run``."""
     gen = torch.Generator().manual_seed(seed)
     x = torch.as_tensor(ds.x_train).repeat(copies, 1)
     y = torch.as_tensor(ds.y_train).repeat(copies)
@@ -86,7 +86,8 @@ def selection_loss(model: SoftBinaryNet, gs: list[Tensor] | Callable[[int], list
     model.eval()
     chips = [gs] if isinstance(gs, list) else [gs(k) for k in range(draws)]
     with torch.no_grad():
-        return float(np.mean([float(F.cross_entropy(model._run(x, g)[0] * logit_scale, y)) for g in chips]))
+        return float(np.mean([float(F.cross_entropy(model._run(x, g, gains=gains)[0] * logit_scale, y))
+                              for g in chips]))
 
 
 def retrain_letters(

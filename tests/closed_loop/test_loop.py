@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from labctl.core.errors import ConfigError
 from labctl.jobs.closed_loop import LoopOptions, LoopResult, run_loop
 from labctl.report import Report, report_from_runs
 from labctl.store import RunStore
+from labctl.train.periphery_fit import GAIN_MAX, GAIN_MIN
 from protocols.scan import fault_classes
 
 # the module fixture trains, scans 2 x 384 cells, programs, reads, infers and retrains: more than the 120 s default
@@ -98,6 +100,26 @@ def test_runs_are_journalled_and_reprogramming_touches_only_masked_cells(loop_re
             cells = {logical[rc] for rc in store.outcomes(str(p.run_id))}
             assert cells == {(int(r), int(c)) for r, c in np.argwhere(mask) if int(c) in seg.outputs}
     assert {n: int(m.sum()) for n, m in union.items()} == {n: c for n, c in retr.cells_to_program.items() if c}
+
+
+def test_periphery_is_refit_to_the_chip_as_read_without_reprogramming(loop_result):
+    opts, res = loop_result
+    pf = res.report.retraining.periphery
+    assert pf is not None
+    assert json.loads((Path(opts.out) / "periphery_fit.json").read_text()) == pf
+    assert pf["applied"] == (pf["selection_after"] < pf["selection_before"])
+    assert pf["selection_after"] <= pf["selection_before"]
+    for out, n in zip(pf["output"], opts.sizes[1:], strict=True):
+        assert len(out["bias"]) == n
+        if pf["applied"]:
+            assert len(out["gain"]) == n
+            assert all(GAIN_MIN <= g <= GAIN_MAX for g in out["gain"])
+    assert "Periphery refit to the chip as read" in res.html.read_text()
+    # no program run after the last read: every programming run belongs to the first programming or a pass
+    stages = [r["stage"] for r in res.report.runs]
+    last_read = max(i for i, r in enumerate(res.report.runs) if r["protocol"] == "read_map")
+    assert all(r["protocol"] != "program" for r in res.report.runs[last_read:])
+    assert stages.count("after retraining") >= 2  # the bench inference with the refit periphery, per layer
 
 
 def test_layers_are_placed_around_the_scanned_faults(loop_result):

@@ -1,0 +1,146 @@
+"""Periphery calibration: each amplifier's bias current and gain refit to the chip as read; no cell is reprogrammed.
+
+After the last programming the chip's cells are what they read (the offline forward on the read maps agrees with
+bench inference to about one test image), and reprogramming a cell can fail again. The periphery of a ``bias=True``
+:class:`SoftBinaryNet` is set by the host, not stored in the array: the bias current each amplifier injects into
+its summing node (``output.bias``) and a trim of its feedback resistance (``output.gain``, within
+[:data:`GAIN_MIN`, :data:`GAIN_MAX`], as a programmable-gain transimpedance stage allows). Refitting only those, with
+every cell at its read conductance, recovers part of what faults, wire drops and failed programming cost, with
+nothing left to fail: no pulse is sent. As in retraining, the fit sees only training letters (augmented as the
+recipe trains them); the deployed periphery stays unless the fit lowers the selection loss (noisy training letters,
+never the test images).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import torch
+from torch import Tensor
+from torch.nn import functional as F
+
+from labctl.core.errors import ConfigError
+from labctl.train.datasets import Dataset, letters_test160, load_letters
+from labctl.train.letters import SoftBinaryNet, flip_pixels
+from labctl.train.letters_retrain import selection_loss
+
+Progress = Callable[[int, int], None]
+
+#: range of the feedback-resistance trim of an amplifier (a programmable-gain stage's span)
+GAIN_MIN, GAIN_MAX = 0.25, 4.0
+
+
+@dataclass(frozen=True)
+class PeripheryFit:
+    """Outcome of :func:`fit_periphery`: the periphery spec of every layer to use (the deployed one when the fit was
+    not kept), the selection losses of the deployed and of the best fitted periphery, whether the fit was kept, and
+    (for the report only) the offline test accuracy on the read maps with each."""
+
+    peripheries: list[dict[str, Any]]
+    selection_before: float
+    selection_after: float
+    applied: bool
+    accuracy_before: float
+    accuracy_after: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"output": [p["output"] for p in self.peripheries], "selection_before": self.selection_before,
+                "selection_after": self.selection_after, "applied": self.applied,
+                "accuracy_before": self.accuracy_before, "accuracy_after": self.accuracy_after}
+
+
+def fit_periphery(model: SoftBinaryNet, maps: dict[str, npt.NDArray[np.float64]], data: Dataset | None = None, *,
+                  epochs: int = 40, lr: float = 0.05, seeds: int = 10, repeat: int = 20, batch: int = 32,
+                  recipe: dict[str, Any] | None = None, logit_scale: float = 5.0, seed: int = 0,
+                  progress: Progress | None = None) -> PeripheryFit:
+    """Refit ``model``'s amplifier bias currents (in place, only when kept) and gains to the chip whose layers read
+    ``maps`` (crossbar layout, S, every layer of the model); the cells are never changed.
+
+    ``seeds`` fits start from the deployed periphery (gains 1) with other seeds (batches, augmentation); the one with
+    the lowest selection loss is kept if it is lower than the deployed periphery's. Training letters are repeated
+    ``repeat`` times per epoch and augmented as ``recipe`` trains (``max_flips`` / ``max_sigma``: mixed flips and
+    pixel noise, else ``flip_p`` + ``noise_std``).
+    """
+    from labctl.train.letters_robust import augment_letters
+
+    if not model.bias:
+        raise ConfigError.invalid("model.bias", False, "a network with amplifier bias currents (bias=True)")
+    names = model.layer_names()
+    missing = [n for n in names if n not in maps]
+    if missing:
+        raise ConfigError.invalid("maps", ", ".join(missing) + " missing", "a read map of every layer: " +
+                                  ", ".join(names))
+    for name, value in (("epochs", epochs), ("seeds", seeds), ("repeat", repeat), ("batch", batch)):
+        if int(value) < 1:
+            raise ConfigError.out_of_range(name, value, 1, None)
+    if not 0 < lr <= 1:
+        raise ConfigError.out_of_range("lr", lr, 0.0, 1.0)
+    rc = recipe or {}
+    mixed = int(rc.get("max_flips", 0)) > 0 or float(rc.get("max_sigma", 0.0)) > 0
+    ds = data or load_letters()
+    gs = [model._from_map(np.asarray(maps[n], dtype=np.float64), w.detach()) for n, w in
+          zip(names, model.weights, strict=True)]
+    x160, y160 = torch.as_tensor(letters_test160(ds)[0]), torch.as_tensor(letters_test160(ds)[1])
+    deployed = [b.detach().clone() for b in model.biases]
+    log_gains = [torch.zeros(len(b), requires_grad=True) for b in model.biases]
+
+    def gains() -> list[Tensor]:
+        return [torch.exp(lg).clamp(GAIN_MIN, GAIN_MAX) for lg in log_gains]
+
+    def accuracy(g: list[Tensor] | None) -> float:
+        model.eval()
+        with torch.no_grad():
+            return float((model._run(x160, gs, gains=g)[0].argmax(1) == y160).float().mean())
+
+    sel_before = selection_loss(model, gs, ds, logit_scale=logit_scale)
+    acc_before = accuracy(None)
+    x = torch.as_tensor(ds.x_train).repeat(repeat, 1)
+    y = torch.as_tensor(ds.y_train).repeat(repeat)
+    best: tuple[float, list[Tensor], list[Tensor]] | None = None
+    for k in range(seeds):
+        gen = torch.Generator().manual_seed(seed + k)
+        _set(model.biases, deployed)
+        _set(log_gains, [torch.zeros(len(b)) for b in deployed])
+        opt = torch.optim.Adam([*model.biases.parameters(), *log_gains], lr=lr)  # the cells stay as read
+        for epoch in range(epochs):
+            model.train()
+            perm = torch.randperm(len(x), generator=gen)
+            for b in range(0, len(x), batch):
+                idx = perm[b:b + batch]
+                if mixed:
+                    xb = augment_letters(x[idx], gen, int(rc["max_flips"]), float(rc["max_sigma"]))
+                else:
+                    xb = flip_pixels(x[idx], float(rc.get("flip_p", 0.0)), gen) + \
+                        torch.randn(x[idx].shape, generator=gen) * float(rc.get("noise_std", 0.25))
+                loss = F.cross_entropy(model._run(xb, gs, gains=gains())[0] * logit_scale, y[idx])
+                opt.zero_grad()
+                loss.backward()  # type: ignore[no-untyped-call]
+                opt.step()
+            if progress is not None:
+                progress(k * epochs + epoch + 1, seeds * epochs)
+        model.eval()
+        sel = selection_loss(model, gs, ds, logit_scale=logit_scale, gains=[g.detach() for g in gains()])
+        if best is None or sel < best[0]:
+            best = (sel, [b.detach().clone() for b in model.biases], [g.detach().clone() for g in gains()])
+    assert best is not None
+    applied = best[0] < sel_before
+    _set(model.biases, best[1] if applied else deployed)
+    kept = best[2] if applied else None
+    peripheries = []
+    for k in range(len(names)):
+        spec = model.periphery(k)
+        if kept is not None:
+            spec["output"]["gain"] = [float(v) for v in kept[k]]
+        peripheries.append(spec)
+    return PeripheryFit(peripheries, sel_before, best[0] if applied else sel_before, applied, acc_before,
+                        accuracy(kept))
+
+
+def _set(params: Any, values: list[Tensor]) -> None:
+    with torch.no_grad():
+        for b, v in zip(params, values, strict=True):
+            b.copy_(v)
