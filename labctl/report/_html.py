@@ -146,10 +146,11 @@ def _periphery(t: Any) -> str:
     f = t.periphery
     if not f:
         return ""
-    verdict = "kept" if f["applied"] else "not kept (no lower selection loss): the trained periphery stays"
+    verdict = "kept" if f["applied"] else "not kept (no fewer of those letters wrong): the trained periphery stays"
     return (f"<p>Periphery refit to the chip as read after the last pass (amplifier bias currents and gains; no cell "
-            f"reprogrammed): selection loss on noisy training letters {f['selection_before']:.4f} &rarr; "
-            f"{f['selection_after']:.4f}, {verdict}; offline on the read maps (160 test letters) "
+            f"reprogrammed): noisy training letters wrong {f['errors_before']} &rarr; {f['errors_after']}, selection "
+            f"loss {f['selection_before']:.4f} &rarr; {f['selection_after']:.4f}, {verdict}; offline on the read maps "
+            f"(160 test letters) "
             f"{_pct(f['accuracy_before'])} &rarr; {_pct(f['accuracy_after'])}.</p>")
 
 

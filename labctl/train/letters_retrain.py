@@ -73,21 +73,35 @@ def measured_accuracy(model: SoftBinaryNet, maps: dict[str, npt.NDArray[np.float
         return accuracy(model.forward_hw(torch.as_tensor(x), maps), torch.as_tensor(y))
 
 
+def _selection_set(ds: Dataset, noise_std: float, copies: int, seed: int) -> tuple[Tensor, Tensor]:
+    """Noisy copies of the training letters (fixed seed): the set restarts and fits are chosen on."""
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.as_tensor(ds.x_train).repeat(copies, 1)
+    y = torch.as_tensor(ds.y_train).repeat(copies)
+    return x + torch.randn(x.shape, generator=gen) * noise_std, y
+
+
 def selection_loss(model: SoftBinaryNet, gs: list[Tensor] | Callable[[int], list[Tensor]], ds: Dataset,
                    noise_std: float = 0.25, copies: int = 10, logit_scale: float = 5.0, seed: int = 12345,
                    draws: int = 1, gains: list[Tensor] | None = None) -> float:
     """Cross-entropy on noisy copies of the training letters (fixed seed): picks between restarts without
     looking at the test images. ``gs`` may be a function of a draw number (the chip after one draw of
     reprogramming failures); the loss is then the mean over ``draws``. ``gains``: as for ``SoftBinaryNet._run``."""
-    gen = torch.Generator().manual_seed(seed)
-    x = torch.as_tensor(ds.x_train).repeat(copies, 1)
-    y = torch.as_tensor(ds.y_train).repeat(copies)
-    x = x + torch.randn(x.shape, generator=gen) * noise_std
+    x, y = _selection_set(ds, noise_std, copies, seed)
     model.eval()
     chips = [gs] if isinstance(gs, list) else [gs(k) for k in range(draws)]
     with torch.no_grad():
         return float(np.mean([float(F.cross_entropy(model._run(x, g, gains=gains)[0] * logit_scale, y))
                               for g in chips]))
+
+
+def selection_errors(model: SoftBinaryNet, gs: list[Tensor], ds: Dataset, noise_std: float = 0.25, copies: int = 10,
+                     seed: int = 12345, gains: list[Tensor] | None = None) -> int:
+    """Letters of :func:`selection_loss`'s noisy set that the network on conductances ``gs`` gets wrong."""
+    x, y = _selection_set(ds, noise_std, copies, seed)
+    model.eval()
+    with torch.no_grad():
+        return int((model._run(x, gs, gains=gains)[0].argmax(1) != y).sum())
 
 
 def retrain_letters(

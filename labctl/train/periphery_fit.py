@@ -7,8 +7,9 @@ its summing node (``output.bias``) and a trim of its feedback resistance (``outp
 [:data:`GAIN_MIN`, :data:`GAIN_MAX`], as a programmable-gain transimpedance stage allows). Refitting only those, with
 every cell at its read conductance, recovers part of what faults, wire drops and failed programming cost, with
 nothing left to fail: no pulse is sent. As in retraining, the fit sees only training letters (augmented as the
-recipe trains them); the deployed periphery stays unless the fit lowers the selection loss (noisy training letters,
-never the test images).
+recipe trains them); the deployed periphery stays unless the fit gets fewer of the selection letters wrong (noisy
+training letters, never the test images; on a chip that reads as trained a refit only makes the network surer of
+what it already gets right, and is not kept).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from torch.nn import functional as F
 from labctl.core.errors import ConfigError
 from labctl.train.datasets import Dataset, letters_test160, load_letters
 from labctl.train.letters import SoftBinaryNet, flip_pixels
-from labctl.train.letters_retrain import selection_loss
+from labctl.train.letters_retrain import selection_errors, selection_loss
 
 Progress = Callable[[int, int], None]
 
@@ -37,19 +38,23 @@ GAIN_MIN, GAIN_MAX = 0.25, 4.0
 @dataclass(frozen=True)
 class PeripheryFit:
     """Outcome of :func:`fit_periphery`: the periphery spec of every layer to use (the deployed one when the fit was
-    not kept), the selection losses of the deployed and of the best fitted periphery, whether the fit was kept, and
-    (for the report only) the offline test accuracy on the read maps with each."""
+    not kept), the selection losses and errors (of 400 noisy training letters) of the deployed and of the best
+    fitted periphery, whether the fit was kept, and (for the report only) the offline test accuracy on the read maps
+    with the deployed and with the kept periphery."""
 
     peripheries: list[dict[str, Any]]
     selection_before: float
     selection_after: float
+    errors_before: int
+    errors_after: int
     applied: bool
     accuracy_before: float
     accuracy_after: float
 
     def to_dict(self) -> dict[str, Any]:
         return {"output": [p["output"] for p in self.peripheries], "selection_before": self.selection_before,
-                "selection_after": self.selection_after, "applied": self.applied,
+                "selection_after": self.selection_after, "errors_before": self.errors_before,
+                "errors_after": self.errors_after, "applied": self.applied,
                 "accuracy_before": self.accuracy_before, "accuracy_after": self.accuracy_after}
 
 
@@ -61,7 +66,8 @@ def fit_periphery(model: SoftBinaryNet, maps: dict[str, npt.NDArray[np.float64]]
     ``maps`` (crossbar layout, S, every layer of the model); the cells are never changed.
 
     ``seeds`` fits start from the deployed periphery (gains 1) with other seeds (batches, augmentation); the one with
-    the lowest selection loss is kept if it is lower than the deployed periphery's. Training letters are repeated
+    the lowest selection loss is kept if it also gets fewer selection letters wrong than the deployed periphery.
+    Training letters are repeated
     ``repeat`` times per epoch and augmented as ``recipe`` trains (``max_flips`` / ``max_sigma``: mixed flips and
     pixel noise, else ``flip_p`` + ``noise_std``).
     """
@@ -89,7 +95,10 @@ def fit_periphery(model: SoftBinaryNet, maps: dict[str, npt.NDArray[np.float64]]
     log_gains = [torch.zeros(len(b), requires_grad=True) for b in model.biases]
 
     def gains() -> list[Tensor]:
-        return [torch.exp(lg).clamp(GAIN_MIN, GAIN_MAX) for lg in log_gains]
+        # the last layer's gains keep a geometric mean of 1: scaling every logit at once changes no decision, only
+        # how sure the loss finds them (the fit would otherwise inflate it to GAIN_MAX)
+        logs = [*log_gains[:-1], log_gains[-1] - log_gains[-1].mean()]
+        return [torch.exp(lg).clamp(GAIN_MIN, GAIN_MAX) for lg in logs]
 
     def accuracy(g: list[Tensor] | None) -> float:
         model.eval()
@@ -97,6 +106,7 @@ def fit_periphery(model: SoftBinaryNet, maps: dict[str, npt.NDArray[np.float64]]
             return float((model._run(x160, gs, gains=g)[0].argmax(1) == y160).float().mean())
 
     sel_before = selection_loss(model, gs, ds, logit_scale=logit_scale)
+    err_before = selection_errors(model, gs, ds)
     acc_before = accuracy(None)
     x = torch.as_tensor(ds.x_train).repeat(repeat, 1)
     y = torch.as_tensor(ds.y_train).repeat(repeat)
@@ -127,7 +137,9 @@ def fit_periphery(model: SoftBinaryNet, maps: dict[str, npt.NDArray[np.float64]]
         if best is None or sel < best[0]:
             best = (sel, [b.detach().clone() for b in model.biases], [g.detach().clone() for g in gains()])
     assert best is not None
-    applied = best[0] < sel_before
+    _set(model.biases, best[1])
+    err_best = selection_errors(model, gs, ds, gains=best[2])
+    applied = best[0] < sel_before and err_best < err_before
     _set(model.biases, best[1] if applied else deployed)
     kept = best[2] if applied else None
     peripheries = []
@@ -136,8 +148,7 @@ def fit_periphery(model: SoftBinaryNet, maps: dict[str, npt.NDArray[np.float64]]
         if kept is not None:
             spec["output"]["gain"] = [float(v) for v in kept[k]]
         peripheries.append(spec)
-    return PeripheryFit(peripheries, sel_before, best[0] if applied else sel_before, applied, acc_before,
-                        accuracy(kept))
+    return PeripheryFit(peripheries, sel_before, best[0], err_before, err_best, applied, acc_before, accuracy(kept))
 
 
 def _set(params: Any, values: list[Tensor]) -> None:

@@ -43,6 +43,7 @@ def test_fit_recovers_a_faulty_chip_without_touching_its_cells(trained: SoftBina
     assert all(np.array_equal(maps[n], before[n]) for n in maps)  # the chip is never changed
     assert fit.applied
     assert fit.selection_after < fit.selection_before
+    assert fit.errors_after < fit.errors_before
     assert fit.accuracy_after > fit.accuracy_before + 0.03  # stuck-ON cells cost test letters; the fit wins some back
     for k, spec in enumerate(fit.peripheries):
         out = spec["output"]
@@ -52,6 +53,21 @@ def test_fit_recovers_a_faulty_chip_without_touching_its_cells(trained: SoftBina
     # the bench's numpy periphery (what inference on the bench applies to measured currents) gives the fit's accuracy
     logits = network_forward(x, [(maps[n], p) for n, p in zip(model.layer_names(), fit.peripheries, strict=True)])[-1]
     assert float((logits.argmax(1) == y).mean()) == pytest.approx(fit.accuracy_after)
+
+
+def test_a_fit_that_fixes_no_selection_letter_is_not_kept(trained: SoftBinaryNet) -> None:
+    """A fit that barely moves (one epoch at a tiny rate) gets no fewer noisy training letters right: the trained
+    periphery stays, biases included, and the accuracy is the deployed one's."""
+    model = SoftBinaryNet(**trained.config())
+    model.load_state_dict(trained.state_dict())
+    maps = _faulty_maps(model)
+    deployed = [model.periphery(k)["output"] for k in range(2)]
+    fit = fit_periphery(model, maps, recipe=ROBUST_RECIPE, seeds=1, epochs=1, lr=1e-9)
+    assert fit.errors_after == fit.errors_before
+    assert not fit.applied
+    assert [p["output"] for p in fit.peripheries] == deployed
+    assert [model.periphery(k)["output"] for k in range(2)] == deployed
+    assert fit.accuracy_after == fit.accuracy_before
 
 
 def test_gain_trims_the_feedback_resistance() -> None:
