@@ -293,8 +293,26 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
         ideal = {n: tm.targets for n, tm in targets.items()}
         before = await steps.infer_network(targets, ideal, measured, x_test, y_test, "before retraining")
 
-        # 5. sync the measured maps into the trainer; retrain around the chip (chip in the loop); 6. reprogram only
-        # the cells that must change and read again; with several passes, retrain again on what it reads
+        # 5. the amplifiers' bias currents and gains refit to the chip as first programmed (no cell changes): the
+        # retraining then works from that periphery; 6. sync the measured maps into the trainer; retrain around the
+        # chip (chip in the loop); 7. reprogram only the cells that must change and read again; with several passes,
+        # retrain again on what it reads
+        fits: dict[str, Any] = {}
+
+        def refit(stage: str, maps_read: dict[str, np.ndarray]) -> dict[str, Any]:
+            """Refit the periphery to ``maps_read``; the layers' targets carrying the periphery in use after it."""
+            p.stage(f"fit the amplifiers' bias currents and gains to the chip as read ({stage})", 1)
+            fit = fit_periphery(model, maps_read, ds, recipe=base, seed=opts.seed,
+                                progress=lambda d, n: p.update(d, n))
+            fits[stage] = fit.to_dict()
+            p.note(f"amplifier bias currents and gains {'refit' if fit.applied else 'kept'} ({stage}): noisy "
+                   f"training letters wrong {fit.errors_before} -> {fit.errors_after}; offline on the maps as read "
+                   f"{100 * fit.accuracy_before:.1f} % -> {100 * fit.accuracy_after:.1f} %")
+            return {n: dataclasses.replace(tm, periphery=fit.peripheries[k])
+                    for k, (n, tm) in enumerate(targets.items())}
+
+        refitting = opts.fit_periphery and bool(getattr(model, "bias", False))
+        targets_now = refit("after the first programming", measured) if refitting else targets
         n_passes = retrain_passes(opts, cfg, arrays)
         mid = 0.5 * (opts.g_on + opts.g_off)
         odds = reprogram_odds(ideal, maps_before, mid)
@@ -335,7 +353,7 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
                 break
             applied_passes += 1
             stage = "after retraining" if n_passes == 1 else f"after retraining (pass {k + 1})"
-            for tm in loop.targets.values():
+            for tm in loop.targets.values():  # (their periphery: the one in use, refit or trained)
                 tm.save(out / ("targets_retrained" if k == 0 else f"targets_retrained_{k + 1}"))
             for n, tm in loop.targets.items():
                 final[n] = tm.targets
@@ -348,24 +366,14 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
             measured_now = {n: await steps.read(n, stage) for n in targets}
             maps_now = {n: MeasuredMap(n, measured_now[n], outcome_codes(status_now[n]), opts.read_voltage,
                                        passes[-1].run_id or "") for n in targets}
-        # 7. the amplifiers' bias currents and gains refit to the chip as it now reads (no cell changes)
-        fit = None
-        targets_after = targets
-        if opts.fit_periphery and getattr(model, "bias", False):
-            p.stage("fit the amplifiers' bias currents and gains to the chip as read", 1)
-            fit = fit_periphery(model, measured_now, ds, recipe=base, seed=opts.seed,
-                                progress=lambda d, n: p.update(d, n))
-            (out / "periphery_fit.json").write_text(json.dumps(fit.to_dict(), indent=1))
-            if fit.applied:
-                targets_after = {n: dataclasses.replace(tm, periphery=fit.peripheries[k])
-                                 for k, (n, tm) in enumerate(targets.items())}
-            p.note(f"amplifier bias currents and gains {'refit' if fit.applied else 'kept'}: selection loss "
-                   f"{fit.selection_before:.4f} -> {fit.selection_after:.4f}; offline on the maps as read "
-                   f"{100 * fit.accuracy_before:.1f} % -> {100 * fit.accuracy_after:.1f} %")
+        # 8. the periphery refit again to the chip as the last pass left it
+        targets_after = refit("after the last pass", measured_now) if refitting and applied_passes else targets_now
+        if fits:
+            (out / "periphery_fit.json").write_text(json.dumps(fits, indent=1))
         after = await steps.infer_network(targets_after, chip_now, measured_now, x_test, y_test, "after retraining")
         bench_seconds = float(bench.estimated_bench_seconds())
 
-    # 8. the report (HTML + JSON twin) and a "loop" run holding it
+    # 9. the report (HTML + JSON twin) and a "loop" run holding it
     p.stage("report", 1)
     software = _software_acc(model_software, x_test, y_test)
     acc = [
@@ -412,7 +420,7 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
                               passes=[{"pass": k + 1, "on_chip_as_read": r.before["measured"],
                                        "predicted": r.after["measured"], "cells_to_program": r.cells_to_program,
                                        "applied": k < applied_passes} for k, r in enumerate(results)],
-                              fail_odds=odds, periphery=None if fit is None else fit.to_dict()),
+                              fail_odds=odds, periphery=fits or None),
         bench_snapshot=snapshot,
         parameters={"loop": opts.model_dump(mode="json"), "bench_config": cfg.model_dump(mode="json"),
                     "command": command_line(opts)},

@@ -142,16 +142,17 @@ def _retraining(r: Report) -> str:
 
 
 def _periphery(t: Any) -> str:
-    """The amplifiers' bias currents and gains refit after the last pass (no cell reprogrammed)."""
-    f = t.periphery
-    if not f:
+    """The amplifiers' bias currents and gains refit to the chip as read (no cell reprogrammed)."""
+    if not t.periphery:
         return ""
-    verdict = "kept" if f["applied"] else "not kept (no fewer of those letters wrong): the trained periphery stays"
-    return (f"<p>Periphery refit to the chip as read after the last pass (amplifier bias currents and gains; no cell "
-            f"reprogrammed): noisy training letters wrong {f['errors_before']} &rarr; {f['errors_after']}, selection "
-            f"loss {f['selection_before']:.4f} &rarr; {f['selection_after']:.4f}, {verdict}; offline on the read maps "
-            f"(160 test letters) "
-            f"{_pct(f['accuracy_before'])} &rarr; {_pct(f['accuracy_after'])}.</p>")
+    rows = [[_e(stage), f"{f['errors_before']} &rarr; {f['errors_after']}",
+             f"{f['selection_before']:.4f} &rarr; {f['selection_after']:.4f}",
+             "yes" if f["applied"] else "no (no fewer letters wrong): the periphery in use stays",
+             f"{_pct(f['accuracy_before'])} &rarr; {_pct(f['accuracy_after'])}"] for stage, f in t.periphery.items()]
+    return ("<p>Periphery refit to the chip as read (amplifier bias currents and feedback-resistance trims; no cell "
+            "reprogrammed), kept only when fewer noisy training letters are wrong.</p>"
+            + _table(["refit", "noisy training letters wrong", "selection loss", "kept", "offline on the read maps"],
+                     rows, left=1))
 
 
 def _passes(t: Any) -> str:

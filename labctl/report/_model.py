@@ -174,10 +174,11 @@ class Retraining(_Model):
     fail_odds: tuple[float, float] | None = Field(default=None, description=(
         "Odds that programming a cell OFF / ON failed in the first programming (the retraining draws reprogrammed "
         "cells from that programming's outcomes)"))
-    periphery: dict[str, Any] | None = Field(default=None, description=(
-        "The amplifiers' bias currents refit to the chip as read after the last pass (no cell reprogrammed): "
-        "selection losses of the deployed and the fitted biases, whether the fit was kept, the biases used (A) and "
-        "the offline accuracy on the read maps with each"))
+    periphery: dict[str, dict[str, Any]] | None = Field(default=None, description=(
+        "The amplifiers' bias currents and gains refit to the chip as read (no cell reprogrammed), per refit (after "
+        "the first programming, after the last pass): noisy training letters wrong and selection losses with the "
+        "deployed and the fitted periphery, whether the fit was kept, the output periphery in use after it and the "
+        "offline accuracy on the read maps before and after"))
 
 
 class Report(_Model):

@@ -70,6 +70,9 @@ class SoftBinaryNet(CrossbarModel):
         self.hard = False  # True: binarized conductances forward, soft gradient backward (STE fine-tuning)
         self.g_noise = 0.0  # relative conductance noise injected while training
         self.dropout = 0.0  # dropout of the hidden voltages while training (seed 001: "Dropout and noise injection")
+        # per-output feedback-resistance trims of each layer's amplifiers (periphery ``output.gain``), set by a
+        # periphery refit to a chip (labctl.train.periphery_fit); None = 1 (not trained, not in the state dict)
+        self.amp_gains: list[Tensor] | None = None
 
     def config(self) -> dict[str, Any]:
         return {"sizes": self.sizes, "g_off": self._window.g_off, "g_on": self._window.g_on, "zeta": self.zeta,
@@ -116,7 +119,8 @@ class SoftBinaryNet(CrossbarModel):
     def _run(self, x: Tensor, gs: list[Tensor], keep: bool = False,
              gains: list[Tensor] | None = None) -> tuple[Tensor, list[Tensor]]:
         """Forward on conductances ``gs``; ``gains``: a feedback-resistance trim per output of each layer (periphery
-        ``output.gain``), 1 when None."""
+        ``output.gain``), :attr:`amp_gains` when None."""
+        gains = self.amp_gains if gains is None else gains
         v = self.encode(x)
         outs: list[Tensor] = []
         for k, (name, g) in enumerate(zip(self.layer_names(), gs, strict=True)):
@@ -159,7 +163,8 @@ class SoftBinaryNet(CrossbarModel):
             "input": {"v_per_unit": 2 * self.v_read if first else 1.0, "offset": -self.v_read if first else 0.0,
                       "clamp": self.v_clamp},
             "output": {"kind": "inv_amp", "v_rail": self.v_rail, "r_fb": self.r_fb, "inverting": True,
-                       "bias": [BIAS_UNIT * float(b) for b in self.biases[layer].detach()] if self.bias else None},
+                       "bias": [BIAS_UNIT * float(b) for b in self.biases[layer].detach()] if self.bias else None,
+                       **({} if self.amp_gains is None else {"gain": [float(v) for v in self.amp_gains[layer]]})},
         }
 
     def target_maps(self, window: ConductanceWindow | None = None) -> dict[str, TargetMap]:

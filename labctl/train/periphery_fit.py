@@ -62,14 +62,14 @@ def fit_periphery(model: SoftBinaryNet, maps: dict[str, npt.NDArray[np.float64]]
                   epochs: int = 40, lr: float = 0.05, seeds: int = 10, repeat: int = 20, batch: int = 32,
                   recipe: dict[str, Any] | None = None, logit_scale: float = 5.0, seed: int = 0,
                   progress: Progress | None = None) -> PeripheryFit:
-    """Refit ``model``'s amplifier bias currents (in place, only when kept) and gains to the chip whose layers read
-    ``maps`` (crossbar layout, S, every layer of the model); the cells are never changed.
+    """Refit ``model``'s amplifier bias currents and gains (``model.biases``, ``model.amp_gains``: in place, only
+    when kept) to the chip whose layers read ``maps`` (crossbar layout, S, every layer of the model); the cells are
+    never changed.
 
-    ``seeds`` fits start from the deployed periphery (gains 1) with other seeds (batches, augmentation); the one with
-    the lowest selection loss is kept if it also gets fewer selection letters wrong than the deployed periphery.
-    Training letters are repeated
-    ``repeat`` times per epoch and augmented as ``recipe`` trains (``max_flips`` / ``max_sigma``: mixed flips and
-    pixel noise, else ``flip_p`` + ``noise_std``).
+    ``seeds`` fits start from the deployed periphery (its gains, 1 where none are set) with other seeds (batches,
+    augmentation); the one with the lowest selection loss is kept if it also gets fewer selection letters wrong than
+    the deployed periphery. Training letters are repeated ``repeat`` times per epoch and augmented as ``recipe``
+    trains (``max_flips`` / ``max_sigma``: mixed flips and pixel noise, else ``flip_p`` + ``noise_std``).
     """
     from labctl.train.letters_robust import augment_letters
 
@@ -92,7 +92,10 @@ def fit_periphery(model: SoftBinaryNet, maps: dict[str, npt.NDArray[np.float64]]
           zip(names, model.weights, strict=True)]
     x160, y160 = torch.as_tensor(letters_test160(ds)[0]), torch.as_tensor(letters_test160(ds)[1])
     deployed = [b.detach().clone() for b in model.biases]
-    log_gains = [torch.zeros(len(b), requires_grad=True) for b in model.biases]
+    deployed_gains = None if model.amp_gains is None else [g.detach().clone() for g in model.amp_gains]
+    start = [torch.zeros(len(b)) if deployed_gains is None else torch.log(deployed_gains[k])
+             for k, b in enumerate(deployed)]
+    log_gains = [lg.clone().requires_grad_(True) for lg in start]
 
     def gains() -> list[Tensor]:
         # the last layer's gains keep a geometric mean of 1: scaling every logit at once changes no decision, only
@@ -114,7 +117,7 @@ def fit_periphery(model: SoftBinaryNet, maps: dict[str, npt.NDArray[np.float64]]
     for k in range(seeds):
         gen = torch.Generator().manual_seed(seed + k)
         _set(model.biases, deployed)
-        _set(log_gains, [torch.zeros(len(b)) for b in deployed])
+        _set(log_gains, start)
         opt = torch.optim.Adam([*model.biases.parameters(), *log_gains], lr=lr)  # the cells stay as read
         for epoch in range(epochs):
             model.train()
@@ -141,14 +144,9 @@ def fit_periphery(model: SoftBinaryNet, maps: dict[str, npt.NDArray[np.float64]]
     err_best = selection_errors(model, gs, ds, gains=best[2])
     applied = best[0] < sel_before and err_best < err_before
     _set(model.biases, best[1] if applied else deployed)
-    kept = best[2] if applied else None
-    peripheries = []
-    for k in range(len(names)):
-        spec = model.periphery(k)
-        if kept is not None:
-            spec["output"]["gain"] = [float(v) for v in kept[k]]
-        peripheries.append(spec)
-    return PeripheryFit(peripheries, sel_before, best[0], err_before, err_best, applied, acc_before, accuracy(kept))
+    model.amp_gains = best[2] if applied else deployed_gains
+    peripheries = [model.periphery(k) for k in range(len(names))]
+    return PeripheryFit(peripheries, sel_before, best[0], err_before, err_best, applied, acc_before, accuracy(None))
 
 
 def _set(params: Any, values: list[Tensor]) -> None:

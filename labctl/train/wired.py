@@ -123,6 +123,7 @@ class WiredNet(SoftBinaryNet):
         net = cls(**model.config())
         net.load_state_dict(model.state_dict())
         net.hard, net.g_noise, net.dropout = model.hard, model.g_noise, model.dropout
+        net.amp_gains = None if model.amp_gains is None else [g.clone() for g in model.amp_gains]
         net.lines = lines
         return net
 
