@@ -196,3 +196,21 @@ def test_cli_errors_name_the_field():
     r = CliRunner().invoke(cli, ["loop", "--sim", "bogus=1", "--out", "unused"])
     assert isinstance(r.exception, ConfigError)
     assert "bogus" in str(r.exception)
+
+
+def test_no_periphery_fit_reaches_the_options_and_the_command_line(monkeypatch):
+    from labctl.cli import cli
+    from labctl.jobs import closed_loop
+
+    seen: list[LoopOptions] = []
+
+    async def fake_run(opts: LoopOptions, progress: object = None) -> None:  # stops after option parsing
+        seen.append(opts)
+        raise ConfigError.invalid("stop", "here", "the test's stand-in for run_loop")
+
+    monkeypatch.setattr(closed_loop, "run_loop", fake_run)
+    CliRunner().invoke(cli, ["loop", "--no-periphery-fit", "--out", "unused", "--quiet"])
+    CliRunner().invoke(cli, ["loop", "--out", "unused", "--quiet"])
+    assert [o.fit_periphery for o in seen] == [False, True]
+    assert "--no-periphery-fit" in closed_loop.command_line(seen[0])
+    assert "--no-periphery-fit" not in closed_loop.command_line(seen[1])
