@@ -71,7 +71,7 @@ def _wires(sets: tuple[str, ...]) -> dict[str, tuple[float, float, float]] | Non
 @click.option("--passes", "retrain_passes", type=int, default=None,
               help="Retrain-reprogram-read passes (default: 3 on a simulated chip with wires, else 1).")
 @click.option("--no-periphery-fit", "no_periphery_fit", is_flag=True,
-              help="Keep the amplifiers' bias currents as trained (no refit to the chip as read after the last pass).")
+              help="Keep the amplifiers' bias currents and gains as trained (no refit to the chip as read).")
 @click.option("--place", type=click.Choice(["auto", "fixed"]), default="auto", show_default=True,
               help="auto: scan the crossbars and place the layers around the faults; fixed: blocks at (0, 0).")
 @click.option("--reuse-placement", is_flag=True,

@@ -93,8 +93,9 @@ class LoopOptions(JobOptions):
         "Retrain-reprogram-read passes (the next one only for a predicted gain); None = 3 on a simulated chip with "
         "wires, 1 otherwise"))
     fit_periphery: bool = Field(default=True, description=(
-        "After the last pass, refit the amplifiers' bias currents to the chip as read (labctl.train.periphery_fit: "
-        "no cell is reprogrammed; kept only when the selection loss on noisy training letters improves)"))
+        "Refit the amplifiers' bias currents and gains to the chip as read after the first programming and after "
+        "the last pass that reprogrammed (labctl.train.periphery_fit: no cell is pulsed; a refit is kept only when "
+        "it gets fewer noisy training letters wrong)"))
     read_repeats: int = Field(default=3, ge=1, le=100, description="Reads averaged per cell in a map read")
     program: dict[str, Any] = Field(
         default_factory=lambda: {"width": 1e-4, "width_max": 1e-3, "rel_tol": 0.1, "abs_tol": 1e-6},

@@ -1,6 +1,6 @@
 """Periphery calibration: each amplifier's bias current and gain refit to the chip as read; no cell is reprogrammed.
 
-After the last programming the chip's cells are what they read (the offline forward on the read maps agrees with
+After a programming the chip's cells are what they read (the offline forward on the read maps agrees with
 bench inference to about one test image), and reprogramming a cell can fail again. The periphery of a ``bias=True``
 :class:`SoftBinaryNet` is set by the host, not stored in the array: the bias current each amplifier injects into
 its summing node (``output.bias``) and a trim of its feedback resistance (``output.gain``, within
