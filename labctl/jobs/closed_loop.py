@@ -119,9 +119,11 @@ class LoopOptions(JobOptions):
     wires: dict[str, tuple[float, float, float]] | None = Field(default=None, description=(
         "crossbar -> (r_row, r_col, r_contact), ohm, for the trainer's IR-drop model (e.g. from a calibration of a "
         "real bench); None = the simulated bench's sim.wires"))
-    ir_model: bool = Field(default=True, description=(
+    ir_model: bool | None = Field(default=None, description=(
         "Retrain on the chip's lines with wire resistance (labctl.train.wired) where the crossbars have wires and "
-        "a scan says what every other cell reads"))
+        "a scan says what every other cell reads; False: on the read maps with ideal lines (the cells as read "
+        "already carry their lines' drops); None = only when 'wires' are given (a calibrated bench), else False "
+        "(docs/decisions/0062-retrain-on-read-maps.md)"))
     transport: str = Field(default="visa", description="visa (loopback TCP, the real stack) or inproc (tests)")
     force: bool = Field(default=False, description="Replace the results of an earlier loop in the output folder")
 
@@ -321,7 +323,8 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
         per_pass = 1 + opts.retrain_continuations  # retraining runs of every pass (the first adds the restarts)
         total_epochs = opts.retrain_epochs * (opts.retrain_restarts + per_pass * n_passes)
         p.stage("retrain around the measured maps (chip in the loop)", total_epochs)
-        lines = _lines_model(opts, cfg, store, scans, placement, measured, arrays) if opts.ir_model else None
+        ir_model = opts.wires is not None if opts.ir_model is None else opts.ir_model
+        lines = _lines_model(opts, cfg, store, scans, placement, measured, arrays) if ir_model else None
         if lines is not None:
             p.note(f"retraining on the chip's lines with wire resistance ({', '.join(sorted(lines.wires))}; "
                    f"worst line coupling {lines.worst_coupling():.2f})")
