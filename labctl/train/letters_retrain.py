@@ -104,6 +104,20 @@ def selection_errors(model: SoftBinaryNet, gs: list[Tensor], ds: Dataset, noise_
         return int((model._run(x, gs, gains=gains)[0].argmax(1) != y).sum())
 
 
+def augmentation(recipe: dict[str, Any] | None, flip_p: float, noise_std: float
+                 ) -> Callable[[Tensor, torch.Generator], Tensor]:
+    """How a training batch is augmented: a robust recipe's mixed flips and pixel noise (``max_flips`` /
+    ``max_sigma``, :func:`~labctl.train.letters_robust.augment_letters`), else pixels inverted with probability
+    ``flip_p`` plus Gaussian noise of std ``noise_std``."""
+    from labctl.train.letters_robust import augment_letters
+
+    rc = recipe or {}
+    if int(rc.get("max_flips", 0)) > 0 or float(rc.get("max_sigma", 0.0)) > 0:
+        flips, sigma = int(rc["max_flips"]), float(rc["max_sigma"])
+        return lambda xb, gen: augment_letters(xb, gen, flips, sigma)
+    return lambda xb, gen: flip_pixels(xb, flip_p, gen) + torch.randn(xb.shape, generator=gen) * noise_std
+
+
 def retrain_letters(
     model: SoftBinaryNet,
     measured: dict[str, MeasuredMap],
@@ -137,10 +151,8 @@ def retrain_letters(
     programming cells to OFF, to ON), S, from which changed cells are drawn; ``draws``: chips drawn per restart's
     selection loss.
     """
-    from labctl.train.letters_robust import augment_letters
-
     rc = recipe or {}
-    mixed = int(rc.get("max_flips", 0)) > 0 or float(rc.get("max_sigma", 0.0)) > 0
+    augment = augmentation(rc, flip_p, noise_std)
     zeta = float(rc.get("zeta_train", model.zeta))
     check_layers(model, measured)
     names = model.layer_names()
@@ -211,11 +223,7 @@ def retrain_letters(
             total = 0.0
             for b in range(0, len(x), 10):
                 idx = perm[b:b + 10]
-                if mixed:
-                    xb = augment_letters(x[idx], gen, int(rc["max_flips"]), float(rc["max_sigma"]))
-                else:
-                    xb = flip_pixels(x[idx], flip_p, gen) + torch.randn(x[idx].shape, generator=gen) * noise_std
-                loss = F.cross_entropy(model._run(xb, conductances(gen))[0] * logit_scale, y[idx])
+                loss = F.cross_entropy(model._run(augment(x[idx], gen), conductances(gen))[0] * logit_scale, y[idx])
                 opt.zero_grad()
                 loss.backward()  # type: ignore[no-untyped-call]
                 opt.step()

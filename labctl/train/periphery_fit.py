@@ -26,8 +26,8 @@ from torch.nn import functional as F
 
 from labctl.core.errors import ConfigError
 from labctl.train.datasets import Dataset, letters_test160, load_letters
-from labctl.train.letters import SoftBinaryNet, flip_pixels
-from labctl.train.letters_retrain import selection_errors, selection_loss
+from labctl.train.letters import SoftBinaryNet
+from labctl.train.letters_retrain import augmentation, measured_accuracy, selection_errors, selection_loss
 
 Progress = Callable[[int, int], None]
 
@@ -71,8 +71,6 @@ def fit_periphery(model: SoftBinaryNet, maps: dict[str, npt.NDArray[np.float64]]
     the deployed periphery. Training letters are repeated ``repeat`` times per epoch and augmented as ``recipe``
     trains (``max_flips`` / ``max_sigma``: mixed flips and pixel noise, else ``flip_p`` + ``noise_std``).
     """
-    from labctl.train.letters_robust import augment_letters
-
     if not model.bias:
         raise ConfigError.invalid("model.bias", False, "a network with amplifier bias currents (bias=True)")
     names = model.layer_names()
@@ -86,11 +84,11 @@ def fit_periphery(model: SoftBinaryNet, maps: dict[str, npt.NDArray[np.float64]]
     if not 0 < lr <= 1:
         raise ConfigError.out_of_range("lr", lr, 0.0, 1.0)
     rc = recipe or {}
-    mixed = int(rc.get("max_flips", 0)) > 0 or float(rc.get("max_sigma", 0.0)) > 0
+    augment = augmentation(rc, float(rc.get("flip_p", 0.0)), float(rc.get("noise_std", 0.25)))
     ds = data or load_letters()
     gs = [model._from_map(np.asarray(maps[n], dtype=np.float64), w.detach()) for n, w in
           zip(names, model.weights, strict=True)]
-    x160, y160 = torch.as_tensor(letters_test160(ds)[0]), torch.as_tensor(letters_test160(ds)[1])
+    x160, y160 = letters_test160(ds)
     deployed = [b.detach().clone() for b in model.biases]
     deployed_gains = None if model.amp_gains is None else [g.detach().clone() for g in model.amp_gains]
     start = [torch.zeros(len(b)) if deployed_gains is None else torch.log(deployed_gains[k])
@@ -103,14 +101,9 @@ def fit_periphery(model: SoftBinaryNet, maps: dict[str, npt.NDArray[np.float64]]
         logs = [*log_gains[:-1], log_gains[-1] - log_gains[-1].mean()]
         return [torch.exp(lg).clamp(GAIN_MIN, GAIN_MAX) for lg in logs]
 
-    def accuracy(g: list[Tensor] | None) -> float:
-        model.eval()
-        with torch.no_grad():
-            return float((model._run(x160, gs, gains=g)[0].argmax(1) == y160).float().mean())
-
     sel_before = selection_loss(model, gs, ds, logit_scale=logit_scale)
     err_before = selection_errors(model, gs, ds)
-    acc_before = accuracy(None)
+    acc_before = measured_accuracy(model, maps, x160, y160)
     x = torch.as_tensor(ds.x_train).repeat(repeat, 1)
     y = torch.as_tensor(ds.y_train).repeat(repeat)
     best: tuple[float, list[Tensor], list[Tensor]] | None = None
@@ -124,12 +117,7 @@ def fit_periphery(model: SoftBinaryNet, maps: dict[str, npt.NDArray[np.float64]]
             perm = torch.randperm(len(x), generator=gen)
             for b in range(0, len(x), batch):
                 idx = perm[b:b + batch]
-                if mixed:
-                    xb = augment_letters(x[idx], gen, int(rc["max_flips"]), float(rc["max_sigma"]))
-                else:
-                    xb = flip_pixels(x[idx], float(rc.get("flip_p", 0.0)), gen) + \
-                        torch.randn(x[idx].shape, generator=gen) * float(rc.get("noise_std", 0.25))
-                loss = F.cross_entropy(model._run(xb, gs, gains=gains())[0] * logit_scale, y[idx])
+                loss = F.cross_entropy(model._run(augment(x[idx], gen), gs, gains=gains())[0] * logit_scale, y[idx])
                 opt.zero_grad()
                 loss.backward()  # type: ignore[no-untyped-call]
                 opt.step()
@@ -146,7 +134,8 @@ def fit_periphery(model: SoftBinaryNet, maps: dict[str, npt.NDArray[np.float64]]
     _set(model.biases, best[1] if applied else deployed)
     model.amp_gains = best[2] if applied else deployed_gains
     peripheries = [model.periphery(k) for k in range(len(names))]
-    return PeripheryFit(peripheries, sel_before, best[0], err_before, err_best, applied, acc_before, accuracy(None))
+    return PeripheryFit(peripheries, sel_before, best[0], err_before, err_best, applied, acc_before,
+                        measured_accuracy(model, maps, x160, y160))
 
 
 def _set(params: Any, values: list[Tensor]) -> None:
