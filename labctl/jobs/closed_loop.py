@@ -350,10 +350,12 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
                                    flip_p=float(base.get("flip_p", 0.0)), recipe=base,
                                    outcomes=outcomes, progress=tick)
             results.append(loop)
-            gain = loop.after["measured"] - loop.before["measured"]
-            if gain <= 0:  # reprogram only for a predicted gain
-                p.note(f"retraining pass {k + 1} predicts {100 * loop.after['measured']:.1f} % (on the chip as read: "
-                       f"{100 * loop.before['measured']:.1f} %): the chip is left as it is")
+            # reprogram only for a predicted gain: a lower selection loss on the noisy training letters, with the
+            # reprogramming's failures drawn, than the chip as read (the test images decide nothing)
+            if loop.after["selection"] >= loop.before["selection"]:
+                p.note(f"retraining pass {k + 1} predicts a selection loss of {loop.after['selection']:.3f} on noisy "
+                       f"training letters (on the chip as read: {loop.before['selection']:.3f}): the chip is left "
+                       "as it is")
                 break
             applied_passes += 1
             stage = "after retraining" if n_passes == 1 else f"after retraining (pass {k + 1})"
@@ -422,8 +424,12 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
                               predicted_accuracy=results[max(applied_passes - 1, 0)].after["measured"],
                               accuracy_on_measured_maps=results[0].before["measured"], applied=applied_passes > 0,
                               passes=[{"pass": k + 1, "on_chip_as_read": r.before["measured"],
-                                       "predicted": r.after["measured"], "cells_to_program": r.cells_to_program,
-                                       "applied": k < applied_passes} for k, r in enumerate(results)],
+                                       "predicted": r.after["measured"], "errors_as_read": r.before["errors"],
+                                       "errors_predicted": r.after["errors"],
+                                       "selection_as_read": r.before["selection"],
+                                       "selection_predicted": r.after["selection"],
+                                       "cells_to_program": r.cells_to_program, "applied": k < applied_passes}
+                                      for k, r in enumerate(results)],
                               fail_odds=odds, periphery=fits or None),
         bench_snapshot=snapshot,
         parameters={"loop": opts.model_dump(mode="json"), "bench_config": cfg.model_dump(mode="json"),
@@ -500,16 +506,19 @@ def reprogram_odds(targets: dict[str, np.ndarray], maps: dict[str, Any], mid: fl
 
 def program_params(opts: LoopOptions, cfg: Any, arrays: dict[str, tuple[int, int]]) -> dict[str, Any]:
     """Write-verify parameters: the options'; on a simulated chip with wires (its ``sim.wires``) with
-    :data:`~labctl.jobs._wired_settings.WIRED_PROGRAM` for every key the options leave at the loop's default (a SET
+    :data:`~labctl.jobs._wired_settings.WIRED_PROGRAM` (V/3; :data:`~labctl.jobs._wired_settings.WIRED_PROGRAM_HALF`
+    where a crossbar has no ``bias_col`` input) for every key the options leave at the loop's default (a SET
     limited to each row's load plus a headroom, a wider tolerance)."""
-    from labctl.jobs._wired_settings import WIRED_PROGRAM
+    from labctl.core.config import Role
+    from labctl.jobs._wired_settings import WIRED_PROGRAM, WIRED_PROGRAM_HALF
     from labctl.jobs._wires import line_resistance
 
     if not line_resistance(cfg, None, list(arrays)):
         return dict(opts.program)
     default = LoopOptions().program
     given = {k: v for k, v in opts.program.items() if k not in default or default[k] != v}  # not left at default
-    return default | WIRED_PROGRAM | given
+    third = all(any(Role.BIAS_COL in i.roles for i in cfg.crossbars[x].wiring.inputs) for x in arrays)
+    return default | (WIRED_PROGRAM if third else WIRED_PROGRAM_HALF) | given
 
 
 def _lines_model(opts: LoopOptions, cfg: Any, store: RunStore, scans: list[str], placement: Placement,

@@ -159,12 +159,23 @@ def _passes(t: Any) -> str:
     """One row per retraining pass (a loop with more than one pass)."""
     if len(t.passes) < 2:
         return ""
-    rows = [[str(q["pass"]), _pct(q["on_chip_as_read"]), _pct(q["predicted"]),
+    rows = [[str(q["pass"]), _errors(q), _pct(q["on_chip_as_read"]), _pct(q["predicted"]),
              _e(", ".join(f"{k} {v}" for k, v in sorted(q["cells_to_program"].items()))),
              "yes" if q["applied"] else "no (no predicted gain)"] for q in t.passes]
-    return ("<p>Passes: each retrains on the chip as read after the one before.</p>"
-            + _table(["pass", "offline on the chip as read", "predicted once reprogrammed", "cells to reprogram",
-                      "reprogrammed"], rows))
+    return ("<p>Passes: each retrains on the chip as read after the one before, and reprograms only when the "
+            "retrained network's selection loss on noisy training letters (the reprogramming's failures drawn) is "
+            "lower than the chip's as read; the test images decide nothing.</p>"
+            + _table(["pass", "selection loss (letters wrong): as read &rarr; predicted", "test images offline on "
+                      "the chip as read", "predicted once reprogrammed", "cells to reprogram", "reprogrammed"], rows))
+
+
+def _errors(q: dict[str, Any]) -> str:
+    """A pass's selection loss and noisy training letters wrong, as read -> predicted ('-' in reports from before
+    they were kept)."""
+    if q.get("selection_as_read") is None or q.get("selection_predicted") is None:
+        return "-"
+    return (f"{q['selection_as_read']:.3f} ({q['errors_as_read']:.0f}) &rarr; {q['selection_predicted']:.3f} "
+            f"({q['errors_predicted']:.0f})")
 
 
 def _forming(r: Report) -> str:

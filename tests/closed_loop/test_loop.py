@@ -85,11 +85,14 @@ def test_runs_are_journalled_and_reprogramming_touches_only_masked_cells(loop_re
     retr = res.report.retraining
     assert retr is not None
     assert 1 <= len(retr.passes) <= 2
+    assert retr.passes[0]["applied"]  # this chip's faults cost accuracy: the first pass reprograms
     union: dict[str, np.ndarray] = {}
     for p in res.report.programming:
         if p.stage.startswith("after retraining"):
             k = int(p.stage.split("pass ")[1].rstrip(")"))  # 2 passes: "after retraining (pass k)"
             assert retr.passes[k - 1]["applied"]
+            # a pass reprograms only for a lower selection loss on noisy training letters (never on the test images)
+            assert retr.passes[k - 1]["selection_predicted"] < retr.passes[k - 1]["selection_as_read"]
             assert p.cells == retr.passes[k - 1]["cells_to_program"][p.layer]
             folder = "targets_retrained" if k == 1 else f"targets_retrained_{k}"
             mask = np.load(f"{opts.out}/{folder}/{p.layer}.npz")["mask"]

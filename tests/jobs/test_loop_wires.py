@@ -81,6 +81,27 @@ def test_a_simulated_chip_with_wires_gets_compliance_limited_scan_and_write_veri
     assert "set_compliance" not in scan_params(calibrated, ideal, ARRAYS)
 
 
+def test_wired_write_verify_uses_v3_where_every_crossbar_has_a_bias_col_input() -> None:
+    from labctl.core.config import Role
+    from labctl.jobs._wired_settings import WIRED_PROGRAM, WIRED_PROGRAM_HALF
+    from labctl.jobs.closed_loop import LoopOptions, program_params
+
+    realistic = load_bench_config(CONFIGS / "sim_bench_realistic.yaml")
+    assert program_params(LoopOptions(), realistic, ARRAYS)["scheme"] == "v/3"
+    assert WIRED_PROGRAM["set_cap"] <= realistic.limits.max_program_voltage
+    # the same chip wired without the second column source: V/2 with its own settings
+    xb = realistic.crossbars["xbar1"]
+    inputs = tuple(i for i in xb.wiring.inputs if Role.BIAS_COL not in i.roles)
+    assert len(inputs) < len(xb.wiring.inputs)
+    wiring = xb.wiring.model_copy(update={"inputs": inputs})
+    half = realistic.model_copy(update={"crossbars": {**realistic.crossbars,
+                                                      "xbar1": xb.model_copy(update={"wiring": wiring})}})
+    prog = program_params(LoopOptions(), half, ARRAYS)
+    assert {k: prog[k] for k in WIRED_PROGRAM_HALF} == WIRED_PROGRAM_HALF
+    # a scheme the user gives stays
+    assert program_params(LoopOptions(program={"scheme": "v/2"}), realistic, ARRAYS)["scheme"] == "v/2"
+
+
 def test_wired_chips_get_a_risk_aware_placement_and_two_retraining_passes() -> None:
     from labctl.jobs._wired_settings import WIRED_RISK_WINDOW
     from labctl.jobs.closed_loop import LoopOptions, retrain_passes, risk_window
