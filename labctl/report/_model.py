@@ -167,7 +167,8 @@ class Retraining(_Model):
     predicted_accuracy: float | None = Field(default=None, ge=0, le=1, description="Offline, after reprogramming")
     accuracy_on_measured_maps: float | None = Field(default=None, ge=0, le=1,
                                                     description="Offline on the measured maps, before retraining")
-    applied: bool = Field(default=True, description="False: no predicted gain, nothing was reprogrammed")
+    applied: bool = Field(default=True, description=(
+        "False: no pass predicted a lower selection loss on noisy training letters, nothing was reprogrammed"))
     passes: list[dict[str, Any]] = Field(default_factory=list, description=(
         "Per retraining pass: accuracy predicted on the chip as read and after reprogramming, cells to program, "
         "whether it was applied"))
