@@ -350,12 +350,10 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
                                    flip_p=float(base.get("flip_p", 0.0)), recipe=base,
                                    outcomes=outcomes, progress=tick)
             results.append(loop)
-            # reprogram only for a predicted gain: a lower selection loss on the noisy training letters, with the
-            # reprogramming's failures drawn, than the chip as read (the test images decide nothing)
-            if loop.after["selection"] >= loop.before["selection"]:
-                p.note(f"retraining pass {k + 1} predicts a selection loss of {loop.after['selection']:.3f} on noisy "
-                       f"training letters (on the chip as read: {loop.before['selection']:.3f}): the chip is left "
-                       "as it is")
+            if not pass_gains(loop.before, loop.after):
+                p.note(f"retraining pass {k + 1} predicts a selection loss of {loop.after['selection']:.3f} and "
+                       f"{loop.after['errors']:.0f} noisy training letters wrong (on the chip as read: "
+                       f"{loop.before['selection']:.3f}, {loop.before['errors']:.0f}): the chip is left as it is")
                 break
             applied_passes += 1
             stage = "after retraining" if n_passes == 1 else f"after retraining (pass {k + 1})"
@@ -502,6 +500,14 @@ def reprogram_odds(targets: dict[str, np.ndarray], maps: dict[str, Any], mid: fl
     on = np.concatenate([(targets[n] > mid).ravel() for n in maps])
     bad = np.concatenate([(~maps[n].usable).ravel() for n in maps])
     return (float(bad[~on].mean()) if (~on).any() else 0.0, float(bad[on].mean()) if on.any() else 0.0)
+
+
+def pass_gains(before: dict[str, float], after: dict[str, float]) -> bool:
+    """Whether a retraining pass is worth reprogramming: on the noisy training letters (the test images decide
+    nothing) its selection loss, with the reprogramming's failures drawn, is lower than the chip's as read *and* it
+    gets fewer letters wrong (the periphery refit's rule, decision 0061: a lower loss alone may only make the
+    network surer of what it already gets right, and every reprogrammed cell can fail)."""
+    return after["selection"] < before["selection"] and after["errors"] < before["errors"]
 
 
 def program_params(opts: LoopOptions, cfg: Any, arrays: dict[str, tuple[int, int]]) -> dict[str, Any]:

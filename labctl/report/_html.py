@@ -164,7 +164,8 @@ def _passes(t: Any) -> str:
              "yes" if q["applied"] else "no (no predicted gain)"] for q in t.passes]
     return ("<p>Passes: each retrains on the chip as read after the one before, and reprograms only when the "
             "retrained network's selection loss on noisy training letters (the reprogramming's failures drawn) is "
-            "lower than the chip's as read; the test images decide nothing.</p>"
+            "lower than the chip's as read and it gets fewer of those letters wrong; the test images decide "
+            "nothing.</p>"
             + _table(["pass", "selection loss (letters wrong): as read &rarr; predicted", "test images offline on "
                       "the chip as read", "predicted once reprogrammed", "cells to reprogram", "reprogrammed"], rows))
 

@@ -32,7 +32,7 @@ def loop_result(tmp_path_factory: pytest.TempPathFactory) -> tuple[LoopOptions, 
     out = tmp_path_factory.mktemp("loop")
     # a chip with 3 % + 3 % stuck cells; the scan covers 24 x 16 cells of each crossbar (the rest counts as unknown)
     # and parks them OFF; the retraining runs on the placed lines with wires given as a calibration would
-    opts = LoopOptions(out=str(out), bench=str(DEFAULT_CONFIG), sizes=(16, 6, 4), n_test=24, retrain_epochs=40,
+    opts = LoopOptions(out=str(out), bench=str(DEFAULT_CONFIG), sizes=(16, 6, 4), n_test=24, retrain_epochs=100,
                        read_repeats=2, train={"restarts": 1, "epochs": 60, "hard_epochs": 30},
                        stuck_on=0.03, stuck_off=0.03, transport="inproc", retrain_passes=2, risk_window=0,
                        scan={"read_found": False, "restore": False, "order": "set_reset", "region": (0, 24, 0, 16)},
@@ -85,14 +85,16 @@ def test_runs_are_journalled_and_reprogramming_touches_only_masked_cells(loop_re
     retr = res.report.retraining
     assert retr is not None
     assert 1 <= len(retr.passes) <= 2
+    # a pass reprograms exactly when it gains on the noisy training letters (the test images decide nothing)
+    for q in retr.passes:
+        assert q["applied"] == (q["selection_predicted"] < q["selection_as_read"]
+                                and q["errors_predicted"] < q["errors_as_read"])
     assert retr.passes[0]["applied"]  # this chip's faults cost accuracy: the first pass reprograms
     union: dict[str, np.ndarray] = {}
     for p in res.report.programming:
         if p.stage.startswith("after retraining"):
             k = int(p.stage.split("pass ")[1].rstrip(")"))  # 2 passes: "after retraining (pass k)"
             assert retr.passes[k - 1]["applied"]
-            # a pass reprograms only for a lower selection loss on noisy training letters (never on the test images)
-            assert retr.passes[k - 1]["selection_predicted"] < retr.passes[k - 1]["selection_as_read"]
             assert p.cells == retr.passes[k - 1]["cells_to_program"][p.layer]
             folder = "targets_retrained" if k == 1 else f"targets_retrained_{k}"
             mask = np.load(f"{opts.out}/{folder}/{p.layer}.npz")["mask"]
