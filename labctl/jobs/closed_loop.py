@@ -90,8 +90,8 @@ class LoopOptions(JobOptions):
     retrain_continuations: int = Field(default=3, ge=0, le=20, description=(
         "Extra retraining runs of every pass from the trained weights with other seeds (best noisy-train loss kept)"))
     retrain_passes: int | None = Field(default=None, ge=1, le=5, description=(
-        "Retrain-reprogram-read passes (each reprograms only for a lower selection loss on noisy training letters); "
-        "None = 3 on a simulated chip with wires, 1 otherwise"))
+        "Retrain-reprogram-read passes (each reprograms only for a lower selection loss and fewer noisy training "
+        "letters wrong); None = 3 on a simulated chip with wires, 1 otherwise"))
     fit_periphery: bool = Field(default=True, description=(
         "Refit the amplifiers' bias currents and gains to the chip as read after the first programming and after "
         "the last pass that reprogrammed (labctl.train.periphery_fit: no cell is pulsed; a refit is kept only when "

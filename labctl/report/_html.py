@@ -133,7 +133,7 @@ def _retraining(r: Report) -> str:
         return "<p>No retraining in this report.</p>"
     rows = [[_e(k), str(t.cells_to_program.get(k, 0)), str(t.cells_total.get(k, "")), str(t.fixed_cells.get(k, ""))]
             for k in sorted(set(t.cells_to_program) | set(t.cells_total))]
-    verdict = "" if t.applied else " No predicted gain: nothing was reprogrammed."
+    verdict = "" if t.applied else " No gain predicted on noisy training letters: nothing was reprogrammed."
     return (f"<p>{_e(t.method)}, {t.epochs} epochs. Offline accuracy on the measured maps "
             f"{_pct(t.accuracy_on_measured_maps)}; predicted once reprogrammed: {_pct(t.predicted_accuracy)}."
             f"{verdict}</p>"
@@ -161,7 +161,7 @@ def _passes(t: Any) -> str:
         return ""
     rows = [[str(q["pass"]), _errors(q), _pct(q["on_chip_as_read"]), _pct(q["predicted"]),
              _e(", ".join(f"{k} {v}" for k, v in sorted(q["cells_to_program"].items()))),
-             "yes" if q["applied"] else "no (no predicted gain)"] for q in t.passes]
+             "yes" if q["applied"] else "no (no gain on noisy training letters)"] for q in t.passes]
     return ("<p>Passes: each retrains on the chip as read after the one before, and reprograms only when the "
             "retrained network's selection loss on noisy training letters (the reprogramming's failures drawn) is "
             "lower than the chip's as read and it gets fewer of those letters wrong; the test images decide "

@@ -168,9 +168,10 @@ class Retraining(_Model):
     accuracy_on_measured_maps: float | None = Field(default=None, ge=0, le=1,
                                                     description="Offline on the measured maps, before retraining")
     applied: bool = Field(default=True, description=(
-        "False: no pass predicted a lower selection loss on noisy training letters, nothing was reprogrammed"))
+        "False: no pass predicted a gain on noisy training letters, nothing was reprogrammed"))
     passes: list[dict[str, Any]] = Field(default_factory=list, description=(
-        "Per retraining pass: accuracy predicted on the chip as read and after reprogramming, cells to program, "
+        "Per retraining pass: selection loss and noisy training letters wrong on the chip as read and predicted "
+        "after reprogramming (what decides it), the same for the test images (for information), cells to program, "
         "whether it was applied"))
     fail_odds: tuple[float, float] | None = Field(default=None, description=(
         "Odds that programming a cell OFF / ON failed in the first programming (the retraining draws reprogrammed "

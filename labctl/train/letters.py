@@ -144,13 +144,13 @@ class SoftBinaryNet(CrossbarModel):
         return self._run(x, [self._g(w, hard=False) for w in self.weights])[0]
 
     def forward_hw(self, x: Tensor, conductances: dict[str, npt.NDArray[np.float64]] | None = None) -> Tensor:
-        gs = []
-        for name, w in zip(self.layer_names(), self.weights, strict=True):
-            if conductances is not None and name in conductances:
-                gs.append(self._from_map(conductances[name], w))
-            else:
-                gs.append(self._g(w.detach(), hard=True))
-        return self._run(x, gs)[0]
+        return self._run(x, self.hw_conductances(conductances))[0]
+
+    def hw_conductances(self, conductances: dict[str, npt.NDArray[np.float64]] | None = None) -> list[Tensor]:
+        """The layers' conductances for :meth:`_run`: from ``conductances`` (crossbar layout, per layer name) where
+        given, else the binarized weights."""
+        return [self._from_map(conductances[name], w.detach()) if conductances is not None and name in conductances
+                else self._g(w.detach(), hard=True) for name, w in zip(self.layer_names(), self.weights, strict=True)]
 
     def layer_outputs(self, x: Tensor) -> list[Tensor]:
         return self._run(x, [self._g(w.detach(), hard=True) for w in self.weights], keep=True)[1]

@@ -73,13 +73,6 @@ def measured_accuracy(model: SoftBinaryNet, maps: dict[str, npt.NDArray[np.float
         return accuracy(model.forward_hw(torch.as_tensor(x), maps), torch.as_tensor(y))
 
 
-def map_conductances(model: SoftBinaryNet, maps: dict[str, npt.NDArray[np.float64]]) -> list[Tensor]:
-    """The layers' conductances for :meth:`SoftBinaryNet._run`: from ``maps`` (crossbar layout) where given, else
-    the binarized weights."""
-    return [model._from_map(np.asarray(maps[n], dtype=np.float64), w.detach()) if n in maps
-            else model._g(w.detach(), hard=True) for n, w in zip(model.layer_names(), model.weights, strict=True)]
-
-
 def _selection_set(ds: Dataset, noise_std: float, copies: int, seed: int) -> tuple[Tensor, Tensor]:
     """Noisy copies of the training letters (fixed seed): the set restarts and fits are chosen on."""
     gen = torch.Generator().manual_seed(seed)
@@ -179,8 +172,8 @@ def retrain_letters(
     meas_np = {k: m.conductance for k, m in measured.items()}
     before = {"measured": measured_accuracy(model, meas_np, x160, y160),
               "measured_640": measured_accuracy(model, meas_np, ds.x_test, ds.y_test),
-              "errors": float(selection_errors(model, map_conductances(model, meas_np), ds, noise_std)),
-              "selection": selection_loss(model, map_conductances(model, meas_np), ds, noise_std,
+              "errors": float(selection_errors(model, model.hw_conductances(meas_np), ds, noise_std)),
+              "selection": selection_loss(model, model.hw_conductances(meas_np), ds, noise_std,
                                           logit_scale=logit_scale)}
     fixed: list[Tensor | None] = []
     meas_t: list[Tensor | None] = []
@@ -256,7 +249,7 @@ def retrain_letters(
     n_fixed = {name: int((~measured[name].usable).sum()) if name in measured else 0 for name in out}
     after = {"measured": measured_accuracy(model, after_maps, x160, y160),
              "measured_640": measured_accuracy(model, after_maps, ds.x_test, ds.y_test),
-             "errors": float(selection_errors(model, map_conductances(model, after_maps), ds, noise_std)),
+             "errors": float(selection_errors(model, model.hw_conductances(after_maps), ds, noise_std)),
              "selection": best[0]}
     return BinaryLoopResult(model, out, before, after, counts, n_fixed)
 

@@ -86,8 +86,7 @@ def fit_periphery(model: SoftBinaryNet, maps: dict[str, npt.NDArray[np.float64]]
     rc = recipe or {}
     augment = augmentation(rc, float(rc.get("flip_p", 0.0)), float(rc.get("noise_std", 0.25)))
     ds = data or load_letters()
-    gs = [model._from_map(np.asarray(maps[n], dtype=np.float64), w.detach()) for n, w in
-          zip(names, model.weights, strict=True)]
+    gs = model.hw_conductances({n: np.asarray(maps[n], dtype=np.float64) for n in names})
     x160, y160 = letters_test160(ds)
     deployed = [b.detach().clone() for b in model.biases]
     deployed_gains = None if model.amp_gains is None else [g.detach().clone() for g in model.amp_gains]

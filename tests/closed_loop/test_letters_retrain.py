@@ -15,7 +15,6 @@ from labctl.train.layers import hard_binarize_ste
 from labctl.train.letters import IMPROVED_RECIPE, train_letters
 from labctl.train.letters_retrain import (
     binary_targets,
-    map_conductances,
     retrain_letters,
     selection_errors,
     selection_loss,
@@ -40,9 +39,9 @@ def test_retraining_recovers_accuracy_and_masks_only_changed_usable_cells():
     # what the loop decides a pass on: noisy training letters wrong on the chip as read, and once reprogrammed
     ds = load_letters()
     assert res.before["errors"] == selection_errors(
-        res.model, map_conductances(res.model, {k: m.conductance for k, m in meas.items()}), ds)
+        res.model, res.model.hw_conductances({k: m.conductance for k, m in meas.items()}), ds)
     assert res.before["selection"] == pytest.approx(selection_loss(
-        res.model, map_conductances(res.model, {k: m.conductance for k, m in meas.items()}), ds))
+        res.model, res.model.hw_conductances({k: m.conductance for k, m in meas.items()}), ds))
     assert res.after["errors"] < res.before["errors"]
     assert res.after["selection"] < res.before["selection"]
     for name, tm in res.targets.items():

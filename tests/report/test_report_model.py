@@ -82,11 +82,13 @@ def test_retraining_passes_are_tabled_when_there_are_several():
     assert r.retraining is not None
     r.retraining.passes = [
         {"pass": 1, "on_chip_as_read": 0.78125, "predicted": 0.98125, "cells_to_program": {"fc1": 237, "fc2": 52},
+         "selection_as_read": 0.552, "selection_predicted": 0.54, "errors_as_read": 4.0, "errors_predicted": 2.0,
          "applied": True},
         {"pass": 2, "on_chip_as_read": 0.975, "predicted": 0.975, "cells_to_program": {"fc1": 12, "fc2": 0},
-         "applied": False}]
+         "applied": False}]  # a report from before the selection losses were kept
     page = render_html(r)
     assert "Passes:" in page
     assert "fc1 237, fc2 52" in page
-    assert "no (no predicted gain)" in page
+    assert "0.552 (4) &rarr; 0.540 (2)" in page
+    assert "no (no gain on noisy training letters)" in page
     assert Report.from_json(r.to_json()).retraining.passes == r.retraining.passes
