@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from labctl.bench._access import BenchCrossbar
 from labctl.bench._bench import Bench, build_driver, open_bench
 from labctl.bench._sim import SimProcess, Simulation, start_simulation
+from labctl.bench._wiring import third_bias_wired
 from labctl.core.config import BenchConfig, SimConfig, bench_config_errors, read_bench_yaml
 from labctl.core.errors import ConfigError
 from sim_instruments.check import sim_errors
@@ -38,4 +39,4 @@ def load_config(path: str | Path) -> BenchConfig:
 
 
 __all__ = ["CONFIGS", "DEFAULT_CONFIG", "Bench", "BenchCrossbar", "SimProcess", "Simulation", "build_driver",
-           "load_config", "open_bench", "start_simulation"]
+           "load_config", "open_bench", "start_simulation", "third_bias_wired"]

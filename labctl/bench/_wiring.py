@@ -239,3 +239,9 @@ class Wiring:
             return pts
 
         return self._cached(("sense", tuple(sorted(set(rows))), col), build)
+
+
+def third_bias_wired(name: str, config: BenchConfig) -> bool:
+    """Whether crossbar ``name`` can be pulsed with the V/3 scheme: a ``bias_col`` source of its own, on another
+    input than the rows' bias (what :class:`Wiring` takes as ``bias_col_third``)."""
+    return Wiring.of(name, config.crossbars[name], config).bias_col_third is not None

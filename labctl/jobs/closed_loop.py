@@ -213,7 +213,7 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
     from labctl.train import save_model
     from labctl.train.datasets import letters_test160, load_letters
     from labctl.train.letters import IMPROVED_RECIPE, SEED_RECIPE, train_letters
-    from labctl.train.letters_retrain import binary_targets, retrain_letters
+    from labctl.train.letters_retrain import binary_targets, gains_on_letters, retrain_letters
     from labctl.train.letters_robust import ROBUST_RECIPE
     from labctl.train.mapping import ConductanceWindow
     from labctl.train.measured import MeasuredMap
@@ -350,7 +350,8 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
                                    flip_p=float(base.get("flip_p", 0.0)), recipe=base,
                                    outcomes=outcomes, progress=tick)
             results.append(loop)
-            if not pass_gains(loop.before, loop.after):
+            if not gains_on_letters(loop.before["selection"], loop.before["errors"], loop.after["selection"],
+                                    loop.after["errors"]):
                 p.note(f"retraining pass {k + 1} predicts a selection loss of {loop.after['selection']:.3f} and "
                        f"{loop.after['errors']:.0f} noisy training letters wrong (on the chip as read: "
                        f"{loop.before['selection']:.3f}, {loop.before['errors']:.0f}): the chip is left as it is")
@@ -502,20 +503,12 @@ def reprogram_odds(targets: dict[str, np.ndarray], maps: dict[str, Any], mid: fl
     return (float(bad[~on].mean()) if (~on).any() else 0.0, float(bad[on].mean()) if on.any() else 0.0)
 
 
-def pass_gains(before: dict[str, float], after: dict[str, float]) -> bool:
-    """Whether a retraining pass is worth reprogramming: on the noisy training letters (the test images decide
-    nothing) its selection loss, with the reprogramming's failures drawn, is lower than the chip's as read *and* it
-    gets fewer letters wrong (the periphery refit's rule, decision 0061: a lower loss alone may only make the
-    network surer of what it already gets right, and every reprogrammed cell can fail)."""
-    return after["selection"] < before["selection"] and after["errors"] < before["errors"]
-
-
 def program_params(opts: LoopOptions, cfg: Any, arrays: dict[str, tuple[int, int]]) -> dict[str, Any]:
     """Write-verify parameters: the options'; on a simulated chip with wires (its ``sim.wires``) with
     :data:`~labctl.jobs._wired_settings.WIRED_PROGRAM` (V/3; :data:`~labctl.jobs._wired_settings.WIRED_PROGRAM_HALF`
-    where a crossbar has no ``bias_col`` input) for every key the options leave at the loop's default (a SET
+    where a crossbar has no ``bias_col`` source of its own) for every key the options leave at the loop's default (a SET
     limited to each row's load plus a headroom, a wider tolerance)."""
-    from labctl.core.config import Role
+    from labctl.bench import third_bias_wired
     from labctl.jobs._wired_settings import WIRED_PROGRAM, WIRED_PROGRAM_HALF
     from labctl.jobs._wires import line_resistance
 
@@ -523,7 +516,7 @@ def program_params(opts: LoopOptions, cfg: Any, arrays: dict[str, tuple[int, int
         return dict(opts.program)
     default = LoopOptions().program
     given = {k: v for k, v in opts.program.items() if k not in default or default[k] != v}  # not left at default
-    third = all(any(Role.BIAS_COL in i.roles for i in cfg.crossbars[x].wiring.inputs) for x in arrays)
+    third = all(third_bias_wired(x, cfg) for x in arrays)
     return default | (WIRED_PROGRAM if third else WIRED_PROGRAM_HALF) | given
 
 

@@ -104,6 +104,13 @@ def selection_errors(model: SoftBinaryNet, gs: list[Tensor], ds: Dataset, noise_
         return int((model._run(x, gs, gains=gains)[0].argmax(1) != y).sum())
 
 
+def gains_on_letters(loss_before: float, errors_before: float, loss_after: float, errors_after: float) -> bool:
+    """Whether a change to the chip or its periphery is worth making, judged on the noisy training letters only
+    (the test images decide nothing): a lower selection loss *and* fewer letters wrong (a lower loss alone may only
+    make the network surer of what it already gets right; decisions 0061, 0063)."""
+    return loss_after < loss_before and errors_after < errors_before
+
+
 def augmentation(recipe: dict[str, Any] | None, flip_p: float, noise_std: float
                  ) -> Callable[[Tensor, torch.Generator], Tensor]:
     """How a training batch is augmented: a robust recipe's mixed flips and pixel noise (``max_flips`` /
@@ -170,11 +177,11 @@ def retrain_letters(
     x160, y160 = letters_test160(ds)
     wd = model.window
     meas_np = {k: m.conductance for k, m in measured.items()}
+    gs_read = model.hw_conductances(meas_np)  # the chip as read
     before = {"measured": measured_accuracy(model, meas_np, x160, y160),
               "measured_640": measured_accuracy(model, meas_np, ds.x_test, ds.y_test),
-              "errors": float(selection_errors(model, model.hw_conductances(meas_np), ds, noise_std)),
-              "selection": selection_loss(model, model.hw_conductances(meas_np), ds, noise_std,
-                                          logit_scale=logit_scale)}
+              "errors": float(selection_errors(model, gs_read, ds, noise_std)),
+              "selection": selection_loss(model, gs_read, ds, noise_std, logit_scale=logit_scale)}
     fixed: list[Tensor | None] = []
     meas_t: list[Tensor | None] = []
     for name, w in zip(names, model.weights, strict=True):

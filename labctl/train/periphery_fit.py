@@ -27,7 +27,13 @@ from torch.nn import functional as F
 from labctl.core.errors import ConfigError
 from labctl.train.datasets import Dataset, letters_test160, load_letters
 from labctl.train.letters import SoftBinaryNet
-from labctl.train.letters_retrain import augmentation, measured_accuracy, selection_errors, selection_loss
+from labctl.train.letters_retrain import (
+    augmentation,
+    gains_on_letters,
+    measured_accuracy,
+    selection_errors,
+    selection_loss,
+)
 
 Progress = Callable[[int, int], None]
 
@@ -129,7 +135,7 @@ def fit_periphery(model: SoftBinaryNet, maps: dict[str, npt.NDArray[np.float64]]
     assert best is not None
     _set(model.biases, best[1])
     err_best = selection_errors(model, gs, ds, gains=best[2])
-    applied = best[0] < sel_before and err_best < err_before
+    applied = gains_on_letters(sel_before, err_before, best[0], err_best)
     _set(model.biases, best[1] if applied else deployed)
     model.amp_gains = best[2] if applied else deployed_gains
     peripheries = [model.periphery(k) for k in range(len(names))]
