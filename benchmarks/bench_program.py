@@ -136,6 +136,10 @@ async def main() -> None:
     print(f"{datetime.datetime.now(datetime.UTC).isoformat(timespec='seconds')}, load average "
           f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}, {os.cpu_count()} CPUs")
     params = {"random_levels": 4, "seed": 1, "shape": [args.size, args.size], "parallel": args.parallel}
+    from sim_instruments.physics import warm_up_integrator
+
+    # compile the integrator (or load it from numba's cache) before any timed run, so that no path pays for it
+    print(f"integrator: {'compiled (numba)' if warm_up_integrator() else 'vectorised NumPy loop'}")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         base = await _run("baseline", args.size, params, root, bench=_PhysicsBench(args.size))

@@ -19,7 +19,15 @@ import numpy as np
 
 from labctl.core.clock import VirtualClock
 from labctl.core.config import SMU_CHANNELS, BenchConfig, Role
-from sim_instruments.physics import Crossbar, NonIdealities, RRAMArray, Trapezoid, apply_shaped_pulse, loaded_levels
+from sim_instruments.physics import (
+    Crossbar,
+    NonIdealities,
+    RRAMArray,
+    Trapezoid,
+    apply_shaped_pulse,
+    loaded_levels,
+    warm_up_integrator,
+)
 
 Key = tuple[str, int]  # (instrument name, channel)
 GENERATOR_DRIVERS = ("keysight_33500b",)
@@ -101,6 +109,7 @@ class SimBench:
         self.clock = VirtualClock()
         self.lock = threading.RLock()
         self.crossbars = crossbars if crossbars is not None else build_crossbars(config)
+        warm_up_integrator()  # compiled (or loaded from numba's cache) before any instrument is served
         self.sources: dict[Key, SourceChannel] = {}
         self.matrices: dict[str, MatrixState] = {}
         self.armed: dict[Key, tuple[float, float]] = {}  # channels armed on the trigger bus: (peak V, width)

@@ -66,6 +66,7 @@ class CellParams:
         out = object.__new__(CellParams)  # a field-for-field copy (dataclasses.replace re-runs __init__: slow)
         d = out.__dict__
         d.update(self.__dict__)
+        d.pop("_jit_per_cell", None)  # a cache of the compiled integrator's, for these cells only
         for n in _PER_CELL:
             a = d[n]
             if not isinstance(a, float | int):

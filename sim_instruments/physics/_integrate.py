@@ -8,6 +8,9 @@ that interval in equal substeps of at most ``dg_max``; the time a substep takes 
 are evaluated in vectorised blocks (cells x substeps) that grow geometrically; a cell leaves as soon as its
 clock passes the pulse end, where it is interpolated linearly inside the last substep.
 
+With numba and NumPy arrays the same scheme runs compiled per cell (:mod:`._integrate_jit`); windup and torch
+tensors take the vectorised loop below.
+
 Windup (``strict_v1``): the hidden integrator state ``x`` may leave [gmin, gmax]; outside, the velocity is
 that of the clamped gap (constant), as in the v1.0.0 ``idt`` + output clamp.
 """
@@ -18,8 +21,12 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from sim_instruments.physics._backend import Array
 from sim_instruments.physics._cells import CellParams, gamma0_beta, gap_power, limited_voltage, reset_limit
+from sim_instruments.physics._integrate_jit import AVAILABLE as _COMPILED
+from sim_instruments.physics._integrate_jit import advance_numpy
 
 _MAX_BLOCK_ELEMS = 1 << 19
 
@@ -76,6 +83,8 @@ def advance(cp: CellParams, xp: Any, x: Array, v: Array, tau: Array, dg_max: flo
     if cp.windup:
         icc = None
     b = bias(cp, xp, v, icc) if fixed is None else fixed
+    if _COMPILED and not cp.windup and isinstance(x, np.ndarray):
+        return advance_numpy(cp, x, v, tau, dg_max, icc, b)
     gam0, bet, g_end, direction, heat = b.gam0, b.bet, b.g_end, b.direction, b.heat
     g = xp.clip(x, cp.gmin, cp.gmax)
     v_now = v if icc is None else limited_voltage(cp, xp, g, v, icc)
