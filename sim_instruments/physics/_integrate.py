@@ -26,9 +26,8 @@ import numpy as np
 from sim_instruments.physics._backend import Array
 from sim_instruments.physics._cells import CellParams, gamma0_beta, gap_power, limited_voltage, reset_limit
 from sim_instruments.physics._integrate_jit import AVAILABLE as _COMPILED
+from sim_instruments.physics._integrate_jit import MAX_BLOCK_ELEMS as _MAX_BLOCK_ELEMS
 from sim_instruments.physics._integrate_jit import advance_numpy
-
-_MAX_BLOCK_ELEMS = 1 << 19
 
 
 def _speed(cp: CellParams, xp: Any, g: Array, v: Array, gam0: Array, bet: Array, heat: Array | None) -> Array:

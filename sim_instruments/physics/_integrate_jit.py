@@ -15,9 +15,13 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from sim_instruments.physics._cells import CellParams
+    from sim_instruments.physics._integrate import Bias
 
 try:  # numba is optional: without it every hold takes the vectorised loop
     import numba
@@ -26,9 +30,10 @@ except ImportError:  # pragma: no cover - exercised where numba is absent
 
 AVAILABLE = numba is not None and os.environ.get("LABCTL_SIM_JIT", "1") != "0"
 
-MAX_BLOCK_ELEMS = 1 << 19  # cells x substeps per block, as in the vectorised loop
+MAX_BLOCK_ELEMS = 1 << 19  # cells x substeps per block, the cap of both loops
 
 
+# scalar forms of _cells.gap_power and _cells.limited_voltage (numba compiles scalar code; same operations)
 def _gap_power(xg: float, alpha: float) -> float:
     if alpha == 3.0:
         return xg * xg * xg
@@ -53,6 +58,8 @@ def _advance(x: Any, v: Any, tau: Any, dg_max: float, gam0: Any, bet: Any, g_end
              icc: Any, i0: Any, g0: Any, v0c: Any, vel0: Any, aea: Any, c_sw: float, t0: float, rth: float,
              g1: float, alpha: float, fmin_tox: float, gmin: float, gmax: float, use_heat: bool, use_lim: bool,
              heating: bool) -> Any:
+    """New states of cells ``x`` (all arguments per cell, float64 vectors, or constants); the arguments of
+    ``_integrate.advance`` with its :class:`Bias` unpacked and the constants of ``CellParams`` spelled out."""
     n = x.shape[0]
     out = x + 0.0
     inv_g1 = 1.0 / g1
@@ -137,7 +144,7 @@ _warm = False
 _PER_CELL_KEY = "_jit_per_cell"  # CellParams.take leaves it behind (it belongs to one set of cells)
 
 
-def per_cell(cp: Any, n: int) -> tuple[Any, ...]:
+def per_cell(cp: CellParams, n: int) -> tuple[Any, ...]:
     """(I0, g0, V0, v0, A_ea) of the ``n`` cells of ``cp`` as contiguous float64 arrays (shared constants
     broadcast), kept on ``cp`` for the next chunk of the same hold."""
     hit: tuple[Any, ...] | None = cp.__dict__.get(_PER_CELL_KEY)
@@ -152,7 +159,7 @@ def _flat(a: Any, n: int) -> Any:
     return np.ascontiguousarray(np.broadcast_to(np.asarray(a, dtype=np.float64), (n,)))
 
 
-def advance_numpy(cp: Any, x: Any, v: Any, tau: Any, dg_max: float, icc: Any, b: Any) -> Any:
+def advance_numpy(cp: CellParams, x: Any, v: Any, tau: Any, dg_max: float, icc: Any, b: Bias) -> Any:
     """:func:`advance_cells` on NumPy cells ``x`` with the constants ``cp`` and the bias ``b`` of their hold."""
     n = x.shape[0]
     zeros = np.zeros(n) if b.heat is None or icc is None else None
@@ -175,7 +182,7 @@ def warm_up() -> bool:
     if _warm:
         return True
     _warm = True
-    one = np.ones(1)
+    one = np.ones(1)  # one SET cell with plausible constants: the types are what matter
     advance_cells(one * 1e-9, one, one * 1e-9, 1e-11, one * 3.0, one, one * 2e-10, -one, one * 0.0, one * 0.0,
                   one * 1e-4, one * 2.5e-10, one * 0.25, one * 10.0, one * 1e4, 1.0, 300.0, 0.0, 1e-9, 3.0, 1.0,
                   1e-10, 1.7e-9, False, False, False)
