@@ -133,10 +133,18 @@ def _advance(x: Any, v: Any, tau: Any, dg_max: float, gam0: Any, bet: Any, g_end
     return out
 
 
+def _njit(f: Any, **kw: Any) -> Any:
+    """numba's ``njit`` with its on-disk cache, or without it where no cache folder is writable."""
+    try:
+        return numba.njit(cache=True, **kw)(f)
+    except RuntimeError:  # "cannot cache function ...: no locator available" (read-only install, no home)
+        return numba.njit(cache=False, **kw)(f)
+
+
 if numba is not None:
-    _gap_power = numba.njit(cache=True, inline="always")(_gap_power)
-    _limited = numba.njit(cache=True, inline="always")(_limited)
-    advance_cells = numba.njit(cache=True, nogil=True)(_advance)
+    _gap_power = _njit(_gap_power, inline="always")
+    _limited = _njit(_limited, inline="always")
+    advance_cells = _njit(_advance, nogil=True)
 else:  # pragma: no cover - where numba is absent, AVAILABLE is False and nothing calls it
     advance_cells = _advance
 
