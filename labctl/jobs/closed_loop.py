@@ -91,7 +91,8 @@ class LoopOptions(JobOptions):
         "Extra retraining runs of every pass from the trained weights with other seeds (best noisy-train loss kept)"))
     retrain_passes: int | None = Field(default=None, ge=1, le=5, description=(
         "Retrain-reprogram-read passes (each reprograms only for a lower selection loss and fewer noisy training "
-        "letters wrong); None = 3 on a simulated chip with wires, 1 otherwise"))
+        "letters wrong; a refused pass leaves the chip to the next, which retrains with another seed); None = 3 on a "
+        "simulated chip with wires, 1 otherwise"))
     fit_periphery: bool = Field(default=True, description=(
         "Refit the amplifiers' bias currents and gains to the chip as read after the first programming and after "
         "the last pass that reprogrammed (labctl.train.periphery_fit: no cell is pulsed; a refit is kept only when "
@@ -333,8 +334,8 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
         chip_now = dict(measured)  # the chip as the last retraining expects it once reprogrammed
         final = {n: tm.targets for n, tm in targets.items()}  # the network's binary targets after the last pass
         reprogrammed = {n: np.zeros(tm.targets.shape, dtype=bool) for n, tm in targets.items()}
-        results: list[Any] = []  # every pass's retraining result; applied: the passes that reprogrammed
-        applied_passes = 0
+        results: list[Any] = []  # every pass's retraining result
+        applied: list[int] = []  # the passes that reprogrammed (a refused pass leaves the chip to the next one)
         for k in range(n_passes):
             restarts = opts.retrain_restarts if k == 0 else 0
             if k > 0 and lines is not None:  # the lines with the cells as they now read (else as before)
@@ -354,9 +355,10 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
                                     loop.after["errors"]):
                 p.note(f"retraining pass {k + 1} predicts a selection loss of {loop.after['selection']:.3f} and "
                        f"{loop.after['errors']:.0f} noisy training letters wrong (on the chip as read: "
-                       f"{loop.before['selection']:.3f}, {loop.before['errors']:.0f}): the chip is left as it is")
-                break
-            applied_passes += 1
+                       f"{loop.before['selection']:.3f}, {loop.before['errors']:.0f}): the chip is left as it is"
+                       + ("; the next pass retrains it again with another seed" if k + 1 < n_passes else ""))
+                continue
+            applied.append(k)
             stage = "after retraining" if n_passes == 1 else f"after retraining (pass {k + 1})"
             for tm in loop.targets.values():  # (their periphery: the one in use, refit or trained)
                 tm.save(out / ("targets_retrained" if k == 0 else f"targets_retrained_{k + 1}"))
@@ -372,7 +374,7 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
             maps_now = {n: MeasuredMap(n, measured_now[n], outcome_codes(status_now[n]), opts.read_voltage,
                                        passes[-1].run_id or "") for n in targets}
         # 8. the periphery refit again to the chip as the last pass left it
-        targets_after = refit("after the last pass", measured_now) if refitting and applied_passes else targets_now
+        targets_after = refit("after the last pass", measured_now) if refitting and applied else targets_now
         if fits:
             (out / "periphery_fit.json").write_text(json.dumps(fits, indent=1))
         after = await steps.infer_network(targets_after, chip_now, measured_now, x_test, y_test, "after retraining")
@@ -420,15 +422,9 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
                               cells_to_program={n: int(m.sum()) for n, m in reprogrammed.items()},
                               cells_total={n: int(t.targets.size) for n, t in targets.items()},
                               fixed_cells=results[-1].fixed_cells,
-                              predicted_accuracy=results[max(applied_passes - 1, 0)].after["measured"],
-                              accuracy_on_measured_maps=results[0].before["measured"], applied=applied_passes > 0,
-                              passes=[{"pass": k + 1, "on_chip_as_read": r.before["measured"],
-                                       "predicted": r.after["measured"], "errors_as_read": r.before["errors"],
-                                       "errors_predicted": r.after["errors"],
-                                       "selection_as_read": r.before["selection"],
-                                       "selection_predicted": r.after["selection"],
-                                       "cells_to_program": r.cells_to_program, "applied": k < applied_passes}
-                                      for k, r in enumerate(results)],
+                              predicted_accuracy=results[applied[-1] if applied else 0].after["measured"],
+                              accuracy_on_measured_maps=results[0].before["measured"], applied=bool(applied),
+                              passes=pass_rows(results, applied),
                               fail_odds=odds, periphery=fits or None),
         bench_snapshot=snapshot,
         parameters={"loop": opts.model_dump(mode="json"), "bench_config": cfg.model_dump(mode="json"),
@@ -483,6 +479,15 @@ def retrain_passes(opts: LoopOptions, cfg: Any, arrays: dict[str, tuple[int, int
     if opts.retrain_passes is not None:
         return opts.retrain_passes
     return 3 if line_resistance(cfg, None, list(arrays)) else 1
+
+
+def pass_rows(results: list[Any], applied: list[int]) -> list[dict[str, Any]]:
+    """The report's row of every retraining pass: its predictions on the chip as read and retrained, and whether it
+    reprogrammed (``applied``: the indices of the passes that did; a refused pass may be followed by one that does)."""
+    return [{"pass": k + 1, "on_chip_as_read": r.before["measured"], "predicted": r.after["measured"],
+             "errors_as_read": r.before["errors"], "errors_predicted": r.after["errors"],
+             "selection_as_read": r.before["selection"], "selection_predicted": r.after["selection"],
+             "cells_to_program": r.cells_to_program, "applied": k in applied} for k, r in enumerate(results)]
 
 
 def programming_outcomes(targets: dict[str, np.ndarray], maps: dict[str, Any], mid: float
