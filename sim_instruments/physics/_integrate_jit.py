@@ -67,6 +67,7 @@ def _advance(x: Any, v: Any, tau: Any, dg_max: float, gam0: Any, bet: Any, g_end
     nsub = np.empty(n)
     step = np.empty(n)
     marching = np.zeros(n, dtype=np.bool_)
+    hot = use_heat or (use_lim and heating)  # the temperature follows the substep's gap (and limited voltage)
     m = 0
     for i in range(n):
         gi = min(max(x[i], gmin), gmax)
@@ -103,7 +104,6 @@ def _advance(x: Any, v: Any, tau: Any, dg_max: float, gam0: Any, bet: Any, g_end
                         if heating:
                             hm = abs(vm) * i0[i] * abs(math.sinh(vm / v0c[i])) * rth
                     gam = gam0[i] - bet[i] * _gap_power(gm * inv_g1, alpha)
-                    hot = use_heat or (use_lim and heating)
                     inv_t = 1.0 / (t0 + hm * math.exp(-gm / g0[i])) if hot else 1.0 / t0
                     spd = abs(vel0[i] * math.exp(-aea[i] * inv_t) * math.sinh(gam * (c_sw * vm) * inv_t))
                     if use_lim and not gam * abs(vm) >= fmin_tox:
@@ -163,8 +163,12 @@ def per_cell(cp: CellParams, n: int) -> tuple[Any, ...]:
 
 
 def _flat(a: Any, n: int) -> Any:
-    """``a`` as a C-contiguous float64 vector of ``n`` (one compiled signature for every caller)."""
-    return np.ascontiguousarray(np.broadcast_to(np.asarray(a, dtype=np.float64), (n,)))
+    """``a`` as a writable C-contiguous float64 vector of ``n``: one compiled signature for every caller (numba
+    compiles a read-only or strided array again, so a broadcast view would cost a compilation at the first pulse)."""
+    arr = np.asarray(a, dtype=np.float64)
+    if arr.shape == (n,) and arr.flags.c_contiguous and arr.flags.writeable:
+        return arr
+    return np.array(np.broadcast_to(arr, (n,)), dtype=np.float64, order="C")
 
 
 def advance_numpy(cp: CellParams, x: Any, v: Any, tau: Any, dg_max: float, icc: Any, b: Bias) -> Any:
@@ -190,8 +194,14 @@ def warm_up() -> bool:
     if _warm:
         return True
     _warm = True
-    one = np.ones(1)  # one SET cell with plausible constants: the types are what matter
-    advance_cells(one * 1e-9, one, one * 1e-9, 1e-11, one * 3.0, one, one * 2e-10, -one, one * 0.0, one * 0.0,
-                  one * 1e-4, one * 2.5e-10, one * 0.25, one * 10.0, one * 1e4, 1.0, 300.0, 0.0, 1e-9, 3.0, 1.0,
-                  1e-10, 1.7e-9, False, False, False)
+    from sim_instruments.physics._backend import NumpyBackend
+    from sim_instruments.physics._cells import CellParams
+    from sim_instruments.physics._integrate import bias
+    from sim_instruments.physics.params import StanfordParams
+
+    # one SET pulse through the very path a hold takes (the argument types decide the compiled signature)
+    cp, xp = CellParams.from_params(StanfordParams()), NumpyBackend()
+    x, v, tau = np.array([1e-9]), np.array([1.5]), np.array([1e-9])
+    for icc in (None, np.array([1e-4])):
+        advance_numpy(cp, x, v, tau, 1e-11, icc, bias(cp, xp, v, icc))
     return True

@@ -73,3 +73,21 @@ def test_windup_and_closed_gates_are_left_to_the_vectorised_loop(monkeypatch):
     loop, compiled = _both(monkeypatch, cp, XP, x, np.full(4, 0.05), np.full(4, 1e-3), 1e-11, None)
     np.testing.assert_array_equal(compiled, x)
     np.testing.assert_array_equal(loop, x)
+
+
+def test_the_warm_up_compiles_the_signature_that_holds_use(monkeypatch):
+    """After ``warm_up`` a hold (limited or not, inputs read-only or strided) compiles nothing more: the first pulse
+    an instrument answers does not wait for numba."""
+    from sim_instruments.physics import _integrate_jit
+
+    monkeypatch.setattr(_integrate_jit, "_warm", False)
+    assert _integrate_jit.warm_up()
+    before = len(_integrate_jit.advance_cells.signatures)
+    cp = CellParams.from_params(P)
+    x = np.linspace(P.gap_min, P.gap_max, 8)
+    v = np.repeat([1.5, -1.5], 8)[::2]  # strided
+    tau = np.full(8, 1e-6)
+    tau.setflags(write=False)  # read-only
+    for icc in (None, np.full(8, 2e-4)):
+        _integrate.advance(cp, XP, x, v, tau, 1e-11, icc)
+    assert len(_integrate_jit.advance_cells.signatures) == before
