@@ -53,6 +53,18 @@ def _wires(sets: tuple[str, ...]) -> dict[str, tuple[float, float, float]] | Non
     return out
 
 
+def _repeats(text: str | None) -> tuple[int, ...] | None:
+    """``K1,K2`` -> (k1, k2); a bad one is refused naming the option."""
+    from labctl.core.errors import ConfigError
+
+    if text is None:
+        return None
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise ConfigError.invalid("--repeats", text, "comma-separated integers 1..8, one per layer") from None
+
+
 @click.command(name="loop")
 @click.option("--bench", default=None, help="Bench YAML (default: the embedded simulated bench).")
 @click.option("--out", default="results/loop", show_default=True, help="Output folder (runs, model, report).")
@@ -70,6 +82,9 @@ def _wires(sets: tuple[str, ...]) -> dict[str, tuple[float, float, float]] | Non
               help="Extra retraining runs of every pass from the trained weights with other seeds.")
 @click.option("--passes", "retrain_passes", type=int, default=None,
               help="Retrain-reprogram-read passes (default: 3 on a simulated chip with wires, else 1).")
+@click.option("--repeats", default=None, metavar="K1,K2",
+              help="Rows each input of a layer drives (k cells per weight, summed on the column; default: 2,2 on a "
+                   "simulated chip with wires, else 1 per layer).")
 @click.option("--no-periphery-fit", "no_periphery_fit", is_flag=True,
               help="Keep the amplifiers' bias currents and gains as trained (no refit to the chip as read).")
 @click.option("--place", type=click.Choice(["auto", "fixed"]), default="auto", show_default=True,
@@ -84,7 +99,7 @@ def _wires(sets: tuple[str, ...]) -> dict[str, tuple[float, float, float]] | Non
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def command(bench: str | None, out: str, stuck: float | None, stuck_on: float, stuck_off: float,
             sim_sets: tuple[str, ...], seed: int, n_test: int, retrain_epochs: int, retrain_continuations: int,
-            retrain_passes: int | None, no_periphery_fit: bool,
+            retrain_passes: int | None, repeats: str | None, no_periphery_fit: bool,
             place: str, reuse_placement: bool, force: bool, wire_sets: tuple[str, ...], quiet: bool) -> None:
     """The full loop on a bench: train the letters network, program it into two crossbars, read the maps back,
     run inference under the read clamp, retrain around the measured chip, reprogram, and write the report."""
@@ -101,6 +116,7 @@ def command(bench: str | None, out: str, stuck: float | None, stuck_on: float, s
     opts = LoopOptions.parse(bench=bench, out=out, stuck_on=stuck_on, stuck_off=stuck_off, sim=parse_sets(sim_sets),
                              seed=seed, n_test=n_test, retrain_epochs=retrain_epochs,
                              retrain_passes=retrain_passes, retrain_continuations=retrain_continuations,
+                             repeats=_repeats(repeats),
                              fit_periphery=not no_periphery_fit, place=place,
                              reuse_placement=reuse_placement, force=force, wires=_wires(wire_sets))
     console = Console()

@@ -69,6 +69,10 @@ class LoopOptions(JobOptions):
     out: str = Field(default="results/loop", description="Output folder (runs, model, targets, report)")
     store: str | None = Field(default=None, description="Run store directory; None = <out>/runs")
     sizes: tuple[int, ...] = Field(default=(16, 32, 4), description="Letters network layer sizes")
+    repeats: tuple[int, ...] | None = Field(default=None, description=(
+        "Rows each input of a layer drives (one per layer, 1..8: k copies of every weight's cells, their currents "
+        "summed on the column, the amplifier's feedback resistance divided by k); None = (2, 2) on a simulated chip "
+        "with wires (its write-verify leaves cells off target: decision 0065), 1 per layer otherwise"))
     recipe: str = Field(default="robust", description=(
         "labctl.train.letters recipe: robust (trained for noisier letters, labctl.train.letters_robust), "
         "improved or seed"))
@@ -139,6 +143,13 @@ class LoopOptions(JobOptions):
             raise ValueError(f"train {', '.join(unknown)} is invalid; allowed: fields of the {self.recipe} recipe "
                              f"({', '.join(sorted(base))})")
         return self
+
+    @field_validator("repeats")
+    @classmethod
+    def _repeats(cls, v: tuple[int, ...] | None) -> tuple[int, ...] | None:
+        if v is not None and not all(1 <= k <= 8 for k in v):
+            raise ValueError(f"repeats {v} is invalid; allowed: one integer 1..8 per layer")
+        return v
 
     @field_validator("risk_window")
     @classmethod
@@ -247,7 +258,10 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
     base = {"robust": ROBUST_RECIPE, "improved": IMPROVED_RECIPE, "seed": SEED_RECIPE}.get(opts.recipe)
     if base is None:
         raise ConfigError.invalid("recipe", opts.recipe, "robust, improved, seed")
-    trained = train_letters(base | dict(opts.train) | {"sizes": opts.sizes}, window=window, seed=opts.seed)
+    arrays = {name: (int(xb.rows), int(xb.cols)) for name, xb in cfg.crossbars.items()}
+    repeats = input_repeats(opts, cfg, arrays)
+    trained = train_letters(base | dict(opts.train) | {"sizes": opts.sizes, "repeats": repeats}, window=window,
+                            seed=opts.seed)
     model = trained.model
     save_model(model, out / "model", {"dataset": "letters", "recipe": opts.recipe, **trained.summary()})
     targets = binary_targets(model)
@@ -262,8 +276,7 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
 
     # 2. the bench (simulated by default; stuck cells injected into the simulated chip on request)
     shapes = {n: (int(t.targets.shape[0]), int(t.targets.shape[1])) for n, t in targets.items()}
-    arrays = {name: (int(xb.rows), int(xb.cols)) for name, xb in cfg.crossbars.items()}
-    opts = opts.model_copy(update={"program": program_params(opts, cfg, arrays)})  # what it runs, stored with it
+    opts = opts.model_copy(update={"program": program_params(opts, cfg, arrays), "repeats": repeats})  # as run
     on_targets = {n: t.targets > 0.5 * (opts.g_on + opts.g_off) for n, t in targets.items()}
     faults: dict[str, np.ndarray] | None = None
     if opts.place == "fixed":
@@ -469,6 +482,26 @@ def risk_window(opts: LoopOptions, cfg: Any, arrays: dict[str, tuple[int, int]])
     if opts.risk_window is not None:
         return opts.risk_window
     return WIRED_RISK_WINDOW if line_resistance(cfg, opts.wires, list(arrays)) else 0
+
+
+def input_repeats(opts: LoopOptions, cfg: Any, arrays: dict[str, tuple[int, int]]) -> tuple[int, ...]:
+    """Rows per input of every layer: the options', else :data:`~labctl.jobs._wired_settings.WIRED_REPEATS` on a
+    simulated chip with wires, else 1 per layer; checked against the layers and the largest array."""
+    from labctl.jobs._wired_settings import WIRED_REPEATS
+    from labctl.jobs._wires import line_resistance
+
+    n_layers = len(opts.sizes) - 1
+    if opts.repeats is not None:
+        reps = tuple(opts.repeats)
+    elif line_resistance(cfg, None, list(arrays)) and n_layers == len(WIRED_REPEATS):
+        reps = WIRED_REPEATS
+    else:
+        reps = (1,) * n_layers
+    rows = max(r for r, _ in arrays.values())
+    if len(reps) != n_layers or any(n * k > rows for n, k in zip(opts.sizes[:-1], reps, strict=True)):
+        raise ConfigError.invalid("repeats", reps, f"{n_layers} integers, each layer's inputs x repeats <= {rows} "
+                                  "rows (the largest array)")
+    return reps
 
 
 def retrain_passes(opts: LoopOptions, cfg: Any, arrays: dict[str, tuple[int, int]]) -> int:

@@ -8,7 +8,9 @@ bench per-layer outputs can be compared (:func:`output_errors`, seed 003 appendi
 Specs are plain JSON dicts (stored in each target map's metadata under ``periphery``):
 
 ``input``  (how the layer's inputs become row voltages)
-    ``{"v_per_unit": a, "offset": b, "clamp": c}`` -> ``v = clip(a x + b, -c, c)`` (``clamp`` may be null).
+    ``{"v_per_unit": a, "offset": b, "clamp": c, "repeat": k}`` -> ``v = clip(a x + b, -c, c)`` (``clamp`` may be
+    null), tiled ``k`` times (each input drives ``k`` rows: rows ``i``, ``n + i``, ... carry input ``i``; 1 when
+    absent).
 ``output`` (how column currents become outputs)
     ``{"kind": "inv_amp", "v_rail": V, "r_fb": R, "inverting": true, "bias": [..] | null, "gain": [..] | null}``
     -> ``y = -V tanh((I + I_b) R k / V)`` (seeds 000/001; ``bias`` = a current per output, A, injected into the
@@ -38,7 +40,11 @@ def row_voltages(x: npt.ArrayLike, spec: dict[str, Any]) -> FloatArray:
     """Layer inputs -> row voltages (volts) per the ``input`` spec."""
     v = float(spec.get("v_per_unit", 1.0)) * np.asarray(x, dtype=np.float64) + float(spec.get("offset", 0.0))
     c = spec.get("clamp")
-    return np.clip(v, -float(c), float(c)) if c is not None else v
+    v = np.clip(v, -float(c), float(c)) if c is not None else v
+    k = int(spec.get("repeat", 1))
+    if k < 1:
+        raise ConfigError.out_of_range("input.repeat", k, 1, 8, "rows per input")
+    return np.tile(v, k) if k > 1 else v
 
 
 def column_currents(v_rows: npt.ArrayLike, g: npt.ArrayLike) -> FloatArray:

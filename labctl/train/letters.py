@@ -52,15 +52,20 @@ class SoftBinaryNet(CrossbarModel):
         differential: bool = False,
         init_factor: float = 0.25,
         bias: bool = False,
+        repeats: tuple[int, ...] | list[int] | None = None,
     ) -> None:
         super().__init__()
         self._set_layout(sizes, g_off, g_on, v_read)
+        n_layers = len(self.sizes) - 1
+        self.repeats = [1] * n_layers if repeats is None else [int(r) for r in repeats]
+        if len(self.repeats) != n_layers or not all(1 <= r <= 8 for r in self.repeats):
+            raise ConfigError.invalid("repeats", repeats, f"{n_layers} integers 1..8 (one per layer)")
         self.zeta, self.v_rail, self.r_fb, self.v_read = float(zeta), float(v_rail), float(r_fb), float(v_read)
         self.v_clamp = None if v_clamp is None else float(v_clamp)
         self.differential, self.init_factor = bool(differential), float(init_factor)
         self.weights = nn.ParameterList()
-        for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:], strict=True):
-            shape = (2, n_out, n_in) if differential else (n_out, n_in)
+        for n_in, n_out, rep in zip(self.sizes[:-1], self.sizes[1:], self.repeats, strict=True):
+            shape = (2, n_out, n_in * rep) if differential else (n_out, n_in * rep)
             w = torch.empty(shape)
             for m in w.view(-1, n_out, n_in):
                 nn.init.xavier_uniform_(m)
@@ -77,7 +82,13 @@ class SoftBinaryNet(CrossbarModel):
     def config(self) -> dict[str, Any]:
         return {"sizes": self.sizes, "g_off": self._window.g_off, "g_on": self._window.g_on, "zeta": self.zeta,
                 "v_rail": self.v_rail, "r_fb": self.r_fb, "v_read": self.v_read, "v_clamp": self.v_clamp,
-                "differential": self.differential, "init_factor": self.init_factor, "bias": self.bias}
+                "differential": self.differential, "init_factor": self.init_factor, "bias": self.bias,
+                **({"repeats": self.repeats} if any(r > 1 for r in self.repeats) else {})}
+
+    def layer_r_fb(self, layer: int) -> float:
+        """The feedback resistance of a layer's amplifiers: ``r_fb`` over the layer's input repeats (each input
+        drives ``repeats`` rows, so the column currents are that many times a single copy's)."""
+        return self.r_fb / self.repeats[layer]
 
     # --- conductances -----------------------------------------------------------------------------------
     def _g(self, w: Tensor, hard: bool) -> Tensor:
@@ -128,12 +139,12 @@ class SoftBinaryNet(CrossbarModel):
                 v = torch.clamp(v, -self.v_clamp, self.v_clamp)
             if self.training and self.g_noise > 0:
                 g = g * (1.0 + self.g_noise * torch.randn_like(g))
-            i = self._product(name, v, g)
+            i = self._product(name, v.repeat(1, self.repeats[k]) if self.repeats[k] > 1 else v, g)
             if self.bias:
                 i = i + BIAS_UNIT * self.biases[k]
             if gains is not None:
                 i = i * gains[k]
-            v = inv_amp(i, self.v_rail, self.r_fb)
+            v = inv_amp(i, self.v_rail, self.layer_r_fb(k))
             if self.training and self.dropout > 0 and k < len(gs) - 1:
                 v = F.dropout(v, self.dropout)
             if keep:
@@ -161,8 +172,8 @@ class SoftBinaryNet(CrossbarModel):
         return {
             "columns": "interleaved_pairs" if self.differential else "single",
             "input": {"v_per_unit": 2 * self.v_read if first else 1.0, "offset": -self.v_read if first else 0.0,
-                      "clamp": self.v_clamp},
-            "output": {"kind": "inv_amp", "v_rail": self.v_rail, "r_fb": self.r_fb, "inverting": True,
+                      "clamp": self.v_clamp, **({"repeat": self.repeats[layer]} if self.repeats[layer] > 1 else {})},
+            "output": {"kind": "inv_amp", "v_rail": self.v_rail, "r_fb": self.layer_r_fb(layer), "inverting": True,
                        "bias": [BIAS_UNIT * float(b) for b in self.biases[layer].detach()] if self.bias else None,
                        **({} if self.amp_gains is None else {"gain": [float(v) for v in self.amp_gains[layer]]})},
         }
@@ -319,7 +330,7 @@ def train_letters(
     torch.manual_seed(seed)
     ds = data or load_letters()
     model = SoftBinaryNet(r["sizes"], window.g_off, window.g_on, r["zeta"], r["v_rail"], r["r_fb"], r["v_read"],
-                          r["v_clamp"], r["differential"], r["init_factor"])
+                          r["v_clamp"], r["differential"], r["init_factor"], repeats=r.get("repeats"))
     model.g_noise = float(r["g_noise"])
     model.dropout = float(r.get("dropout", 0.0))
     x, y = torch.as_tensor(ds.x_train), torch.as_tensor(ds.y_train)

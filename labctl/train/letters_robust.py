@@ -69,7 +69,8 @@ def _train_one(r: dict[str, Any], window: ConductanceWindow, seed: int, ds: Data
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     model = SoftBinaryNet(r["sizes"], window.g_off, window.g_on, r["zeta"], r["v_rail"], r["r_fb"], r["v_read"],
-                          r["v_clamp"], r["differential"], r["init_factor"], bias=bool(r["bias"]))
+                          r["v_clamp"], r["differential"], r["init_factor"], bias=bool(r["bias"]),
+                          repeats=r.get("repeats"))
     model.g_noise = float(r["g_noise"])
     model.zeta = float(r["zeta_train"])
     x = torch.as_tensor(ds.x_train).repeat(int(r["repeat"]), 1)
