@@ -14,7 +14,6 @@ from labctl.train.crossbar import network_forward, row_voltages
 from labctl.train.letters import SoftBinaryNet
 
 
-
 def _net(repeats: tuple[int, int] | None = None) -> SoftBinaryNet:
     return SoftBinaryNet((16, 32, 4), differential=True, bias=True, v_clamp=0.15, r_fb=1e4, v_rail=0.15,
                          repeats=repeats)
