@@ -71,7 +71,7 @@ class LoopOptions(JobOptions):
     sizes: tuple[int, ...] = Field(default=(16, 32, 4), description="Letters network layer sizes")
     repeats: tuple[int, ...] | None = Field(default=None, description=(
         "Rows each input of a layer drives (one per layer, 1..8: k copies of every weight's cells, their currents "
-        "summed on the column, the amplifier's feedback resistance divided by k); None = (2, 2) on a simulated chip "
+        "summed on the column, the amplifier's feedback resistance divided by k); None = (2, 1) on a simulated chip "
         "with wires (its write-verify leaves cells off target: decision 0065), 1 per layer otherwise"))
     recipe: str = Field(default="robust", description=(
         "labctl.train.letters recipe: robust (trained for noisier letters, labctl.train.letters_robust), "

@@ -144,7 +144,7 @@ def test_wired_chips_get_two_rows_per_input_and_repeats_are_checked() -> None:
 
     realistic = load_bench_config(CONFIGS / "sim_bench_realistic.yaml")
     ideal = load_bench_config(DEFAULT_CONFIG)
-    assert input_repeats(LoopOptions(), realistic, ARRAYS) == WIRED_REPEATS == (2, 2)
+    assert input_repeats(LoopOptions(), realistic, ARRAYS) == WIRED_REPEATS == (2, 1)
     assert input_repeats(LoopOptions(), ideal, ARRAYS) == (1, 1)
     assert input_repeats(LoopOptions(repeats=(3, 1)), ideal, ARRAYS) == (3, 1)
     with pytest.raises(ConfigError, match="repeats"):  # fc2's 32 inputs x 3 rows do not fit 64 rows
