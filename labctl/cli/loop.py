@@ -83,8 +83,8 @@ def _repeats(text: str | None) -> tuple[int, ...] | None:
 @click.option("--passes", "retrain_passes", type=int, default=None,
               help="Retrain-reprogram-read passes (default: 3 on a simulated chip with wires, else 1).")
 @click.option("--repeats", default=None, metavar="K1,K2",
-              help="Rows each input of a layer drives (k cells per weight, summed on the column; default: 2,1 on a "
-                   "simulated chip with wires, else 1 per layer).")
+              help="Rows each input of a layer drives (k cells per weight, summed on the column; default: 1 per "
+                   "layer).")
 @click.option("--no-periphery-fit", "no_periphery_fit", is_flag=True,
               help="Keep the amplifiers' bias currents and gains as trained (no refit to the chip as read).")
 @click.option("--place", type=click.Choice(["auto", "fixed"]), default="auto", show_default=True,

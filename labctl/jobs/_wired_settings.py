@@ -29,10 +29,3 @@ WIRED_PROGRAM_HALF: dict[str, Any] = _WIRED_BOTH | {"scheme": "v/2", "set_headro
 #: placement: a working cell counts as stuck-OFF by the fraction of stuck-OFF cells the scan found in this window
 #: around it (the scan's misses cluster far from the drivers, where write-verify fails too; decision 0055)
 WIRED_RISK_WINDOW = 9
-
-#: the letters network's input repeats on such a chip: every input of the first layer drives two rows (two binary
-#: cells per weight and column, summed on the column), so one cell that write-verify leaves off target moves a weight
-#: by half as much, and retraining can change a weight by half a step. The second layer keeps one row per input:
-#: with two, its 64 rows fill a crossbar, the first layer can no longer split its columns over both crossbars, and
-#: its rows then hold 10-26 of the cells the scan found stuck ON instead of none (decision 0065)
-WIRED_REPEATS = (2, 1)

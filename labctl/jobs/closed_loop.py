@@ -71,8 +71,8 @@ class LoopOptions(JobOptions):
     sizes: tuple[int, ...] = Field(default=(16, 32, 4), description="Letters network layer sizes")
     repeats: tuple[int, ...] | None = Field(default=None, description=(
         "Rows each input of a layer drives (one per layer, 1..8: k copies of every weight's cells, their currents "
-        "summed on the column, the amplifier's feedback resistance divided by k); None = (2, 1) on a simulated chip "
-        "with wires (its write-verify leaves cells off target: decision 0065), 1 per layer otherwise"))
+        "summed on the column, the amplifier's feedback resistance divided by k); None = one row per input. "
+        "Measured on the realistic chip, not better than one (docs/decisions/0065-input-repeats.md)"))
     recipe: str = Field(default="robust", description=(
         "labctl.train.letters recipe: robust (trained for noisier letters, labctl.train.letters_robust), "
         "improved or seed"))
@@ -259,7 +259,7 @@ async def run_loop(opts: LoopOptions, progress: LoopProgress | None = None) -> L
     if base is None:
         raise ConfigError.invalid("recipe", opts.recipe, "robust, improved, seed")
     arrays = {name: (int(xb.rows), int(xb.cols)) for name, xb in cfg.crossbars.items()}
-    repeats = input_repeats(opts, cfg, arrays)
+    repeats = input_repeats(opts, arrays)
     trained = train_letters(base | dict(opts.train) | {"sizes": opts.sizes, "repeats": repeats}, window=window,
                             seed=opts.seed)
     model = trained.model
@@ -484,19 +484,11 @@ def risk_window(opts: LoopOptions, cfg: Any, arrays: dict[str, tuple[int, int]])
     return WIRED_RISK_WINDOW if line_resistance(cfg, opts.wires, list(arrays)) else 0
 
 
-def input_repeats(opts: LoopOptions, cfg: Any, arrays: dict[str, tuple[int, int]]) -> tuple[int, ...]:
-    """Rows per input of every layer: the options', else :data:`~labctl.jobs._wired_settings.WIRED_REPEATS` on a
-    simulated chip with wires, else 1 per layer; checked against the layers and the largest array."""
-    from labctl.jobs._wired_settings import WIRED_REPEATS
-    from labctl.jobs._wires import line_resistance
-
+def input_repeats(opts: LoopOptions, arrays: dict[str, tuple[int, int]]) -> tuple[int, ...]:
+    """Rows per input of every layer (the options', else 1 per layer), checked against the layers and the largest
+    array."""
     n_layers = len(opts.sizes) - 1
-    if opts.repeats is not None:
-        reps = tuple(opts.repeats)
-    elif line_resistance(cfg, None, list(arrays)) and n_layers == len(WIRED_REPEATS):
-        reps = WIRED_REPEATS
-    else:
-        reps = (1,) * n_layers
+    reps = (1,) * n_layers if opts.repeats is None else tuple(opts.repeats)
     rows = max(r for r, _ in arrays.values())
     if len(reps) != n_layers or any(n * k > rows for n, k in zip(opts.sizes[:-1], reps, strict=True)):
         raise ConfigError.invalid("repeats", reps, f"{n_layers} integers, each layer's inputs x repeats <= {rows} "

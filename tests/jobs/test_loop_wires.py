@@ -137,19 +137,16 @@ def test_reprogramming_odds_are_the_first_programming_failures_per_target_state(
     assert on == 0.5  # 2 of the 4 ON cells failed or stuck
 
 
-def test_wired_chips_get_two_rows_per_input_and_repeats_are_checked() -> None:
+
+def test_input_repeats_default_to_one_row_and_are_checked() -> None:
     from labctl.core.errors import ConfigError
-    from labctl.jobs._wired_settings import WIRED_REPEATS
     from labctl.jobs.closed_loop import LoopOptions, input_repeats
 
-    realistic = load_bench_config(CONFIGS / "sim_bench_realistic.yaml")
-    ideal = load_bench_config(DEFAULT_CONFIG)
-    assert input_repeats(LoopOptions(), realistic, ARRAYS) == WIRED_REPEATS == (2, 1)
-    assert input_repeats(LoopOptions(), ideal, ARRAYS) == (1, 1)
-    assert input_repeats(LoopOptions(repeats=(3, 1)), ideal, ARRAYS) == (3, 1)
+    assert input_repeats(LoopOptions(), ARRAYS) == (1, 1)
+    assert input_repeats(LoopOptions(repeats=(2, 1)), ARRAYS) == (2, 1)
     with pytest.raises(ConfigError, match="repeats"):  # fc2's 32 inputs x 3 rows do not fit 64 rows
-        input_repeats(LoopOptions(repeats=(1, 3)), ideal, ARRAYS)
+        input_repeats(LoopOptions(repeats=(1, 3)), ARRAYS)
     with pytest.raises(ConfigError, match="repeats"):  # one per layer
-        input_repeats(LoopOptions(repeats=(2,)), ideal, ARRAYS)
+        input_repeats(LoopOptions(repeats=(2,)), ARRAYS)
     with pytest.raises(ValueError, match=r"repeats \(0, 2\) is invalid; allowed: one integer 1\.\.8 per layer"):
         LoopOptions(repeats=(0, 2))
