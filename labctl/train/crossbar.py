@@ -42,7 +42,7 @@ def row_voltages(x: npt.ArrayLike, spec: dict[str, Any]) -> FloatArray:
     c = spec.get("clamp")
     v = np.clip(v, -float(c), float(c)) if c is not None else v
     k = int(spec.get("repeat", 1))
-    if k < 1:
+    if not 1 <= k <= 8:
         raise ConfigError.out_of_range("input.repeat", k, 1, 8, "rows per input")
     return np.tile(v, k) if k > 1 else v
 

@@ -67,7 +67,7 @@ class SoftBinaryNet(CrossbarModel):
         for n_in, n_out, rep in zip(self.sizes[:-1], self.sizes[1:], self.repeats, strict=True):
             shape = (2, n_out, n_in * rep) if differential else (n_out, n_in * rep)
             w = torch.empty(shape)
-            for m in w.view(-1, n_out, n_in):
+            for m in w.view(-1, n_out, n_in):  # each copy at the logical layer's Xavier bound (iid draws)
                 nn.init.xavier_uniform_(m)
             self.weights.append(nn.Parameter(init_factor * w))
         self.bias = bool(bias)
