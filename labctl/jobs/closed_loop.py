@@ -147,8 +147,10 @@ class LoopOptions(JobOptions):
     @field_validator("repeats")
     @classmethod
     def _repeats(cls, v: tuple[int, ...] | None) -> tuple[int, ...] | None:
-        if v is not None and not all(1 <= k <= 8 for k in v):
-            raise ValueError(f"repeats {v} is invalid; allowed: one integer 1..8 per layer")
+        from labctl.train.crossbar import MAX_REPEATS
+
+        if v is not None and not all(1 <= k <= MAX_REPEATS for k in v):
+            raise ValueError(f"repeats {v} is invalid; allowed: one integer 1..{MAX_REPEATS} per layer")
         return v
 
     @field_validator("risk_window")

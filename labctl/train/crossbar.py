@@ -35,6 +35,9 @@ from labctl.core.errors import ConfigError
 
 FloatArray = npt.NDArray[np.float64]
 
+#: the most rows one input may drive (periphery ``input.repeat``, ``SoftBinaryNet(repeats=...)``, ``--repeats``)
+MAX_REPEATS = 8
+
 
 def row_voltages(x: npt.ArrayLike, spec: dict[str, Any]) -> FloatArray:
     """Layer inputs -> row voltages (volts) per the ``input`` spec."""
@@ -42,8 +45,8 @@ def row_voltages(x: npt.ArrayLike, spec: dict[str, Any]) -> FloatArray:
     c = spec.get("clamp")
     v = np.clip(v, -float(c), float(c)) if c is not None else v
     k = int(spec.get("repeat", 1))
-    if not 1 <= k <= 8:
-        raise ConfigError.out_of_range("input.repeat", k, 1, 8, "rows per input")
+    if not 1 <= k <= MAX_REPEATS:
+        raise ConfigError.out_of_range("input.repeat", k, 1, MAX_REPEATS, "rows per input")
     return np.tile(v, k) if k > 1 else v
 
 

@@ -24,7 +24,7 @@ from torch.nn import functional as F
 
 from labctl.core.errors import ConfigError
 from labctl.train.base import CrossbarModel, accuracy
-from labctl.train.crossbar import network_forward
+from labctl.train.crossbar import MAX_REPEATS, network_forward
 from labctl.train.datasets import Dataset, letters_test160, load_letters
 from labctl.train.layers import hard_binarize_ste, inv_amp, soft_binarize
 from labctl.train.mapping import SEED_WINDOW, ConductanceWindow
@@ -58,8 +58,8 @@ class SoftBinaryNet(CrossbarModel):
         self._set_layout(sizes, g_off, g_on, v_read)
         n_layers = len(self.sizes) - 1
         self.repeats = [1] * n_layers if repeats is None else [int(r) for r in repeats]
-        if len(self.repeats) != n_layers or not all(1 <= r <= 8 for r in self.repeats):
-            raise ConfigError.invalid("repeats", repeats, f"{n_layers} integers 1..8 (one per layer)")
+        if len(self.repeats) != n_layers or not all(1 <= r <= MAX_REPEATS for r in self.repeats):
+            raise ConfigError.invalid("repeats", repeats, f"{n_layers} integers 1..{MAX_REPEATS} (one per layer)")
         self.zeta, self.v_rail, self.r_fb, self.v_read = float(zeta), float(v_rail), float(r_fb), float(v_read)
         self.v_clamp = None if v_clamp is None else float(v_clamp)
         self.differential, self.init_factor = bool(differential), float(init_factor)

@@ -137,7 +137,6 @@ def test_reprogramming_odds_are_the_first_programming_failures_per_target_state(
     assert on == 0.5  # 2 of the 4 ON cells failed or stuck
 
 
-
 def test_input_repeats_default_to_one_row_and_are_checked() -> None:
     from labctl.core.errors import ConfigError
     from labctl.jobs.closed_loop import LoopOptions, input_repeats
