@@ -38,6 +38,10 @@ def command(report: dict[str, Any]) -> str:
         name += f" --stuck {on:g}" if on == off else f" --stuck-on {on:g} --stuck-off {off:g}"
     if p.get("place", "auto") != "auto":
         name += f" --place {p['place']}"
+    if p.get("seed"):
+        name += f" --seed {p['seed']}"
+    if any(k > 1 for k in p.get("repeats") or ()):
+        name += " --repeats " + ",".join(map(str, p["repeats"]))
     return name + "`" + (f" ({p['transport']} transport, no sockets)" if p.get("transport", "visa") != "visa" else "")
 
 

@@ -69,7 +69,8 @@ def _repeats(text: str | None) -> tuple[int, ...] | None:
 @click.option("--bench", default=None, help="Bench YAML (default: the embedded simulated bench).")
 @click.option("--out", default="results/loop", show_default=True, help="Output folder (runs, model, report).")
 @click.option("--stuck", type=float, default=None, metavar="F",
-              help="Simulated chip: fraction F of cells stuck ON and F stuck OFF (e.g. 0.02).")
+              help="Simulated chip: fraction F of cells stuck ON and F stuck OFF (e.g. 0.02), instead of the "
+                   "bench's own fractions.")
 @click.option("--stuck-on", type=float, default=0.0, show_default=True, help="Fraction of cells stuck ON (sim).")
 @click.option("--stuck-off", type=float, default=0.0, show_default=True, help="Fraction of cells stuck OFF (sim).")
 @click.option("--sim", "sim_sets", multiple=True, metavar="KEY=VALUE",

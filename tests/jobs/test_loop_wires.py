@@ -149,3 +149,15 @@ def test_input_repeats_default_to_one_row_and_are_checked() -> None:
         input_repeats(LoopOptions(repeats=(2,)), ARRAYS)
     with pytest.raises(ValueError, match=r"repeats \(0, 2\) is invalid; allowed: one integer 1\.\.8 per layer"):
         LoopOptions(repeats=(0, 2))
+
+
+
+def test_wired_write_verify_limits_each_set_to_the_rows_load_plus_a_small_headroom() -> None:
+    """On the realistic chip the SET limit leaves the switching cell a headroom of a few times what a 77 uS cell
+    draws at the SET amplitude (about 0.12 mA at 1.5 V), not the 0.7 mA that let ON cells overshoot (decision 0066)."""
+    from labctl.jobs.closed_loop import LoopOptions, program_params
+
+    cfg = load_bench_config(CONFIGS / "sim_bench_realistic.yaml")
+    prog = program_params(LoopOptions(), cfg, ARRAYS)
+    assert prog["scheme"] == "v/3"
+    assert 0.1e-3 <= prog["set_headroom"] <= 0.3e-3
