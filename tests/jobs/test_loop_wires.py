@@ -151,7 +151,6 @@ def test_input_repeats_default_to_one_row_and_are_checked() -> None:
         LoopOptions(repeats=(0, 2))
 
 
-
 def test_wired_write_verify_limits_each_set_to_the_rows_load_plus_a_small_headroom() -> None:
     """On the realistic chip the SET limit leaves the switching cell a headroom of a few times what a 77 uS cell
     draws at the SET amplitude (about 0.12 mA at 1.5 V), not the 0.7 mA that let ON cells overshoot (decision 0066)."""
