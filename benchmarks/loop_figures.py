@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _results import save
 
 #: the main job's default bench (labctl.jobs.closed_loop.LOOP_BENCH): left out of the command shown
-DEFAULT_BENCH = "sim_bench.yaml"
+DEFAULT_BENCH = "sim_bench_realistic.yaml"
 
 
 def _pct(x: float | None) -> str:

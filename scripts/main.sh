@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Command 1 of the README: set up, then run the main job on the embedded simulated bench.
+# Command 1 of the README: set up, then run the main job on the embedded (realistic) simulated bench.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/bootstrap.sh

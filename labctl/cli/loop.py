@@ -66,7 +66,9 @@ def _repeats(text: str | None) -> tuple[int, ...] | None:
 
 
 @click.command(name="loop")
-@click.option("--bench", default=None, help="Bench YAML (default: the embedded simulated bench).")
+@click.option("--bench", default=None,
+              help="Bench YAML (default: the embedded realistic simulated bench, configs/sim_bench_realistic.yaml; "
+                   "configs/sim_bench.yaml has ideal lines and no stuck cells).")
 @click.option("--out", default="results/loop", show_default=True, help="Output folder (runs, model, report).")
 @click.option("--stuck", type=float, default=None, metavar="F",
               help="Simulated chip: fraction F of cells stuck ON and F stuck OFF (e.g. 0.02), instead of the "

@@ -55,17 +55,17 @@ from labctl.report._placement import fault_strings
 from labctl.report._runs import now_iso, program_pass
 from labctl.store import RunStore
 
-#: the main job's default bench: the embedded (ideal-lined) simulated chip. The realistic chip
-#: (configs/sim_bench_realistic.yaml) cannot be the default yet: its cells start fully ON (~1.6 mS) and through its
-#: 5 ohm contacts no V/2 pulse switches them (docs/decisions/0038-realistic-chip-loop.md)
-LOOP_BENCH = Path(__file__).resolve().parents[2] / "configs" / "sim_bench.yaml"
+#: the main job's default bench: the realistic simulated chip (wire resistance, 1 % + 1 % stuck cells; decision
+#: 0067). The ideal-lined chip is configs/sim_bench.yaml
+LOOP_BENCH = Path(__file__).resolve().parents[2] / "configs" / "sim_bench_realistic.yaml"
 
 
 class LoopOptions(JobOptions):
     """Parameters of the full loop (everything needed to reproduce a run is stored with it)."""
 
     bench: str | None = Field(default=None, description=(
-        "Bench YAML; None = the embedded simulated bench (configs/sim_bench.yaml, ideal lines)"))
+        "Bench YAML; None = the embedded realistic simulated bench (configs/sim_bench_realistic.yaml: wire "
+        "resistance, 1 % + 1 % stuck cells)"))
     out: str = Field(default="results/loop", description="Output folder (runs, model, targets, report)")
     store: str | None = Field(default=None, description="Run store directory; None = <out>/runs")
     sizes: tuple[int, ...] = Field(default=(16, 32, 4), description="Letters network layer sizes")

@@ -11,6 +11,7 @@ import yaml
 from pydantic import ValidationError
 
 from labctl.core.config import BenchConfig, load_bench_config
+from labctl.jobs.closed_loop import LOOP_BENCH
 from sim_instruments.bench import build_crossbars
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,7 +30,11 @@ def test_realistic_bench_has_the_default_wiring_and_a_defective_wired_chip():
         on, off = float(xb.array.stuck_on.mean()), float(xb.array.stuck_off.mean())
         assert 0.005 < on < 0.015
         assert 0.005 < off < 0.015
-    assert all(not xb.nodal for xb in build_crossbars(ideal).values())  # the default chip keeps ideal lines
+    assert all(not xb.nodal for xb in build_crossbars(ideal).values())  # the embedded bench keeps ideal lines
+
+
+def test_the_main_job_runs_the_realistic_chip_by_default():
+    assert LOOP_BENCH.resolve() == REALISTIC.resolve()
 
 
 @pytest.mark.parametrize(("wires", "match"), [
