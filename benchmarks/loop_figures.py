@@ -19,8 +19,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _results import save
 
-#: the main job's default bench (labctl.jobs.closed_loop.LOOP_BENCH): left out of the command shown
-DEFAULT_BENCH = "sim_bench_realistic.yaml"
+from labctl.jobs.closed_loop import LOOP_BENCH
+
+#: the main job's default bench: left out of the command shown
+DEFAULT_BENCH = LOOP_BENCH.name
 
 
 def _pct(x: float | None) -> str:
